@@ -1,0 +1,128 @@
+// swift-tools-version: 6.2
+// traceledger: Kafka OpenTelemetry spans → exact cost ledger in PostgreSQL.
+// Module map and dependency order: ../shared/design/ARCHITECTURE.md (Sources/ mirrors it).
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "traceledger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "traceledger", targets: ["traceledger"]),
+        .library(name: "TraceContext", targets: ["TraceContext"]),
+        .library(name: "SpanDecoding", targets: ["SpanDecoding"]),
+        .library(name: "OTLPProto", targets: ["OTLPProto"]),
+        .library(name: "Pricing", targets: ["Pricing"]),
+        .library(name: "Aggregation", targets: ["Aggregation"]),
+        .library(name: "Kafka", targets: ["Kafka"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "LoadGen", targets: ["LoadGen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // C fences: module maps only. Only Kafka imports CRdKafka, only Ledger CLibPQ.
+        .systemLibrary(
+            name: "CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]),
+
+        // No I/O: parsing, decoding, pricing.
+        .target(name: "TraceContext", swiftSettings: strict),
+        .target(name: "SpanDecoding", dependencies: ["TraceContext"], swiftSettings: strict),
+        // swift-protobuf generated OTLP types (generated once, committed): the decoder's oracle and the
+        // load generator's encoder.
+        .target(
+            name: "OTLPProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
+        .target(
+            name: "Pricing",
+            dependencies: ["SpanDecoding", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
+            name: "Aggregation",
+            dependencies: ["TraceContext", "SpanDecoding", "Pricing"],
+            swiftSettings: strict),
+
+        // I/O wrappers.
+        .target(
+            name: "Kafka",
+            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "Ledger",
+            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+
+        // Wiring.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Aggregation", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+        .target(name: "Budgets", dependencies: ["Ledger"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
+        .target(
+            name: "LoadGen",
+            dependencies: ["Kafka", "Ledger", "OTLPProto", "CLZ4"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "traceledger",
+            dependencies: [
+                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
+
+        // Tests (swift-testing). Unit tests do no network; Kafka/Ledger/Integration tests use a real
+        // PostgreSQL (DATABASE_URL, started by scripts/test.sh) and librdkafka's mock cluster.
+        .testTarget(
+            name: "TraceContextTests",
+            dependencies: [
+                "TraceContext",
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
+            name: "SpanDecodingTests",
+            dependencies: [
+                "SpanDecoding", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "PricingTests",
+            dependencies: [
+                "Pricing", "SpanDecoding", "OTLPProto",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module Aggregation: see ARCHITECTURE.md. Filled by later work.

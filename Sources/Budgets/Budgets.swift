@@ -1,0 +1,1 @@
+// Module Budgets: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,1 @@
+// Module HTTPServer: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,1 @@
+// Module Kafka: see ARCHITECTURE.md. Filled by later work.

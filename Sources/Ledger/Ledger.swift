@@ -1,0 +1,1 @@
+// Module Ledger: see ARCHITECTURE.md. Filled by later work.

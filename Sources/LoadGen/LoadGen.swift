@@ -1,0 +1,1 @@
+// Module LoadGen: see ARCHITECTURE.md. Filled by later work.

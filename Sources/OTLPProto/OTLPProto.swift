@@ -1,0 +1,1 @@
+// Module OTLPProto: see ARCHITECTURE.md. Filled by later work.

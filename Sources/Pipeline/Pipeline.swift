@@ -1,0 +1,1 @@
+// Module Pipeline: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,1 @@
+// Module Pricing: see ARCHITECTURE.md. Filled by later work.

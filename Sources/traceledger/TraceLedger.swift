@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct TraceLedger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "traceledger",
+        abstract: "Kafka OpenTelemetry spans → an exact cost ledger in PostgreSQL.",
+        subcommands: [])
+}

@@ -1,0 +1,3 @@
+import Testing
+
+@Test("the PricingTests target builds") func targetBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,3 @@
+import Testing
+
+@Test("the SpanDecodingTests target builds") func targetBuilds() { #expect(Bool(true)) }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): builds, then runs every test against a throwaway PostgreSQL
+# (scripts/with-postgres.sh) and librdkafka's mock cluster (in process, or hosted by
+# `traceledger mock-kafka` in another process).
+#   scripts/test.sh [extra `swift test` args, e.g. --filter KafkaTests]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --build-tests
+export TRACELEDGER_BIN="$PWD/.build/debug/traceledger"
+exec scripts/with-postgres.sh swift test --skip-build "$@"
