@@ -54,6 +54,7 @@ let package = Package(
         .target(
             name: "OTLPProto",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["proto"],
             swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(
             name: "Pricing",

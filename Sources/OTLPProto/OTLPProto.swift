@@ -1,1 +1,0 @@
-// Module OTLPProto: see ARCHITECTURE.md. Filled by later work.

@@ -1,1 +1,0 @@
-// Module Pricing: see ARCHITECTURE.md. Filled by later work.
