@@ -123,6 +123,7 @@ let package = Package(
                 "Pricing", "SpanDecoding", "OTLPProto",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
     ]

@@ -1,1 +1,0 @@
-// Module Aggregation: see ARCHITECTURE.md. Filled by later work.

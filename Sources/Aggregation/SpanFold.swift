@@ -1,0 +1,102 @@
+public import Pricing
+public import SpanDecoding
+import TraceContext
+
+extension EpochDelta {
+    /// Folds one priced span into the epoch's delta maps (CONTRACTS.md §3).
+    ///
+    /// - `cost.outcome == .excluded`: counted per environment only, never in a cost table.
+    /// - Otherwise the span adds to its (month, trace) transaction row, its (hour, trace) attribution
+    ///   row, its session row when it carries a session id (attribute, else `baggageSessionID`), and
+    ///   its (hour, model, service) row when it names a model.
+    /// Strings are copied out of the borrowed span only where a row needs them.
+    public mutating func fold(_ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: ByteView? = nil) {
+        let attrs = span.attributes
+        if cost.outcome == .excluded {
+            let env = (attrs.environmentName ?? attrs.environmentLegacy)?.string ?? ""
+            counters.spansExcluded[env, default: 0] += 1
+            return
+        }
+        let start = span.startTimeUnixNano
+        // A span with end < start counts with duration 0 (rule 4).
+        let end = max(span.endTimeUnixNano, start)
+        let month = UTCMonth(unixNanos: start)
+        let hour = UTCHour(unixNanos: start)
+        let total = cost.total.value
+        let isError = span.statusCode == .error
+        let isRoot = span.isRoot
+
+        counters.spansCounted += 1
+        if cost.outcome == .unpriced { counters.spansUnpriced += 1 }
+        if cost.clamped { counters.spansClamped += 1 }
+        if cost.invalidUpstreamCost { counters.spansInvalidUpstreamCost += 1 }
+
+        let sessionView = attrs.sessionID ?? baggageSessionID
+        let sessionID = sessionView.map { $0.string }
+
+        // Safe: each sum is bounded by spans × per-span cost (|cost.usd| ≤ 1e9 USD = 1e18 nUSD is the
+        // one extreme; the pipeline's epoch cap keeps realistic sums far below Int64.max); `+` traps
+        // rather than wraps if that bound is ever broken.
+        let txKey = TransactionKey(month: month, traceID: span.traceID)
+        do {
+            var tx = transactions[txKey, default: TransactionDelta()]
+            if isRoot {
+                if tx.transaction == nil { tx.transaction = span.name.string }
+                if tx.service == nil, let s = attrs.serviceName { tx.service = s.string }
+            }
+            if tx.environment == nil, let e = attrs.environmentName ?? attrs.environmentLegacy {
+                tx.environment = e.string
+            }
+            if tx.sessionID == nil, let s = sessionID { tx.sessionID = s }
+            tx.costNanoUSD += total
+            tx.computeNanoUSD += cost.compute.value
+            tx.serverlessNanoUSD += cost.serverless.value
+            tx.llmNanoUSD += cost.llm.value
+            tx.spanCount += 1
+            if isError { tx.errorCount += 1 }
+            if cost.outcome == .unpriced { tx.unpricedCount += 1 }
+            tx.inputTokens += cost.inputTokens
+            tx.outputTokens += cost.outputTokens
+            tx.firstStartUnixNanos = min(tx.firstStartUnixNanos, start)
+            tx.lastEndUnixNanos = max(tx.lastEndUnixNanos, end)
+            transactions[txKey] = tx
+        }
+
+        let hourKey = TraceHourKey(hour: hour, traceID: span.traceID)
+        traceHours[hourKey, default: TraceHourDelta()].costNanoUSD += total
+        traceHours[hourKey, default: TraceHourDelta()].spanCount += 1
+
+        if isRoot, roots[span.traceID] == nil {
+            roots[span.traceID] = RootSeen(hour: hour, transaction: span.name.string)
+        }
+
+        if let sessionID {
+            counters.spansWithSession += 1
+            let key = SessionKey(month: month, sessionID: sessionID)
+            var s = sessions[key, default: SessionDelta()]
+            s.costNanoUSD += total
+            s.inputTokens += cost.inputTokens
+            s.outputTokens += cost.outputTokens
+            s.spanCount += 1
+            if let depth = attrs.agentDepth {
+                s.depthMax = max(s.depthMax ?? depth, depth)
+                s.agentCount += 1
+            }
+            if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
+            if s.parentSession == nil, let p = attrs.agentParentSession { s.parentSession = p.string }
+            s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
+            s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
+            sessions[key] = s
+        }
+
+        if let model = attrs.responseModel ?? attrs.requestModel {
+            let key = ModelKey(hour: hour, model: model.string, service: attrs.serviceName?.string ?? "")
+            var m = models[key, default: ModelDelta()]
+            m.costNanoUSD += total
+            m.inputTokens += cost.inputTokens
+            m.outputTokens += cost.outputTokens
+            m.calls += 1
+            models[key] = m
+        }
+    }
+}
