@@ -1,0 +1,235 @@
+import Foundation
+import Yams
+
+/// A parse or validation problem in the configuration, naming the key (and env variable) at fault.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var source: String
+    public var reason: String
+    public var description: String { "\(source): \(key): \(reason)" }
+}
+
+/// The worker's configuration (CONTRACTS.md §5): defaults, then `config/traceledger.yaml` (or the file
+/// given), then `TRACELEDGER_*` environment variables (key path upper-cased, `.` → `_`), each later
+/// source overriding the earlier. The database comes from `DATABASE_URL` or the `PG*` variables.
+/// Guarantee: every value is validated on load (positive limits, known enum values, parseable durations).
+public struct Configuration: Sendable, Equatable {
+    public enum StartPosition: String, Sendable { case earliest, latest }
+    public enum GapPolicy: String, Sendable { case record, stop }
+    public enum Encoding: String, Sendable { case otlpProto = "otlp_proto", otlpJSON = "otlp_json" }
+
+    public var kafkaBrokers = "127.0.0.1:9092"
+    public var kafkaTopics = ["otlp_spans"]
+    public var kafkaGroup = "traceledger"
+    public var kafkaStart = StartPosition.earliest
+    public var kafkaOnGap = GapPolicy.record
+    /// Per-topic value encoding; topics not listed use `otlp_proto`.
+    public var kafkaEncodings: [String: Encoding] = [:]
+    /// Dead-letter topic name = source topic + this suffix.
+    public var kafkaDLQSuffix = ".dlq"
+    /// librdkafka properties passed through untouched.
+    public var kafkaProperties: [String: String] = [:]
+    public var pricingFile = "config/pricing.yaml"
+    public var pricingReloadInterval = Duration.seconds(5)
+    public var httpPort = 9464
+    public var flushInterval = Duration.seconds(1)
+    public var flushMaxSpans = 100_000
+    public var flushMaxInflightEpochs = 2
+    public var databaseSchema = "traceledger"
+    public var shutdownTimeout = Duration.seconds(25)
+    public var attributionGrace = Duration.seconds(15 * 60)
+    /// A record larger than this is rejected as `too_large`.
+    public var recordsMaxBytes = 16 * 1024 * 1024
+    public var recordsMaxAge = Duration.seconds(35 * 86_400)
+    public var recordsMaxFutureSkew = Duration.seconds(2 * 3_600)
+    /// Shard count; 0 = one per core.
+    public var pipelineShards = 0
+    public var budgetsFile = "config/budgets.yaml"
+    /// Baggage keys that fill in missing span attributes (`session.id` always).
+    public var baggageKeys = ["session.id"]
+
+    public init() {}
+
+    /// Every key, in the order `config/traceledger.yaml` documents them.
+    public static let keys: [String] = [
+        "kafka.brokers", "kafka.topics", "kafka.group", "kafka.start", "kafka.on_gap", "kafka.encodings",
+        "kafka.dlq_suffix", "kafka.properties", "pricing.file", "pricing.reload_interval", "http.port",
+        "flush.interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "shutdown.timeout",
+        "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
+        "pipeline.shards", "budgets.file", "baggage.keys",
+    ]
+
+    /// The environment variable for a key: `kafka.brokers` → `TRACELEDGER_KAFKA_BROKERS`.
+    public static func environmentName(of key: String) -> String {
+        "TRACELEDGER_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
+
+    /// Loads defaults ← `file` (when given; it must exist) ← environment.
+    public static func load(file: String?, environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        var config = Configuration()
+        if let file {
+            let text: String
+            do {
+                text = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(key: "-", source: file, reason: "cannot read: \(error.localizedDescription)")
+            }
+            try config.apply(yaml: text, source: file)
+        }
+        for key in keys {
+            let name = environmentName(of: key)
+            if let value = environment[name] {
+                try config.set(key, .scalar(value), source: "env \(name)")
+            }
+        }
+        return config
+    }
+
+    enum RawValue {
+        case scalar(String)
+        case list([String])
+        case map([String: String])
+    }
+
+    mutating func apply(yaml text: String, source: String) throws(ConfigurationError) {
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigurationError(key: "-", source: source, reason: "invalid YAML: \(error)")
+        }
+        guard let node else { return }
+        guard case .mapping(let top) = node else {
+            throw ConfigurationError(key: "-", source: source, reason: "the top level must be a mapping")
+        }
+        for (k, v) in top {
+            guard let section = k.string else { continue }
+            guard case .mapping(let inner) = v else {
+                throw ConfigurationError(key: section, source: source, reason: "must be a mapping of keys")
+            }
+            for (ik, iv) in inner {
+                guard let name = ik.string else { continue }
+                let key = "\(section).\(name)"
+                let where_ = "\(source):\(ik.mark.map { "\($0.line)" } ?? "?")"
+                guard Self.keys.contains(key) else {
+                    throw ConfigurationError(key: key, source: where_, reason: "unknown key")
+                }
+                let raw: RawValue
+                switch iv {
+                case .scalar(let s): raw = .scalar(s.string)
+                case .sequence(let seq): raw = .list(seq.compactMap { $0.string })
+                case .mapping(let m):
+                    var out: [String: String] = [:]
+                    for (mk, mv) in m { if let a = mk.string, let b = mv.string { out[a] = b } }
+                    raw = .map(out)
+                default: throw ConfigurationError(key: key, source: where_, reason: "unsupported value")
+                }
+                try set(key, raw, source: where_)
+            }
+        }
+    }
+
+    mutating func set(_ key: String, _ raw: RawValue, source: String) throws(ConfigurationError) {
+        func fail(_ reason: String) -> ConfigurationError { ConfigurationError(key: key, source: source, reason: reason) }
+        func scalar() throws(ConfigurationError) -> String {
+            guard case .scalar(let s) = raw else { throw fail("expected a single value") }
+            return s.trimmingCharacters(in: .whitespaces)
+        }
+        func list() throws(ConfigurationError) -> [String] {
+            switch raw {
+            case .scalar(let s):
+                return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            case .list(let l): return l
+            case .map: throw fail("expected a list")
+            }
+        }
+        func map() throws(ConfigurationError) -> [String: String] {
+            switch raw {
+            case .map(let m): return m
+            case .scalar(let s):
+                // `name=value,name=value` (env form).
+                var out: [String: String] = [:]
+                for part in s.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+                    guard let eq = part.firstIndex(of: "=") else { throw fail("expected name=value, got '\(part)'") }
+                    out[part[..<eq].trimmingCharacters(in: .whitespaces)] = String(part[part.index(after: eq)...])
+                }
+                return out
+            case .list: throw fail("expected a map")
+            }
+        }
+        func positive() throws(ConfigurationError) -> Int {
+            let s = try scalar()
+            guard let v = Int(s), v > 0 else { throw fail("expected a positive integer, got '\(s)'") }
+            return v
+        }
+        func duration() throws(ConfigurationError) -> Duration {
+            let s = try scalar()
+            guard let d = parseDuration(s) else { throw fail("expected a duration like 500ms, 1s, 15m, 2h, 35d; got '\(s)'") }
+            return d
+        }
+        switch key {
+        case "kafka.brokers": kafkaBrokers = try scalar()
+        case "kafka.topics":
+            let l = try list()
+            guard !l.isEmpty else { throw fail("at least one topic") }
+            kafkaTopics = l
+        case "kafka.group": kafkaGroup = try scalar()
+        case "kafka.start":
+            let s = try scalar()
+            guard let v = StartPosition(rawValue: s) else { throw fail("expected earliest or latest, got '\(s)'") }
+            kafkaStart = v
+        case "kafka.on_gap":
+            let s = try scalar()
+            guard let v = GapPolicy(rawValue: s) else { throw fail("expected record or stop, got '\(s)'") }
+            kafkaOnGap = v
+        case "kafka.encodings":
+            var out: [String: Encoding] = [:]
+            for (topic, e) in try map() {
+                guard let v = Encoding(rawValue: e) else { throw fail("topic \(topic): expected otlp_proto or otlp_json") }
+                out[topic] = v
+            }
+            kafkaEncodings = out
+        case "kafka.dlq_suffix": kafkaDLQSuffix = try scalar()
+        case "kafka.properties": kafkaProperties = try map()
+        case "pricing.file": pricingFile = try scalar()
+        case "pricing.reload_interval": pricingReloadInterval = try duration()
+        case "http.port":
+            let p = try positive()
+            guard p < 65536 else { throw fail("expected a port 1...65535") }
+            httpPort = p
+        case "flush.interval": flushInterval = try duration()
+        case "flush.max_spans": flushMaxSpans = try positive()
+        case "flush.max_inflight_epochs": flushMaxInflightEpochs = try positive()
+        case "database.schema":
+            let s = try scalar()
+            guard !s.isEmpty, s.count <= 63,
+                s.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 }),
+                let first = s.utf8.first, !(first >= 48 && first <= 57)
+            else { throw fail("expected a lowercase identifier ([a-z_][a-z0-9_]*), got '\(s)'") }
+            databaseSchema = s
+        case "shutdown.timeout": shutdownTimeout = try duration()
+        case "attribution.grace": attributionGrace = try duration()
+        case "records.max_bytes": recordsMaxBytes = try positive()
+        case "records.max_age": recordsMaxAge = try duration()
+        case "records.max_future_skew": recordsMaxFutureSkew = try duration()
+        case "pipeline.shards":
+            let s = try scalar()
+            guard let v = Int(s), v >= 0, v <= 256 else { throw fail("expected 0 (one per core) ... 256") }
+            pipelineShards = v
+        case "budgets.file": budgetsFile = try scalar()
+        case "baggage.keys": baggageKeys = try list()
+        default: throw fail("unknown key")
+        }
+    }
+}
+
+/// `500ms`, `1s`, `15m`, `2h`, `35d` (integer count + unit).
+func parseDuration(_ s: String) -> Duration? {
+    let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+    for (suffix, ms) in units where s.hasSuffix(suffix) {
+        let number = s.dropLast(suffix.count)
+        guard let n = Int64(number), n >= 0, n <= Int64.max / ms / 1000 else { return nil }
+        return .milliseconds(n * ms)
+    }
+    return nil
+}

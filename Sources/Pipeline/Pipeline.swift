@@ -1,1 +1,0 @@
-// Module Pipeline: see ARCHITECTURE.md. Filled by later work.

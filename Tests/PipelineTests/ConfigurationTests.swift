@@ -1,0 +1,54 @@
+import Foundation
+import Pipeline
+import Testing
+
+@Suite("configuration")
+struct ConfigurationTests {
+    @Test("the shipped config/traceledger.yaml parses and equals the built-in defaults")
+    func shippedFileIsDefaults() throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../config/traceledger.yaml"
+        ).standardized.path
+        let loaded = try Configuration.load(file: file, environment: [:])
+        #expect(loaded == Configuration())
+    }
+
+    @Test("TRACELEDGER_* variables override the file, with lists and maps in their env forms")
+    func environmentOverrides() throws {
+        let env = [
+            "TRACELEDGER_KAFKA_BROKERS": "127.0.0.1:1,127.0.0.1:2",
+            "TRACELEDGER_KAFKA_TOPICS": "a, b",
+            "TRACELEDGER_KAFKA_PROPERTIES": "session.timeout.ms=6000,heartbeat.interval.ms=500",
+            "TRACELEDGER_FLUSH_MAX_SPANS": "5000",
+            "TRACELEDGER_FLUSH_INTERVAL": "250ms",
+            "TRACELEDGER_DATABASE_SCHEMA": "ledger_test",
+            "TRACELEDGER_HTTP_PORT": "9999",
+        ]
+        let c = try Configuration.load(file: nil, environment: env)
+        #expect(c.kafkaBrokers == "127.0.0.1:1,127.0.0.1:2")
+        #expect(c.kafkaTopics == ["a", "b"])
+        #expect(c.kafkaProperties == ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"])
+        #expect(c.flushMaxSpans == 5000)
+        #expect(c.flushInterval == .milliseconds(250))
+        #expect(c.databaseSchema == "ledger_test")
+        #expect(c.httpPort == 9999)
+        #expect(Configuration.environmentName(of: "flush.max_inflight_epochs") == "TRACELEDGER_FLUSH_MAX_INFLIGHT_EPOCHS")
+    }
+
+    @Test("bad values are refused naming the key and where it came from")
+    func refusals() {
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: nil, environment: ["TRACELEDGER_FLUSH_MAX_SPANS": "-1"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: nil, environment: ["TRACELEDGER_DATABASE_SCHEMA": "x; drop table y"])
+        }
+        do {
+            _ = try Configuration.load(file: nil, environment: ["TRACELEDGER_KAFKA_START": "middle"])
+            Issue.record("accepted kafka.start=middle")
+        } catch {
+            #expect(error.description.contains("TRACELEDGER_KAFKA_START"))
+            #expect(error.description.contains("kafka.start"))
+        }
+    }
+}
