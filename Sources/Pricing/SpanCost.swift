@@ -45,11 +45,14 @@ public struct SpanCost: Sendable, Equatable {
     /// Tokens as read for the LLM component (0 when absent): input includes cached tokens.
     public var inputTokens: Int64
     public var outputTokens: Int64
+    /// Rule 2 computed more than 1e9 USD for this one span (absurd duration or token counts): nothing
+    /// was charged and the outcome is `unpriced`. (Added by Pricing; false everywhere else.)
+    public var outOfRange: Bool
 
     public init(
         total: NanoUSD = .zero, compute: NanoUSD = .zero, serverless: NanoUSD = .zero, llm: NanoUSD = .zero,
         outcome: PricingOutcome, clamped: Bool = false, invalidUpstreamCost: Bool = false,
-        inputTokens: Int64 = 0, outputTokens: Int64 = 0
+        inputTokens: Int64 = 0, outputTokens: Int64 = 0, outOfRange: Bool = false
     ) {
         self.total = total
         self.compute = compute
@@ -60,5 +63,6 @@ public struct SpanCost: Sendable, Equatable {
         self.invalidUpstreamCost = invalidUpstreamCost
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
+        self.outOfRange = outOfRange
     }
 }

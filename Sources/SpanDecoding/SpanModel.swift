@@ -141,12 +141,15 @@ public struct DecodedSpan {
     /// `Span.trace_state` (field 3), empty when absent.
     public var traceState: ByteView
     public var attributes: KnownAttributes
+    /// `Span.flags` (field 16, fixed32): the low 8 bits are the W3C trace flags; 0 when absent.
+    public var flags: UInt32
 
     public init(
         traceID: TraceID, spanID: SpanID, parentSpanID: SpanID, name: ByteView, kind: SpanKind,
         startTimeUnixNano: UInt64, endTimeUnixNano: UInt64, statusCode: StatusCode,
-        traceState: ByteView, attributes: KnownAttributes
+        traceState: ByteView, attributes: KnownAttributes, flags: UInt32 = 0
     ) {
+        self.flags = flags
         self.traceID = traceID
         self.spanID = spanID
         self.parentSpanID = parentSpanID
@@ -161,6 +164,17 @@ public struct DecodedSpan {
 
     /// A root: no parent span id.
     public var isRoot: Bool { parentSpanID.isZero }
+
+    /// The span has a parent span id (the opposite of `isRoot`).
+    public var hasParent: Bool { !parentSpanID.isZero }
+
+    /// The OpenTelemetry sampling threshold of the span's own `trace_state` (`ot=th:…`), or nil when
+    /// absent or when the trace state is invalid. `threshold.adjustedCount` is the number of spans this
+    /// one stands for (used for the `sampled_spans` estimate, never for cost).
+    public var otelThreshold: OTelThreshold? {
+        guard !traceState.isEmpty else { return nil }
+        return try? TraceState.otelThreshold(in: traceState.bytes)
+    }
 }
 
 @available(*, unavailable) extension DecodedSpan: Sendable {}
