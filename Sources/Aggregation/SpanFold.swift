@@ -10,7 +10,7 @@ extension EpochDelta {
     ///   row, its session row when it carries a session id (attribute, else `baggageSessionID`), and
     ///   its (hour, model, service) row when it names a model.
     /// Strings are copied out of the borrowed span only where a row needs them.
-    public mutating func fold(_ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: ByteView? = nil) {
+    public mutating func fold(_ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String? = nil) {
         let attrs = span.attributes
         if cost.outcome == .excluded {
             let env = (attrs.environmentName ?? attrs.environmentLegacy)?.string ?? ""
@@ -31,8 +31,7 @@ extension EpochDelta {
         if cost.clamped { counters.spansClamped += 1 }
         if cost.invalidUpstreamCost { counters.spansInvalidUpstreamCost += 1 }
 
-        let sessionView = attrs.sessionID ?? baggageSessionID
-        let sessionID = sessionView.map { $0.string }
+        let sessionID = attrs.sessionID?.string ?? baggageSessionID
 
         // Safe: each sum is bounded by spans × per-span cost (|cost.usd| ≤ 1e9 USD = 1e18 nUSD is the
         // one extreme; the pipeline's epoch cap keeps realistic sums far below Int64.max); `+` traps

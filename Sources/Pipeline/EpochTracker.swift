@@ -71,6 +71,9 @@ public struct EpochTracker: Sendable {
         var next: Int64
         var gaps: [OffsetGap] = []
         var stopped = false
+        /// No stored offset and `start: earliest`: the first delivered record is the start, whatever
+        /// its offset (records deleted before we ever read the partition are not a gap of ours).
+        var awaitingFirst = false
     }
 
     public let maxInflightEpochs: Int
@@ -117,6 +120,13 @@ public struct EpochTracker: Sendable {
         return p.next
     }
 
+    /// Marks a partition with no stored offset: its first delivered record sets where it starts.
+    public mutating func expectFirstRecord(_ key: PartitionKey) {
+        guard var p = progress[key], p.openFrom == nil else { return }
+        p.awaitingFirst = true
+        progress[key] = p
+    }
+
     /// Partitions were revoked (after the open epoch was sealed and written) or lost.
     public mutating func partitionsRemoved(_ keys: [PartitionKey]) {
         for k in keys { progress[k] = nil }
@@ -129,6 +139,10 @@ public struct EpochTracker: Sendable {
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
         guard var p = progress[key] else { return .notAssigned }
         if p.stopped { return .stopAtGap }
+        if p.awaitingFirst {
+            p.awaitingFirst = false
+            p.next = offset
+        }
         if offset < p.next { return .duplicate }
         if offset > p.next {
             if gapPolicy == .stop {

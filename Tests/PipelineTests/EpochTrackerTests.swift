@@ -107,3 +107,17 @@ struct EpochTrackerTests {
         #expect(t.seal() == nil)
     }
 }
+
+@Suite("epoch tracker: first assignment")
+struct EpochTrackerFirstAssignmentTests {
+    @Test("a partition with no stored offset starts at its first delivered record, without a gap")
+    func firstRecordStarts() {
+        let p0 = PartitionKey(topic: "t", partition: 0)
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: nil, logStart: 0, logEnd: 0, start: .earliest)
+        t.expectFirstRecord(p0)
+        #expect(t.recordDelivered(p0, offset: 40, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 41, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 42, gaps: [])])
+    }
+}

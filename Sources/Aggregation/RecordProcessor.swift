@@ -1,0 +1,168 @@
+public import Pricing
+public import SpanDecoding
+public import TraceContext
+
+/// The limits a record is checked against (CONTRACTS.md §2 rule 5, §4).
+public struct RecordLimits: Sendable, Equatable {
+    /// A span starting before record time − `maxAgeNanos` is out of range.
+    public var maxAgeNanos: Int64
+    /// A span starting after record time + `maxFutureSkewNanos` is out of range.
+    public var maxFutureSkewNanos: Int64
+    /// A record value larger than this is `too_large`.
+    public var maxBytes: Int
+
+    public init(maxAgeNanos: Int64 = 35 * 86_400 * 1_000_000_000, maxFutureSkewNanos: Int64 = 2 * 3_600 * 1_000_000_000, maxBytes: Int = 16 << 20) {
+        self.maxAgeNanos = maxAgeNanos
+        self.maxFutureSkewNanos = maxFutureSkewNanos
+        self.maxBytes = maxBytes
+    }
+}
+
+/// One Kafka record as the shard sees it: borrowed bytes plus where it came from.
+/// Valid only for the duration of `RecordProcessor.process`.
+public struct RecordView {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var timestampUnixMillis: Int64
+    public var value: UnsafeRawBufferPointer
+    /// The value is OTLP/JSON (topic encoding or `content-type: application/json`).
+    public var isJSON: Bool
+    /// Raw `traceparent` header value, if present.
+    public var traceparent: UnsafeRawBufferPointer?
+    /// Raw `baggage` header value, if present.
+    public var baggage: UnsafeRawBufferPointer?
+
+    public init(
+        topic: String, partition: Int32, offset: Int64, timestampUnixMillis: Int64, value: UnsafeRawBufferPointer,
+        isJSON: Bool, traceparent: UnsafeRawBufferPointer? = nil, baggage: UnsafeRawBufferPointer? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestampUnixMillis = timestampUnixMillis
+        self.value = value
+        self.isJSON = isJSON
+        self.traceparent = traceparent
+        self.baggage = baggage
+    }
+}
+
+@available(*, unavailable) extension RecordView: Sendable {}
+
+/// What became of one record.
+public enum RecordOutcome: Equatable, Sendable {
+    /// Its spans were folded (priced or excluded).
+    case counted(spans: Int)
+    /// It was rejected whole; a `RejectedRecord` was appended to the delta.
+    case rejected(RejectReason)
+}
+
+/// Decodes, validates, prices and folds whole records into an `EpochDelta`: the shard's per-record work.
+///
+/// Guarantees: a record is all-or-nothing — either every span of it is folded, or none is and exactly
+/// one `RejectedRecord` is appended (reason codes of CONTRACTS.md §4). Time checks use the record's
+/// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard; its
+/// scratch buffer is reused, so steady-state processing allocates nothing per span (strings copied
+/// into the delta's new keys aside).
+public struct RecordProcessor {
+    private var scratch: [DecodedSpan] = []
+    public var pricer: SpanPricer
+    public var limits: RecordLimits
+
+    public init(pricer: SpanPricer, limits: RecordLimits) {
+        self.pricer = pricer
+        self.limits = limits
+        scratch.reserveCapacity(1024)
+    }
+
+    /// The `too_large` check, made before a record's bytes are copied anywhere.
+    public static func rejectTooLarge(
+        topic: String, partition: Int32, offset: Int64, timestampUnixMillis: Int64, size: Int, limit: Int
+    ) -> RejectedRecord? {
+        guard size > limit else { return nil }
+        return RejectedRecord(
+            topic: topic, partition: partition, offset: offset, reason: .tooLarge,
+            detail: "value of \(size) bytes exceeds records.max_bytes \(limit)", sizeBytes: Int64(size),
+            recordTimeUnixMillis: timestampUnixMillis)
+    }
+
+    public mutating func process(_ record: RecordView, into delta: inout EpochDelta) -> RecordOutcome {
+        func reject(_ reason: RejectReason, _ detail: String) -> RecordOutcome {
+            delta.rejected.append(
+                RejectedRecord(
+                    topic: record.topic, partition: record.partition, offset: record.offset, reason: reason,
+                    detail: detail, sizeBytes: Int64(record.value.count), recordTimeUnixMillis: record.timestampUnixMillis))
+            delta.counters.recordsRejected += 1
+            return .rejected(reason)
+        }
+        if let tooLarge = Self.rejectTooLarge(
+            topic: record.topic, partition: record.partition, offset: record.offset,
+            timestampUnixMillis: record.timestampUnixMillis, size: record.value.count, limit: limits.maxBytes)
+        {
+            delta.rejected.append(tooLarge)
+            delta.counters.recordsRejected += 1
+            return .rejected(.tooLarge)
+        }
+        if record.value.isEmpty { return reject(.empty, "zero-length value") }
+
+        scratch.removeAll(keepingCapacity: true)
+        defer { scratch.removeAll(keepingCapacity: true) }
+        do throws(SpanDecodingError) {
+            if record.isJSON {
+                throw SpanDecodingError(.badJSON, at: 0)  // TODO(json): OTLPJSONReader lands with the decode branch
+            } else {
+                try OTLPProtobufReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
+            }
+        } catch {
+            return reject(error.code == .badIDs ? .badIDs : .undecodable, error.description)
+        }
+        if scratch.isEmpty { return reject(.empty, "no spans") }
+
+        // Rule 5: every span must start inside [record time − max_age, record time + max_future_skew].
+        // Safe: timestamps are ms since 1970 (|t| < 2^53 for any real clock), so ×1e6 and ± limits fit.
+        let recordNanos = record.timestampUnixMillis.multipliedReportingOverflow(by: 1_000_000)
+        if !recordNanos.overflow {
+            let low = recordNanos.partialValue &- limits.maxAgeNanos
+            let high = recordNanos.partialValue &+ limits.maxFutureSkewNanos
+            for span in scratch {
+                let start = span.startTimeUnixNano
+                if start > UInt64(Int64.max) || Int64(start) < low || Int64(start) > high {
+                    return reject(
+                        .timestampOutOfRange,
+                        "span \(span.spanID) starts at \(start) ns, outside [\(low), \(high)] around record time \(record.timestampUnixMillis) ms")
+                }
+            }
+        }
+
+        // Header context: a bad `traceparent` is counted, never fatal; the body's ids win.
+        var headerTraceID: TraceID?
+        if let tp = record.traceparent {
+            if let parsed = TraceParent.parseOrNil(tp) {
+                headerTraceID = parsed.traceID
+            } else {
+                delta.counters.recordsBadTraceparent += 1
+            }
+        }
+        var baggageSession: String?
+        if let bag = record.baggage {
+            baggageSession = Self.baggageSessionID(bag)
+        }
+
+        for span in scratch {
+            if let h = headerTraceID, h != span.traceID { delta.counters.spansTraceMismatch += 1 }
+            let cost = pricer.price(span)
+            delta.fold(span, cost: cost, baggageSessionID: baggageSession)
+        }
+        delta.counters.recordsCounted += 1
+        return .counted(spans: scratch.count)
+    }
+
+    static func baggageSessionID(_ bytes: UnsafeRawBufferPointer) -> String? {
+        let key: StaticString = "session.id"
+        return key.withUTF8Buffer { k -> String? in
+            guard let raw = try? Baggage.rawValue(forKey: UnsafeRawBufferPointer(k), in: bytes) else { return nil }
+            return Baggage.decodedString(raw)
+        }
+    }
+}

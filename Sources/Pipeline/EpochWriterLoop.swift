@@ -1,0 +1,122 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+
+/// What the worker is doing, for `/readyz` (and a log line until the HTTP server lands).
+public final class PipelineStatus: Sendable {
+    private let state = Mutex<(databaseError: String?, paused: Bool, stopReason: String?)>((nil, false, nil))
+
+    public init() {}
+
+    /// Nil when ready; otherwise why not (database unreachable, partitions paused for backpressure).
+    public var notReadyReason: String? {
+        state.withLock { s in
+            if let e = s.databaseError { return "database unavailable: \(e)" }
+            if let r = s.stopReason { return r }
+            return nil
+        }
+    }
+    public var isPaused: Bool { state.withLock { $0.paused } }
+
+    func setDatabaseError(_ e: String?) { state.withLock { $0.databaseError = e } }
+    func setPaused(_ p: Bool) { state.withLock { $0.paused = p } }
+    func setStopReason(_ r: String?) { state.withLock { $0.stopReason = r } }
+}
+
+/// The epoch writer: ONE dedicated thread that takes sealed epochs in order and writes each in one
+/// Postgres transaction (through an `EpochStore` it alone uses).
+///
+/// Guarantees: dead letters are flushed (delivery confirmed) before an epoch's transaction; a
+/// transient failure is retried with capped exponential backoff and jitter, forever (nothing is
+/// dropped; ingest pauses meanwhile because the epoch stays in flight); a fencing failure voids this
+/// and every later epoch of the same generation; every epoch taken is answered with exactly one notice.
+final class EpochWriterLoop: @unchecked Sendable {
+    // Safe: `store` is used only on the writer thread (inside `run`).
+    private let store: any EpochStore
+    private let queue: WriterQueue
+    private let notices: NoticeBox
+    private let deadLetters: DeadLetterSink
+    private let group: String
+    private let writerID: String
+    private let logger: Logger
+    private let status: PipelineStatus
+    /// Epochs of a generation below this are dropped unwritten.
+    let voidBelow = Atomic<UInt64>(0)
+    /// Set at shutdown: stop retrying after the deadline.
+    let giveUp = Atomic<Bool>(false)
+    private let backoffMax: Duration
+
+    init(
+        store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
+        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5)
+    ) {
+        self.store = store
+        self.queue = queue
+        self.notices = notices
+        self.deadLetters = deadLetters
+        self.group = group
+        self.writerID = writerID
+        self.logger = logger
+        self.status = status
+        self.backoffMax = backoffMax
+    }
+
+    func run() {
+        while let epoch = queue.pop() {
+            write(epoch)
+        }
+    }
+
+    private func write(_ epoch: SealedEpoch) {
+        let id = epoch.plan.epochID
+        var attempt = 0
+        while true {
+            if epoch.plan.generation < voidBelow.load(ordering: .acquiring) || giveUp.load(ordering: .relaxed) {
+                notices.post(.dropped(epochID: id))
+                return
+            }
+            do {
+                if epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || deadLetters.producer.pendingCount > 0 {
+                    do {
+                        try deadLetters.producer.flush(timeout: .seconds(30))
+                    } catch {
+                        throw EpochStoreError(.unavailable, "dead-letter flush: \(error)")
+                    }
+                }
+                let start = ContinuousClock.now
+                try store.write(epoch, group: group, writer: writerID)
+                let spans = epoch.deltas.reduce(Int64(0)) { $0 + $1.counters.spansCounted }
+                if attempt > 0 { logger.notice("epoch written after retries", metadata: ["epoch": "\(id)", "attempts": "\(attempt + 1)"]) }
+                status.setDatabaseError(nil)
+                notices.post(.committed(epochID: id, advances: epoch.plan.advances, spans: spans, writeDuration: ContinuousClock.now - start))
+                return
+            } catch let error as EpochStoreError {
+                switch error.kind {
+                case .fenced:
+                    voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
+                    logger.warning("epoch fenced: another writer moved a partition; dropping state", metadata: ["epoch": "\(id)", "detail": "\(error.detail)"])
+                    notices.post(.fenced(epochID: id, detail: error.detail))
+                    return
+                case .unavailable, .rejected:
+                    status.setDatabaseError(error.detail)
+                    let delay = backoff(attempt)
+                    logger.error(
+                        "epoch write failed; retrying",
+                        metadata: ["epoch": "\(id)", "attempt": "\(attempt + 1)", "retry_in": "\(delay)", "error": "\(error.detail)"])
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                }
+            } catch {
+                preconditionFailure("EpochStore threw a non-EpochStoreError: \(error)")
+            }
+        }
+    }
+
+    /// Capped exponential backoff with full jitter: 100 ms × 2^attempt, at most `backoffMax`.
+    private func backoff(_ attempt: Int) -> Duration {
+        let capMillis = Int64(backoffMax.components.seconds * 1000)
+        let expMillis = min(capMillis, 100 << Int64(min(attempt, 16)))
+        return .milliseconds(Int64.random(in: expMillis / 2...max(expMillis, 1)))
+    }
+}

@@ -1,0 +1,400 @@
+import Aggregation
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import TraceContext
+
+/// Reads the stored offsets for the start-offset provider, which runs inside librdkafka's rebalance
+/// callback on the ingest thread. Thread-safe (one `Mutex` around its own store/connection). Remembers
+/// which partitions had no row (they start at the log start or end, per `kafka.start`) and which could
+/// not be read (the database was down: they start paused, "unsynced", until a read succeeds).
+final class StartOffsets: Sendable {
+    struct Answer: Sendable {
+        var stored: [PartitionKey: Int64] = [:]
+        var unsynced: Set<PartitionKey> = []
+    }
+    private let store: Mutex<any EpochStore & Sendable>
+    private let group: String
+    private let start: Configuration.StartPosition
+    private let lastAnswer = Mutex(Answer())
+    private let logger: Logger
+
+    init(store: any EpochStore & Sendable, group: String, start: Configuration.StartPosition, logger: Logger) {
+        self.store = Mutex(store)
+        self.group = group
+        self.start = start
+        self.logger = logger
+    }
+
+    /// `StartOffsetProvider`: stored offset, or END for `latest`, or nothing (beginning); END for all
+    /// when the database cannot be read (those partitions are marked unsynced).
+    func provide(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        let keys = partitions.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
+        do {
+            let stored = try read(keys)
+            lastAnswer.withLock { a in
+                for k in keys {
+                    a.unsynced.remove(k)
+                    a.stored[k] = stored[k]
+                }
+            }
+            var out: [TopicPartition: Int64] = [:]
+            for tp in partitions {
+                if let s = stored[PartitionKey(topic: tp.topic, partition: tp.partition)] {
+                    out[tp] = s
+                } else if start == .latest {
+                    out[tp] = KafkaOffset.end
+                }
+            }
+            return out
+        } catch {
+            logger.error("cannot read stored offsets at assignment; partitions wait paused", metadata: ["error": "\(error)"])
+            lastAnswer.withLock { a in for k in keys { a.unsynced.insert(k) } }
+            var out: [TopicPartition: Int64] = [:]
+            for tp in partitions { out[tp] = KafkaOffset.end }
+            return out
+        }
+    }
+
+    func read(_ keys: [PartitionKey]) throws(EpochStoreError) -> [PartitionKey: Int64] {
+        try store.withLock { s throws(EpochStoreError) in try s.readOffsets(group: group, partitions: keys) }
+    }
+
+    /// What the last provider call found for `key`: (stored offset or nil, unsynced).
+    func answer(for key: PartitionKey) -> (stored: Int64?, unsynced: Bool) {
+        lastAnswer.withLock { ($0.stored[key], $0.unsynced.contains(key)) }
+    }
+
+    func markSynced(_ key: PartitionKey, stored: Int64?) {
+        lastAnswer.withLock { a in
+            a.unsynced.remove(key)
+            a.stored[key] = stored
+        }
+    }
+}
+
+/// Settings of the ingest loop (from `Configuration`).
+struct IngestSettings: Sendable {
+    var flushInterval: Duration
+    var flushMaxSpans: Int
+    var maxInflightEpochs: Int
+    var start: Configuration.StartPosition
+    var gapPolicy: Configuration.GapPolicy
+    var group: String
+    var pollMaxMessages = 5_000
+    /// Records dispatched but not yet processed by shards before ingest pauses.
+    var queuedRecordsMax = 50_000
+    var shutdownTimeout: Duration
+}
+
+/// The ingest thread: the ONE thread that polls, pauses, resumes, seeks and commits the consumer and
+/// serves its rebalances. It routes records to shards by trace id (header, else key, else round-robin),
+/// keeps the per-partition offsets (`EpochTracker`), seals epochs, applies backpressure by pausing all
+/// assigned partitions, and reacts to the writer's notices. Never runs on the cooperative pool.
+final class IngestLoop: @unchecked Sendable {
+    // Safe: every mutable field is touched only on the ingest thread (inside `run`).
+    private let consumer: KafkaConsumer
+    private let shards: [AsyncStream<ShardMessage>.Continuation]
+    private let assembler: EpochAssembler
+    private let notices: NoticeBox
+    private let writer: EpochWriterLoop
+    private let startOffsets: StartOffsets
+    private let gauges: PipelineGauges
+    private let status: PipelineStatus
+    private let settings: IngestSettings
+    private let logger: Logger
+    let stopRequested = Atomic<Bool>(false)
+
+    private var tracker: EpochTracker
+    private var paused = false
+    private var unsynced: Set<PartitionKey> = []
+    private var roundRobin = 0
+
+    init(
+        consumer: KafkaConsumer, shards: [AsyncStream<ShardMessage>.Continuation], assembler: EpochAssembler,
+        notices: NoticeBox, writer: EpochWriterLoop, startOffsets: StartOffsets, gauges: PipelineGauges,
+        status: PipelineStatus, settings: IngestSettings, logger: Logger
+    ) {
+        self.consumer = consumer
+        self.shards = shards
+        self.assembler = assembler
+        self.notices = notices
+        self.writer = writer
+        self.startOffsets = startOffsets
+        self.gauges = gauges
+        self.status = status
+        self.settings = settings
+        self.logger = logger
+        self.tracker = EpochTracker(maxInflightEpochs: settings.maxInflightEpochs, gapPolicy: settings.gapPolicy)
+    }
+
+    /// Runs until `stopRequested`; then seals, writes, commits and leaves the group. Returns whether the
+    /// shutdown drained everything in time.
+    func run() -> Bool {
+        while !stopRequested.load(ordering: .relaxed) {
+            handle(notices.drain())
+            syncUnsyncedPartitions()
+            let result: KafkaPollResult
+            do {
+                result = try consumer.poll(maxMessages: settings.pollMaxMessages, timeout: .milliseconds(100))
+            } catch {
+                logger.critical("consumer failed", metadata: ["error": "\(error)"])
+                status.setStopReason("consumer failed: \(error)")
+                break
+            }
+            for event in result.events { handle(event) }
+            if let batch = result.messages { dispatch(batch) }
+            let now = ContinuousClock.now
+            tracker.noteOpen(at: now)
+            if tracker.shouldSeal(
+                now: now, interval: settings.flushInterval, openSpans: gauges.openSpans.load(ordering: .relaxed),
+                maxSpans: settings.flushMaxSpans)
+            {
+                seal()
+            }
+            applyBackpressure()
+        }
+        return shutdown()
+    }
+
+    // MARK: records
+
+    private func dispatch(_ batch: KafkaMessageBatch) {
+        let n = shards.count
+        var perShard = [[Int32]](repeating: [], count: n)
+        var taken = 0
+        for i in batch.indices {
+            let m = batch[i]
+            let key = PartitionKey(topic: m.topic, partition: m.partition)
+            switch tracker.recordDelivered(key, offset: m.offset, timestampUnixMillis: m.timestamp?.milliseconds ?? 0) {
+            case .take:
+                perShard[route(m, shards: n)].append(Int32(i))
+                taken += 1
+            case .duplicate, .notAssigned:
+                continue
+            case .stopAtGap:
+                logger.error("records missing (kafka.on_gap: stop): partition stopped", metadata: ["partition": "\(key)", "offset": "\(m.offset)"])
+                try? consumer.pause([TopicPartition(topic: key.topic, partition: key.partition)])
+            }
+        }
+        guard taken > 0 else { return }
+        gauges.queuedRecords.add(taken, ordering: .relaxed)
+        for (s, indices) in perShard.enumerated() where !indices.isEmpty {
+            shards[s].yield(.records(batch, indices))
+        }
+    }
+
+    private func route(_ m: KafkaMessage, shards n: Int) -> Int {
+        guard n > 1 else { return 0 }
+        if let tp = m.header("traceparent"), let parsed = TraceParent.parseOrNil(tp) {
+            return Int((parsed.traceID.high ^ parsed.traceID.low) % UInt64(n))
+        }
+        if let key = m.key, let id = TraceID(kafkaKey: key) {
+            return Int((id.high ^ id.low) % UInt64(n))
+        }
+        roundRobin = (roundRobin + 1) % n
+        return roundRobin
+    }
+
+    // MARK: epochs
+
+    private func seal() {
+        guard let plan = tracker.seal() else { return }
+        gauges.openSpans.store(0, ordering: .relaxed)
+        for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
+        assembler.planSealed(plan)
+    }
+
+    private func handle(_ notices: [WriterNotice]) {
+        for n in notices {
+            switch n {
+            case .committed(let id, let advances, _, _):
+                tracker.epochFinished()
+                gauges.committedEpochs.add(1, ordering: .relaxed)
+                commitToKafka(advances, epochID: id)
+            case .dropped:
+                tracker.epochFinished()
+            case .fenced(let id, let detail):
+                tracker.epochFinished()
+                gauges.fencedEpochs.add(1, ordering: .relaxed)
+                logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
+                resync()
+            }
+        }
+    }
+
+    /// Lag reporting only: Postgres holds the truth.
+    private func commitToKafka(_ advances: [PartitionAdvance], epochID: UInt64) {
+        let assigned = consumer.assignment
+        let offsets = advances.compactMap { a -> PartitionOffset? in
+            let tp = TopicPartition(topic: a.partition.topic, partition: a.partition.partition)
+            return assigned.contains(tp) ? PartitionOffset(tp, offset: a.to) : nil
+        }
+        guard !offsets.isEmpty else { return }
+        do {
+            try consumer.commit(offsets, async: true)
+        } catch {
+            logger.debug("kafka offset commit (lag only) failed", metadata: ["epoch": "\(epochID)", "error": "\(error)"])
+        }
+    }
+
+    /// Voids everything open or in flight, waits for the writer to finish what it holds, then re-reads
+    /// every assigned partition's offset from Postgres and seeks there.
+    private func resync() {
+        tracker.resync()
+        writer.voidBelow.store(tracker.generation, ordering: .releasing)
+        for s in shards { s.yield(.discard) }
+        gauges.openSpans.store(0, ordering: .relaxed)
+        drainInflight(deadline: nil)
+        let assigned = consumer.assignment.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
+        unsynced.formUnion(assigned)
+        syncUnsyncedPartitions()
+    }
+
+    /// Blocks (serving notices, not polling) until no sealed epoch is in flight or the deadline passes.
+    @discardableResult
+    private func drainInflight(deadline: ContinuousClock.Instant?) -> Bool {
+        while tracker.inflight > 0 {
+            if let deadline, ContinuousClock.now >= deadline { return false }
+            handle(notices.wait(timeout: .milliseconds(100)))
+        }
+        return true
+    }
+
+    // MARK: rebalance
+
+    private func handle(_ event: KafkaConsumerEvent) {
+        switch event {
+        case .assigned(let offsets):
+            for po in offsets {
+                let key = PartitionKey(topic: po.topicPartition.topic, partition: po.topicPartition.partition)
+                let answer = startOffsets.answer(for: key)
+                if answer.unsynced {
+                    unsynced.insert(key)
+                    try? consumer.pause([po.topicPartition])
+                    continue
+                }
+                assign(key, stored: answer.stored)
+            }
+            if paused {
+                try? consumer.pause(offsets.map(\.topicPartition))
+            }
+            logger.info("partitions assigned", metadata: ["partitions": "\(offsets.map { $0.description })"])
+        case .revoked(let tps, let lost):
+            let keys = tps.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
+            if lost {
+                logger.warning("assignment lost: dropping open state", metadata: ["partitions": "\(keys)"])
+                tracker.partitionsRemoved(keys)
+                resync()
+            } else {
+                // Write what we hold for them before another member starts on them; fencing makes a
+                // race with the new owner safe either way.
+                seal()
+                drainInflight(deadline: ContinuousClock.now + settings.shutdownTimeout)
+                tracker.partitionsRemoved(keys)
+            }
+            unsynced.subtract(keys)
+            logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
+        case .error(let error):
+            logger.warning("kafka", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func assign(_ key: PartitionKey, stored: Int64?) {
+        var logStart: Int64 = 0
+        var logEnd: Int64 = 0
+        if stored == nil, settings.start == .latest {
+            if let w = try? consumer.queryWatermarks(TopicPartition(topic: key.topic, partition: key.partition), timeout: .seconds(5)) {
+                logStart = w.low
+                logEnd = w.high
+            }
+        }
+        // A stored offset below the log start shows up as a jump at the first record (a gap).
+        _ = tracker.partitionAssigned(key, stored: stored, logStart: stored ?? logStart, logEnd: logEnd, start: settings.start)
+        if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
+    }
+
+    /// Partitions whose stored offset could not be read wait paused; retried every loop.
+    private func syncUnsyncedPartitions() {
+        guard !unsynced.isEmpty else { return }
+        let keys = unsynced.sorted()
+        let stored: [PartitionKey: Int64]
+        do {
+            stored = try startOffsets.read(keys)
+        } catch {
+            status.setDatabaseError(error.detail)
+            return
+        }
+        let assigned = consumer.assignment
+        var seeks: [PartitionOffset] = []
+        var resumes: [TopicPartition] = []
+        for key in keys {
+            let tp = TopicPartition(topic: key.topic, partition: key.partition)
+            unsynced.remove(key)
+            guard assigned.contains(tp) else { continue }
+            startOffsets.markSynced(key, stored: stored[key])
+            assign(key, stored: stored[key])
+            let target: Int64
+            if let s = stored[key] {
+                target = s
+            } else if settings.start == .latest {
+                target = KafkaOffset.end
+            } else {
+                target = KafkaOffset.beginning
+            }
+            seeks.append(PartitionOffset(tp, offset: target))
+            resumes.append(tp)
+        }
+        do {
+            if !seeks.isEmpty { try consumer.seek(seeks) }
+            if !paused, !resumes.isEmpty { try consumer.resume(resumes) }
+        } catch {
+            logger.error("seek after re-reading offsets failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: backpressure
+
+    private func applyBackpressure() {
+        let want = tracker.shouldPause || gauges.queuedRecords.load(ordering: .relaxed) > settings.queuedRecordsMax
+        guard want != paused else { return }
+        let assigned = Array(consumer.assignment)
+        do {
+            if want {
+                try consumer.pause(assigned)
+            } else {
+                let stopped = assigned.filter {
+                    let k = PartitionKey(topic: $0.topic, partition: $0.partition)
+                    return unsynced.contains(k) || tracker.isStopped(k)
+                }
+                try consumer.resume(assigned.filter { !stopped.contains($0) })
+            }
+            paused = want
+            status.setPaused(want)
+            logger.debug(want ? "paused: writer behind" : "resumed", metadata: ["inflight": "\(tracker.inflight)"])
+        } catch {
+            logger.error("pause/resume failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: shutdown
+
+    private func shutdown() -> Bool {
+        let deadline = ContinuousClock.now + settings.shutdownTimeout
+        seal()
+        let drained = drainInflight(deadline: deadline)
+        if !drained {
+            writer.giveUp.store(true, ordering: .relaxed)
+            logger.error("shutdown timeout: epochs not written will be re-read from Kafka by the next owner")
+        }
+        do {
+            let events = try consumer.close()
+            _ = events
+        } catch {
+            logger.warning("consumer close", metadata: ["error": "\(error)"])
+        }
+        for s in shards { s.finish() }
+        return drained
+    }
+}

@@ -1,0 +1,150 @@
+import Aggregation
+import Kafka
+import Logging
+import Pricing
+import Synchronization
+
+/// A message from the ingest thread to one shard. Each shard receives them in order (FIFO), so a
+/// `.seal` is a barrier: every record dispatched before it belongs to the sealed epoch.
+enum ShardMessage: Sendable {
+    /// Records of one polled batch routed to this shard (indices into the batch). The batch keeps the
+    /// librdkafka messages alive until every shard has dropped it.
+    case records(KafkaMessageBatch, [Int32])
+    /// Hand over the open epoch's delta to the assembler and start a new one.
+    case seal(epochID: UInt64, generation: UInt64)
+    /// Drop the open epoch (after a fencing failure or a lost assignment).
+    case discard
+}
+
+/// Counters shared by the ingest thread and the shards (atomics; relaxed: they steer heuristics).
+final class PipelineGauges: Sendable {
+    /// Records dispatched to shards and not yet processed: the ingest thread pauses above a bound.
+    let queuedRecords = Atomic<Int>(0)
+    /// Spans folded since the last seal (for `flush.max_spans`).
+    let openSpans = Atomic<Int>(0)
+    let spansTotal = Atomic<Int>(0)
+    let recordsTotal = Atomic<Int>(0)
+    let rejectedTotal = Atomic<Int>(0)
+    let committedEpochs = Atomic<Int>(0)
+    let fencedEpochs = Atomic<Int>(0)
+}
+
+/// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
+final class DeadLetterSink: Sendable {
+    let producer: KafkaProducer
+    let suffix: String
+    let logger: Logger
+
+    init(producer: KafkaProducer, suffix: String, logger: Logger) {
+        self.producer = producer
+        self.suffix = suffix
+        self.logger = logger
+    }
+
+    /// Enqueues a copy of the original record (key, value, headers) plus `traceledger-error` and
+    /// `traceledger-source`. Delivery is confirmed by `flush` before the epoch commits.
+    func send(_ message: KafkaMessage, topic: String, reason: RejectReason) throws(KafkaError) {
+        let source = "\(topic)/\(message.partition)/\(message.offset)"
+        var names: [String] = []
+        var values: [UnsafeRawBufferPointer?] = []
+        for i in 0..<message.headerCount {
+            guard let h = message.header(at: i) else { continue }
+            names.append(String(decoding: h.name, as: UTF8.self))
+            values.append(h.value)
+        }
+        let reasonCode = reason.rawValue
+        try reasonCode.utf8CString.withUnsafeBytes { reasonBytes throws(KafkaError) in
+            try source.utf8CString.withUnsafeBytes { sourceBytes throws(KafkaError) in
+                var headers: [KafkaHeader] = []
+                headers.reserveCapacity(names.count + 2)
+                for (n, v) in zip(names, values) { headers.append(KafkaHeader(name: n, value: v)) }
+                // Drop the C strings' NUL terminators.
+                headers.append(KafkaHeader(name: "traceledger-error", value: UnsafeRawBufferPointer(rebasing: reasonBytes.dropLast())))
+                headers.append(KafkaHeader(name: "traceledger-source", value: UnsafeRawBufferPointer(rebasing: sourceBytes.dropLast())))
+                try producer.produce(
+                    topic: topic + suffix, key: message.key, value: message.valueIsNull ? nil : message.value,
+                    headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
+            }
+        }
+    }
+}
+
+/// What every shard shares: configuration and the hand-off points.
+struct ShardEnvironment: Sendable {
+    var catalogSource: PriceCatalogSource
+    var limits: RecordLimits
+    var jsonTopics: Set<String>
+    var deadLetters: DeadLetterSink
+    var assembler: EpochAssembler
+    var gauges: PipelineGauges
+    var logger: Logger
+}
+
+/// One shard: decodes, prices and folds the records routed to it, and hands its delta over at each
+/// seal. Its state lives in one task (`run`), touched by nothing else; it reads its messages from one
+/// FIFO stream. It never blocks: a dead-letter produce only enqueues (librdkafka copies).
+struct Shard: Sendable {
+    let index: Int
+    let messages: AsyncStream<ShardMessage>
+    let environment: ShardEnvironment
+
+    func run() async {
+        let env = environment
+        var (catalog, version) = (env.catalogSource.current, env.catalogSource.version)
+        var processor = RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: env.limits)
+        var delta = EpochDelta()
+        let contentType: StaticString = "application/json"
+        for await message in messages {
+            switch message {
+            case .records(let batch, let indices):
+                if let (c, v) = env.catalogSource.currentIfChanged(since: version) {
+                    catalog = c
+                    version = v
+                    processor.pricer.use(catalog)
+                }
+                var spans = 0
+                for i in indices {
+                    let m = batch[Int(i)]
+                    let topic = m.topic
+                    var isJSON = !env.jsonTopics.isEmpty && env.jsonTopics.contains(topic)
+                    if let ct = m.header("content-type"), hasPrefix(ct, contentType) { isJSON = true }
+                    let view = RecordView(
+                        topic: topic, partition: m.partition, offset: m.offset,
+                        timestampUnixMillis: m.timestamp?.milliseconds ?? 0, value: m.value, isJSON: isJSON,
+                        traceparent: m.header("traceparent"), baggage: m.header("baggage"))
+                    switch processor.process(view, into: &delta) {
+                    case .counted(let n):
+                        spans += n
+                    case .rejected(let reason):
+                        env.gauges.rejectedTotal.add(1, ordering: .relaxed)
+                        do {
+                            try env.deadLetters.send(m, topic: topic, reason: reason)
+                        } catch {
+                            // The writer's flush before commit fails too, so the epoch is retried.
+                            env.logger.error(
+                                "dead-letter produce failed",
+                                metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
+                        }
+                    }
+                }
+                env.gauges.openSpans.add(spans, ordering: .relaxed)
+                env.gauges.spansTotal.add(spans, ordering: .relaxed)
+                env.gauges.recordsTotal.add(indices.count, ordering: .relaxed)
+                env.gauges.queuedRecords.subtract(indices.count, ordering: .relaxed)
+            case .seal(let epochID, let generation):
+                env.assembler.shardDelivered(epochID: epochID, generation: generation, shard: index, delta: delta)
+                delta = EpochDelta()
+            case .discard:
+                delta = EpochDelta()
+            }
+        }
+    }
+}
+
+func hasPrefix(_ bytes: UnsafeRawBufferPointer, _ prefix: StaticString) -> Bool {
+    guard bytes.count >= prefix.utf8CodeUnitCount else { return false }
+    return prefix.withUTF8Buffer { p in
+        for i in 0..<p.count where bytes[i] | 0x20 != p[i] | 0x20 { return false }
+        return true
+    }
+}
