@@ -1,0 +1,177 @@
+import Aggregation
+import Foundation
+import Kafka
+public import Logging
+import Pricing
+public import ServiceLifecycle
+import Synchronization
+
+/// One worker: Kafka → shards → epochs → Postgres, as a swift-service-lifecycle `Service`.
+///
+/// Threads: one ingest thread (librdkafka consumer), one writer thread (its own `EpochStore`), shard
+/// tasks on the cooperative pool (CPU only, never blocking), and a catalog-reload timer. Graceful
+/// shutdown (SIGTERM/SIGINT through the `ServiceGroup`): stop fetching, seal, write, commit, leave the
+/// group, return within `shutdown.timeout`. Memory is bounded by `flush.max_inflight_epochs` sealed
+/// epochs, one open epoch (`flush.max_spans`) and the dispatched-but-unprocessed records bound.
+public final class PipelineService: Service, Sendable {
+    public typealias StoreFactory = @Sendable () throws(EpochStoreError) -> any EpochStore & Sendable
+
+    private let configuration: Configuration
+    private let makeStore: StoreFactory
+    private let logger: Logger
+    public let status = PipelineStatus()
+    private let gauges = PipelineGauges()
+    private let writerID: String
+
+    public init(configuration: Configuration, makeStore: @escaping StoreFactory, logger: Logger) {
+        self.configuration = configuration
+        self.makeStore = makeStore
+        self.logger = logger
+        self.writerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    /// Totals since start, for summaries and tests.
+    public var progress: (records: Int, spans: Int, rejected: Int, committedEpochs: Int, fencedEpochs: Int) {
+        (
+            gauges.recordsTotal.load(ordering: .relaxed), gauges.spansTotal.load(ordering: .relaxed),
+            gauges.rejectedTotal.load(ordering: .relaxed), gauges.committedEpochs.load(ordering: .relaxed),
+            gauges.fencedEpochs.load(ordering: .relaxed)
+        )
+    }
+
+    public func run() async throws {
+        let c = configuration
+        let catalogSource = try PriceCatalogSource(path: c.pricingFile)
+        let shardCount = c.pipelineShards > 0 ? c.pipelineShards : max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
+        producerProps["message.timeout.ms"] = producerProps["message.timeout.ms"] ?? "30000"
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: c.kafkaBrokers, properties: producerProps),
+            logger: logger)
+        let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger)
+
+        let queue = WriterQueue()
+        let notices = NoticeBox()
+        let assembler = EpochAssembler(shardCount: shardCount, output: queue)
+        let writer = EpochWriterLoop(
+            store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
+            writerID: writerID, logger: logger, status: status)
+        let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
+                properties: c.kafkaProperties),
+            logger: logger, startOffsets: { startOffsets.provide($0) })
+
+        var continuations: [AsyncStream<ShardMessage>.Continuation] = []
+        var shards: [Shard] = []
+        let limits = RecordLimits(
+            maxAgeNanos: Self.nanos(c.recordsMaxAge), maxFutureSkewNanos: Self.nanos(c.recordsMaxFutureSkew),
+            maxBytes: c.recordsMaxBytes)
+        let env = ShardEnvironment(
+            catalogSource: catalogSource, limits: limits,
+            jsonTopics: Set(c.kafkaEncodings.filter { $0.value == .otlpJSON }.keys), deadLetters: deadLetters,
+            assembler: assembler, gauges: gauges, logger: logger)
+        for i in 0..<shardCount {
+            let (stream, continuation) = AsyncStream.makeStream(of: ShardMessage.self, bufferingPolicy: .unbounded)
+            continuations.append(continuation)
+            shards.append(Shard(index: i, messages: stream, environment: env))
+        }
+        let ingest = IngestLoop(
+            consumer: consumer, shards: continuations, assembler: assembler, notices: notices, writer: writer,
+            startOffsets: startOffsets,
+            gauges: gauges, status: status,
+            settings: IngestSettings(
+                flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
+                maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
+                group: c.kafkaGroup, shutdownTimeout: c.shutdownTimeout),
+            logger: logger)
+
+        logger.info(
+            "worker starting",
+            metadata: [
+                "brokers": "\(c.kafkaBrokers)", "topics": "\(c.kafkaTopics)", "group": "\(c.kafkaGroup)",
+                "shards": "\(shardCount)", "writer": "\(writerID)",
+            ])
+        let writerThread = Self.startThread(name: "traceledger.writer") { writer.run() }
+        let ingestDone = Self.startThread(name: "traceledger.ingest") { _ = ingest.run() }
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for shard in shards { group.addTask { await shard.run() } }
+                group.addTask {
+                    // Catalog reloads; ends with the group (cancelled below).
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: c.pricingReloadInterval)
+                        switch catalogSource.poll() {
+                        case .refused:
+                            self.logger.error(
+                                "price catalog refused; keeping the last good one",
+                                metadata: ["error": "\(catalogSource.lastError.map { "\($0)" } ?? "?")"])
+                        case .reloaded:
+                            self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
+                        default: break
+                        }
+                    }
+                }
+                await ingestDone.value
+                queue.close()
+                await writerThread.value
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            ingest.stopRequested.store(true, ordering: .relaxed)
+        }
+        try? producer.flush(timeout: .seconds(5))
+        logger.info("worker stopped", metadata: ["epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))"])
+    }
+
+    static let consumerOnly: Set<String> = [
+        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
+        "partition.assignment.strategy", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store",
+        "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.wait.max.ms", "fetch.min.bytes",
+    ]
+
+    static func nanos(_ d: Duration) -> Int64 {
+        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+    }
+
+    /// Runs `body` on a new dedicated thread; the task completes when the thread ends.
+    static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+        let done = ThreadCompletion()
+        let thread = Thread {
+            body()
+            done.finish()
+        }
+        thread.name = name
+        thread.start()
+        return Task { await done.wait() }
+    }
+}
+
+/// Bridges a thread's end to an awaiting task.
+final class ThreadCompletion: Sendable {
+    private let state = Mutex<(finished: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func finish() {
+        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            s.finished = true
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { s -> Bool in
+                if s.finished { return true }
+                s.waiter = c
+                return false
+            }
+            if resumeNow { c.resume() }
+        }
+    }
+}
