@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds the byte stream of `COPY … FROM STDIN (FORMAT binary)` (PostgreSQL `copy.sgml`, "Binary Format").
 ///
 /// Guarantees: starts with the 19-byte header (`PGCOPY\n\377\r\n\0`, flags 0, extension length 0);
@@ -56,12 +58,17 @@ public struct BinaryCopyEncoder: Sendable {
         bytes.append(value ? 1 : 0)
     }
 
-    /// `text` (UTF-8 bytes). NUL characters are rejected by the server (22021).
+    /// `text` (UTF-8 bytes). PostgreSQL text cannot hold NUL (22021 would fail the whole COPY, every
+    /// retry), so a NUL character is replaced by U+FFFD.
     public mutating func appendText(_ value: String) {
         field()
         let lengthAt = bytes.count
         bytes.appendBigEndian(Int32(0))
-        bytes.append(contentsOf: value.utf8)
+        if value.utf8.contains(0) {
+            bytes.append(contentsOf: value.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}").utf8)
+        } else {
+            bytes.append(contentsOf: value.utf8)
+        }
         setLength(at: lengthAt)
     }
 
@@ -73,6 +80,14 @@ public struct BinaryCopyEncoder: Sendable {
         field()
         bytes.appendBigEndian(Int32(value.count))
         bytes.append(contentsOf: value)
+    }
+
+    /// A 16-byte `bytea` from two big-endian halves (a trace id), without an intermediate array.
+    public mutating func appendBytea16(high: UInt64, low: UInt64) {
+        field()
+        bytes.appendBigEndian(Int32(16))
+        bytes.appendBigEndian(high)
+        bytes.appendBigEndian(low)
     }
 
     /// `timestamptz` from microseconds since the Unix epoch.
