@@ -34,6 +34,8 @@ public struct LedgerEpochWriter: Sendable {
     public var conflictAttemptsMax: Int
     /// Partition-creation retries at most after `23514`.
     public var partitionRetriesMax: Int
+    /// `work_mem` of the epoch transaction (MB).
+    public var workMemMegabytes: Int = 64
 
     /// The domain name of cost whose root never arrived within the grace period.
     public static let unattributed = "(unattributed)"
@@ -108,8 +110,14 @@ public struct LedgerEpochWriter: Sendable {
     private func table(_ name: String) -> String { schema.schema.qualified(name) }
 
     private func writeOnce(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {
-        try connection.execute(Self.stagingDDL)  // idempotent; outside the transaction so a rollback keeps them
+        if !connection.stagingTablesCreated {
+            // Outside the transaction, once per session, so that a rollback keeps them.
+            try connection.execute(Self.stagingDDL)
+            connection.stagingTablesCreated = true
+        }
         try connection.transaction { connection in
+            // Sorts and hash aggregates of ~50k staged rows stay in memory (the 4 MB default spills to disk).
+            try connection.execute("SET LOCAL work_mem = '\(workMemMegabytes)MB'")
             try fence(epoch, on: connection)
             for (name, data) in staged.copies {
                 try connection.copyIn("COPY pg_temp.\(name) FROM STDIN (FORMAT binary)", data: data)

@@ -15,6 +15,9 @@ public final class PGConnection: @unchecked Sendable {
     // Owned: created by PQconnectdb in `connect`, freed by PQfinish in deinit. Never escapes this class.
     private let handle: OpaquePointer
 
+    /// Set by the epoch writer once this session has its temp staging tables.
+    var stagingTablesCreated = false
+
     private init(handle: OpaquePointer) {
         self.handle = handle
     }
