@@ -134,6 +134,24 @@ struct ConnectionTests {
         await #expect(throws: LedgerError.self) { try await worker.run { $0.backendPID } }
     }
 
+    @Test("a full worker queue refuses a job with workerBusy instead of growing")
+    func workerBusy() async throws {
+        let worker = LedgerWorkerThread(queueCapacity: 1) { try connect() }
+        defer { worker.shutdown() }
+        _ = try await worker.run { $0.backendPID }  // connected
+        async let slow: Void = worker.run { try $0.execute("SELECT pg_sleep(0.5)") ; return () }
+        try await Task.sleep(for: .milliseconds(100))  // the slow job is running; the queue is empty
+        async let queued = worker.run { $0.backendPID }
+        try await Task.sleep(for: .milliseconds(100))  // one job waits: the queue is full
+        do {
+            _ = try await worker.run { $0.backendPID }
+            Issue.record("expected workerBusy")
+        } catch let error as LedgerError {
+            #expect(error.code == .workerBusy)
+        }
+        _ = try await (slow, queued)
+    }
+
     @Test("a worker whose database is unreachable reports connectionFailed for each job")
     func workerUnreachable() async throws {
         let worker = LedgerWorkerThread(conninfo: "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")

@@ -238,6 +238,7 @@ struct EpochWriterTests {
             return reports
         }
         #expect(reports.flatMap { $0 }.count == 2 * epochsPerWriter)
+        print("concurrent writers: \(reports.flatMap { $0 }.map(\.attempts).reduce(0, +)) attempts for \(2 * epochsPerWriter) epochs")
         let expected = Int64(2 * epochsPerWriter) * Int64(tracesPerEpoch * (tracesPerEpoch + 1) / 2)
         let sums = try await onThread { try ledgerSums(connect(), scratch) }
         #expect(sums.transactions == expected)
