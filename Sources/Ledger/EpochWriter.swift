@@ -1,0 +1,522 @@
+import Foundation
+
+/// What one ``LedgerEpochWriter/write(_:on:)`` did.
+public struct EpochWriteReport: Sendable {
+    /// Transactions tried (1 unless a deadlock, serialization failure or missing partition forced a retry).
+    public var attempts: Int
+    /// Partitions created on demand after a `23514`.
+    public var partitionsCreated: [String]
+    /// Wall time of the whole write, retries included.
+    public var duration: Duration
+}
+
+/// Writes sealed epochs into the ledger, synchronously, on the caller's connection.
+///
+/// Guarantees:
+/// - One epoch = one transaction: either every delta, rejected record, retention gap and offset move of
+///   the epoch is visible, or none is.
+/// - Fencing: each partition's `ingest_offsets.next_offset` moves from the epoch's `fromOffset` (or from
+///   "no row") to its `nextOffset`; if any partition no longer matches, the transaction rolls back and
+///   the write throws `LedgerError.fenced` naming that partition. This check runs first, so a zombie
+///   writer takes no ledger row lock.
+/// - Upserts are additive and set-based (binary COPY into `ON COMMIT DELETE ROWS` temp tables, then one
+///   `INSERT … SELECT … GROUP BY … ORDER BY key ON CONFLICT DO UPDATE` per table), `transactions` first,
+///   then the rollups, each in key order, so concurrent writers lock rows in one order.
+/// - After every commit: Σ transactions.cost_nusd = Σ domain_hourly.cost_nusd + Σ pending_attribution.cost_nusd.
+/// - Retries: `23514` (no partition for a month) → creates the epoch's partitions in a short separate
+///   transaction, then retries; `40P01`/`40001` → retries with a short backoff; both bounded.
+/// - Blocks the calling thread: call it on the connection's dedicated thread (see ``EpochWriter``).
+public struct LedgerEpochWriter: Sendable {
+    public var schema: LedgerSchema
+    /// Pending attribution older than this (in record time) moves under ``unattributed``.
+    public var attributionGrace: Duration
+    /// Attempts at most for deadlocks and serialization failures (≥ 1).
+    public var conflictAttemptsMax: Int
+    /// Partition-creation retries at most after `23514`.
+    public var partitionRetriesMax: Int
+    /// `work_mem` of the epoch transaction (MB).
+    public var workMemMegabytes: Int = 64
+
+    /// The domain name of cost whose root never arrived within the grace period.
+    public static let unattributed = "(unattributed)"
+
+    public init(
+        schema: LedgerSchema = LedgerSchema(), attributionGrace: Duration = .seconds(15 * 60),
+        conflictAttemptsMax: Int = 8, partitionRetriesMax: Int = 2
+    ) {
+        self.schema = schema
+        self.attributionGrace = attributionGrace
+        self.conflictAttemptsMax = max(1, conflictAttemptsMax)
+        self.partitionRetriesMax = max(0, partitionRetriesMax)
+    }
+
+    /// Writes `epoch` in one transaction (see the type's guarantees).
+    ///
+    /// - Throws: `LedgerError` `.invalidEpoch` before any I/O; `.fenced` (nothing written);
+    ///   `.retriesExhausted` wrapping the last conflict; any other server error as is (nothing written).
+    public func write(_ epoch: LedgerEpoch, on connection: PGConnection) throws -> EpochWriteReport {
+        let clock = ContinuousClock()
+        let started = clock.now
+        try epoch.validate()
+        let staged = StagedEpoch(epoch)
+        var attempts = 0
+        var partitionRetries = 0
+        var created: [String] = []
+        while true {
+            attempts += 1
+            do {
+                try writeOnce(epoch, staged: staged, on: connection)
+                return EpochWriteReport(attempts: attempts, partitionsCreated: created, duration: clock.now - started)
+            } catch let error as LedgerError where error.sqlState == SQLState.checkViolation && partitionRetries < partitionRetriesMax {
+                // 23514 on a partitioned insert: no partition for that month. Create them, outside the epoch.
+                partitionRetries += 1
+                created += try schema.ensurePartitions(months: try epoch.months(), on: connection)
+            } catch let error as LedgerError where error.isRetriableTransactionConflict {
+                guard attempts < conflictAttemptsMax else {
+                    var exhausted = error
+                    exhausted.code = .retriesExhausted
+                    exhausted.message = "gave up after \(attempts) attempts: \(error.message)"
+                    throw exhausted
+                }
+                // Jittered backoff on this (dedicated) thread: 2^attempt ms ± 50 %, at most ~260 ms.
+                let baseMillis = Double(1 << min(attempts, 8))
+                Thread.sleep(forTimeInterval: baseMillis * Double.random(in: 0.5...1.5) / 1000)
+            }
+        }
+    }
+
+    /// The stored `next_offset` of each of `partitions` that has a row for `group` (absent = none stored).
+    public func readOffsets(
+        group: String, partitions: some Sequence<TopicPartition>, on connection: PGConnection
+    ) throws -> [TopicPartition: Int64] {
+        let wanted = Set(partitions)
+        var offsets: [TopicPartition: Int64] = [:]
+        for topic in Set(wanted.map(\.topic)).sorted() {
+            let result = try connection.execute(
+                "SELECT partition, next_offset FROM \(table("ingest_offsets")) WHERE consumer_group = $1 AND topic = $2",
+                [.text(group), .text(topic)])
+            for row in result.rows.indices {
+                guard let partition = result.int64(row, 0).flatMap(Int32.init(exactly:)), let next = result.int64(row, 1)
+                else { throw LedgerError(.unexpectedResult, message: "bad ingest_offsets row") }
+                let key = TopicPartition(topic: topic, partition: partition)
+                if wanted.contains(key) { offsets[key] = next }
+            }
+        }
+        return offsets
+    }
+
+    // MARK: - One attempt
+
+    private func table(_ name: String) -> String { schema.schema.qualified(name) }
+
+    private func writeOnce(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {
+        if !connection.stagingTablesCreated {
+            // Outside the transaction, once per session, so that a rollback keeps them.
+            try connection.execute(Self.stagingDDL)
+            connection.stagingTablesCreated = true
+        }
+        try connection.transaction { connection in
+            // Sorts and hash aggregates of ~50k staged rows stay in memory (the 4 MB default spills to disk).
+            try connection.execute("SET LOCAL work_mem = '\(workMemMegabytes)MB'")
+            try fence(epoch, on: connection)
+            for (name, data) in staged.copies {
+                try connection.copyIn("COPY pg_temp.\(name) FROM STDIN (FORMAT binary)", data: data)
+            }
+            try upsertTransactionsAndAttribute(epoch, staged: staged, on: connection)
+            try upsertRollups(staged, on: connection)
+        }
+    }
+
+    /// Moves every partition's offset with the fencing check; throws `.fenced` at the first mismatch.
+    private func fence(_ epoch: LedgerEpoch, on connection: PGConnection) throws {
+        for advance in epoch.offsets.sorted(by: { $0.partition < $1.partition }) {
+            let moved: Int
+            if let from = advance.fromOffset {
+                moved = try connection.execute(
+                    """
+                    UPDATE \(table("ingest_offsets")) SET next_offset = $4, writer = $5, updated_at = now()
+                    WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $6
+                    """,
+                    [.text(epoch.consumerGroup), .text(advance.partition.topic), .int4(advance.partition.partition),
+                     .int8(advance.nextOffset), .text(epoch.writerID), .int8(from)]
+                ).affectedRows
+            } else {
+                moved = try connection.execute(
+                    """
+                    INSERT INTO \(table("ingest_offsets")) (consumer_group, topic, partition, next_offset, writer)
+                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
+                    """,
+                    [.text(epoch.consumerGroup), .text(advance.partition.topic), .int4(advance.partition.partition),
+                     .int8(advance.nextOffset), .text(epoch.writerID)]
+                ).affectedRows
+            }
+            guard moved == 1 else {
+                throw LedgerError(
+                    .fenced,
+                    message: "offset of \(advance.partition) in group \(epoch.consumerGroup) is no longer "
+                        + (advance.fromOffset.map { "at \($0)" } ?? "unset") + "; another writer owns it",
+                    partition: advance.partition)
+            }
+        }
+    }
+
+    private func upsertTransactionsAndAttribute(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {
+        let recordNow = epoch.maxRecordTimeUnixMillis &* 1000  // Safe: ms timestamps ≪ Int64.max / 1000.
+        let graceMicros = attributionGrace.components.seconds * 1_000_000 + attributionGrace.components.attoseconds / 1_000_000_000_000
+        if !epoch.traces.isEmpty {
+            // transactions first, in key order; RETURNING gives each touched trace's (possibly older) root name.
+            try connection.execute(
+                """
+                WITH up AS (
+                    INSERT INTO \(table("transactions")) AS t (month, trace_id, transaction, service, environment,
+                        session_id, cost_nusd, compute_nusd, serverless_nusd, llm_nusd, span_count, error_count,
+                        unpriced_count, input_tokens, output_tokens, first_start, last_end, updated_at)
+                    SELECT month, trace_id, max(transaction),
+                        coalesce(max(service) FILTER (WHERE transaction IS NOT NULL), max(service)),
+                        coalesce(max(environment) FILTER (WHERE transaction IS NOT NULL), max(environment)),
+                        max(session_id), sum(cost)::bigint, sum(compute)::bigint, sum(serverless)::bigint,
+                        sum(llm)::bigint, sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
+                        sum(input_tokens)::bigint, sum(output_tokens)::bigint, min(first_start), max(last_end), now()
+                    FROM pg_temp.traceledger_stage_tx
+                    GROUP BY trace_id, month ORDER BY trace_id, month
+                    ON CONFLICT (trace_id, month) DO UPDATE SET
+                        transaction = coalesce(t.transaction, EXCLUDED.transaction),
+                        service = CASE WHEN t.transaction IS NULL AND EXCLUDED.transaction IS NOT NULL
+                            THEN coalesce(EXCLUDED.service, t.service) ELSE coalesce(t.service, EXCLUDED.service) END,
+                        environment = CASE WHEN t.transaction IS NULL AND EXCLUDED.transaction IS NOT NULL
+                            THEN coalesce(EXCLUDED.environment, t.environment) ELSE coalesce(t.environment, EXCLUDED.environment) END,
+                        session_id = coalesce(t.session_id, EXCLUDED.session_id),
+                        cost_nusd = t.cost_nusd + EXCLUDED.cost_nusd,
+                        compute_nusd = t.compute_nusd + EXCLUDED.compute_nusd,
+                        serverless_nusd = t.serverless_nusd + EXCLUDED.serverless_nusd,
+                        llm_nusd = t.llm_nusd + EXCLUDED.llm_nusd,
+                        span_count = t.span_count + EXCLUDED.span_count,
+                        error_count = t.error_count + EXCLUDED.error_count,
+                        unpriced_count = t.unpriced_count + EXCLUDED.unpriced_count,
+                        input_tokens = t.input_tokens + EXCLUDED.input_tokens,
+                        output_tokens = t.output_tokens + EXCLUDED.output_tokens,
+                        first_start = least(t.first_start, EXCLUDED.first_start),
+                        last_end = greatest(t.last_end, EXCLUDED.last_end),
+                        updated_at = EXCLUDED.updated_at
+                    RETURNING t.trace_id, t.transaction
+                )
+                INSERT INTO pg_temp.traceledger_stage_names (trace_id, transaction)
+                SELECT DISTINCT ON (trace_id) trace_id, transaction FROM up WHERE transaction IS NOT NULL
+                ORDER BY trace_id
+                """)
+        }
+        // Attribution sources, gathered then upserted into domain_hourly in ONE statement (one lock order):
+        // (a) this epoch's cost of named traces, (b) roots for trace_count,
+        // (c) pending rows of traces now named, (d) pending rows past the grace period, in record time.
+        try connection.execute(
+            """
+            INSERT INTO pg_temp.traceledger_stage_dom (hour, transaction, cost, spans, traces)
+            SELECT th.hour, n.transaction, th.cost, th.spans, 0
+            FROM pg_temp.traceledger_stage_th th JOIN pg_temp.traceledger_stage_names n USING (trace_id)
+            UNION ALL
+            SELECT hour, transaction, 0, 0, 1 FROM pg_temp.traceledger_stage_roots
+            """)
+        try connection.execute(
+            """
+            WITH moved AS (
+                DELETE FROM \(table("pending_attribution")) p USING pg_temp.traceledger_stage_names n
+                WHERE p.trace_id = n.trace_id
+                RETURNING p.hour, n.transaction, p.cost_nusd, p.span_count
+            )
+            INSERT INTO pg_temp.traceledger_stage_dom (hour, transaction, cost, spans, traces)
+            SELECT hour, transaction, cost_nusd, span_count, 0 FROM moved
+            """)
+        try connection.execute(
+            """
+            WITH swept AS (
+                DELETE FROM \(table("pending_attribution")) p WHERE p.first_seen < $1
+                RETURNING p.hour, p.cost_nusd, p.span_count
+            )
+            INSERT INTO pg_temp.traceledger_stage_dom (hour, transaction, cost, spans, traces)
+            SELECT hour, $2, cost_nusd, span_count, 0 FROM swept
+            """,
+            [.timestamptz(unixMicros: recordNow &- graceMicros), .text(Self.unattributed)])
+        // Cost of traces whose root is still unknown waits in pending_attribution, stamped with record time.
+        try connection.execute(
+            """
+            INSERT INTO \(table("pending_attribution")) AS p (month, trace_id, hour, cost_nusd, span_count, first_seen)
+            SELECT th.month, th.trace_id, th.hour, sum(th.cost)::bigint, sum(th.spans)::bigint, $1
+            FROM pg_temp.traceledger_stage_th th
+            WHERE NOT EXISTS (SELECT 1 FROM pg_temp.traceledger_stage_names n WHERE n.trace_id = th.trace_id)
+            GROUP BY th.trace_id, th.month, th.hour ORDER BY th.trace_id, th.month, th.hour
+            ON CONFLICT (trace_id, month, hour) DO UPDATE SET
+                cost_nusd = p.cost_nusd + EXCLUDED.cost_nusd,
+                span_count = p.span_count + EXCLUDED.span_count,
+                first_seen = least(p.first_seen, EXCLUDED.first_seen)
+            """,
+            [.timestamptz(unixMicros: recordNow)])
+        try connection.execute(
+            """
+            INSERT INTO \(table("domain_hourly")) AS d (hour, transaction, cost_nusd, span_count, trace_count, updated_at)
+            SELECT hour, transaction, sum(cost)::bigint, sum(spans)::bigint, sum(traces)::bigint, now()
+            FROM pg_temp.traceledger_stage_dom
+            GROUP BY hour, transaction ORDER BY hour, transaction
+            ON CONFLICT (hour, transaction) DO UPDATE SET
+                cost_nusd = d.cost_nusd + EXCLUDED.cost_nusd,
+                span_count = d.span_count + EXCLUDED.span_count,
+                trace_count = d.trace_count + EXCLUDED.trace_count,
+                updated_at = EXCLUDED.updated_at
+            """)
+    }
+
+    private func upsertRollups(_ staged: StagedEpoch, on connection: PGConnection) throws {
+        if staged.hasSessions {
+            try connection.execute(
+                """
+                INSERT INTO \(table("sessions")) AS s (month, session_id, cost_nusd, input_tokens, output_tokens,
+                    span_count, depth_max, agent_count, ceiling_hits, parent_session, first_start, last_end, updated_at)
+                SELECT month, session_id, sum(cost)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint,
+                    sum(spans)::bigint, max(depth_max), sum(agent_count)::bigint, sum(ceiling_hits)::bigint,
+                    max(parent_session), min(first_start), max(last_end), now()
+                FROM pg_temp.traceledger_stage_sess
+                GROUP BY session_id, month ORDER BY session_id, month
+                ON CONFLICT (session_id, month) DO UPDATE SET
+                    cost_nusd = s.cost_nusd + EXCLUDED.cost_nusd,
+                    input_tokens = s.input_tokens + EXCLUDED.input_tokens,
+                    output_tokens = s.output_tokens + EXCLUDED.output_tokens,
+                    span_count = s.span_count + EXCLUDED.span_count,
+                    depth_max = greatest(s.depth_max, EXCLUDED.depth_max),
+                    agent_count = s.agent_count + EXCLUDED.agent_count,
+                    ceiling_hits = s.ceiling_hits + EXCLUDED.ceiling_hits,
+                    parent_session = coalesce(s.parent_session, EXCLUDED.parent_session),
+                    first_start = least(s.first_start, EXCLUDED.first_start),
+                    last_end = greatest(s.last_end, EXCLUDED.last_end),
+                    updated_at = EXCLUDED.updated_at
+                """)
+        }
+        if staged.hasModels {
+            try connection.execute(
+                """
+                INSERT INTO \(table("model_hourly")) AS m (hour, model, service, cost_nusd, input_tokens,
+                    output_tokens, calls, updated_at)
+                SELECT hour, model, service, sum(cost)::bigint, sum(input_tokens)::bigint,
+                    sum(output_tokens)::bigint, sum(calls)::bigint, now()
+                FROM pg_temp.traceledger_stage_model
+                GROUP BY hour, model, service ORDER BY hour, model, service
+                ON CONFLICT (hour, model, service) DO UPDATE SET
+                    cost_nusd = m.cost_nusd + EXCLUDED.cost_nusd,
+                    input_tokens = m.input_tokens + EXCLUDED.input_tokens,
+                    output_tokens = m.output_tokens + EXCLUDED.output_tokens,
+                    calls = m.calls + EXCLUDED.calls,
+                    updated_at = EXCLUDED.updated_at
+                """)
+        }
+        if staged.hasRejected {
+            try connection.execute(
+                """
+                INSERT INTO \(table("rejected_records")) (topic, partition, "offset", reason, detail, size_bytes, record_time)
+                SELECT topic, partition, "offset", reason, detail, size_bytes, record_time
+                FROM pg_temp.traceledger_stage_rej ORDER BY topic, partition, "offset"
+                ON CONFLICT DO NOTHING
+                """)
+        }
+        if staged.hasGaps {
+            try connection.execute(
+                """
+                INSERT INTO \(table("retention_gaps")) (topic, partition, from_offset, to_offset)
+                SELECT topic, partition, from_offset, to_offset
+                FROM pg_temp.traceledger_stage_gap ORDER BY topic, partition, from_offset
+                ON CONFLICT DO NOTHING
+                """)
+        }
+    }
+
+    /// Session-local staging tables, emptied at every commit (and by any rollback of their rows).
+    static let stagingDDL = """
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_tx (month date, trace_id bytea, transaction text,
+            service text, environment text, session_id text, cost int8, compute int8, serverless int8, llm int8,
+            spans int8, errors int8, unpriced int8, input_tokens int8, output_tokens int8,
+            first_start timestamptz, last_end timestamptz) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_th (month date, hour timestamptz, trace_id bytea,
+            cost int8, spans int8) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_roots (hour timestamptz, transaction text) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_sess (month date, session_id text, cost int8,
+            input_tokens int8, output_tokens int8, spans int8, depth_max int8, agent_count int8, ceiling_hits int8,
+            parent_session text, first_start timestamptz, last_end timestamptz) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_model (hour timestamptz, model text, service text,
+            cost int8, input_tokens int8, output_tokens int8, calls int8) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_rej (topic text, partition int4, "offset" int8,
+            reason text, detail text, size_bytes int8, record_time timestamptz) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_gap (topic text, partition int4, from_offset int8,
+            to_offset int8) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_names (trace_id bytea, transaction text) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_dom (hour timestamptz, transaction text, cost int8,
+            spans int8, traces int8) ON COMMIT DELETE ROWS
+        """
+}
+
+/// An epoch encoded once as binary COPY streams (reused as is by every retry).
+struct StagedEpoch: Sendable {
+    var copies: [(table: String, data: [UInt8])] = []
+    var hasSessions = false
+    var hasModels = false
+    var hasRejected = false
+    var hasGaps = false
+
+    init(_ epoch: LedgerEpoch) {
+        if !epoch.traces.isEmpty {
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.traces.count * 200)
+            for delta in epoch.traces {
+                encoder.beginRow(fieldCount: 17)
+                encoder.appendDate(delta.month)
+                encoder.appendTraceID(delta.traceID)
+                encoder.appendText(delta.transaction)
+                encoder.appendText(delta.service)
+                encoder.appendText(delta.environment)
+                encoder.appendText(delta.sessionID)
+                encoder.appendInt8(delta.costNanoUSD)
+                encoder.appendInt8(delta.computeNanoUSD)
+                encoder.appendInt8(delta.serverlessNanoUSD)
+                encoder.appendInt8(delta.llmNanoUSD)
+                encoder.appendInt8(delta.spanCount)
+                encoder.appendInt8(delta.errorCount)
+                encoder.appendInt8(delta.unpricedCount)
+                encoder.appendInt8(delta.inputTokens)
+                encoder.appendInt8(delta.outputTokens)
+                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.firstStartUnixNanos))
+                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.lastEndUnixNanos))
+            }
+            copies.append(("traceledger_stage_tx", encoder.finish()))
+        }
+        if !epoch.traceHours.isEmpty {
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.traceHours.count * 70)
+            for delta in epoch.traceHours {
+                encoder.beginRow(fieldCount: 5)
+                // Safe: validate() checked every hour's month.
+                encoder.appendDate((try? delta.hour.month()) ?? StagedEpoch.unreachableMonth)
+                encoder.appendTimestamptz(unixMicros: delta.hour.unixMicros)
+                encoder.appendTraceID(delta.traceID)
+                encoder.appendInt8(delta.costNanoUSD)
+                encoder.appendInt8(delta.spanCount)
+            }
+            copies.append(("traceledger_stage_th", encoder.finish()))
+        }
+        if !epoch.roots.isEmpty {
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.roots.count * 40)
+            for root in epoch.roots {
+                encoder.beginRow(fieldCount: 2)
+                encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
+                encoder.appendText(root.transaction)
+            }
+            copies.append(("traceledger_stage_roots", encoder.finish()))
+        }
+        if !epoch.sessions.isEmpty {
+            hasSessions = true
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.sessions.count * 150)
+            for delta in epoch.sessions {
+                encoder.beginRow(fieldCount: 12)
+                encoder.appendDate(delta.month)
+                encoder.appendText(delta.sessionID)
+                encoder.appendInt8(delta.costNanoUSD)
+                encoder.appendInt8(delta.inputTokens)
+                encoder.appendInt8(delta.outputTokens)
+                encoder.appendInt8(delta.spanCount)
+                if let depth = delta.depthMax { encoder.appendInt8(depth) } else { encoder.appendNull() }
+                encoder.appendInt8(delta.agentCount)
+                encoder.appendInt8(delta.ceilingHits)
+                encoder.appendText(delta.parentSession)
+                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.firstStartUnixNanos))
+                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.lastEndUnixNanos))
+            }
+            copies.append(("traceledger_stage_sess", encoder.finish()))
+        }
+        if !epoch.models.isEmpty {
+            hasModels = true
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.models.count * 100)
+            for delta in epoch.models {
+                encoder.beginRow(fieldCount: 7)
+                encoder.appendTimestamptz(unixMicros: delta.hour.unixMicros)
+                encoder.appendText(delta.model)
+                encoder.appendText(delta.service)
+                encoder.appendInt8(delta.costNanoUSD)
+                encoder.appendInt8(delta.inputTokens)
+                encoder.appendInt8(delta.outputTokens)
+                encoder.appendInt8(delta.calls)
+            }
+            copies.append(("traceledger_stage_model", encoder.finish()))
+        }
+        if !epoch.rejected.isEmpty {
+            hasRejected = true
+            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.rejected.count * 100)
+            for record in epoch.rejected {
+                encoder.beginRow(fieldCount: 7)
+                encoder.appendText(record.topic)
+                encoder.appendInt4(record.partition)
+                encoder.appendInt8(record.offset)
+                encoder.appendText(record.reason)
+                encoder.appendText(record.detail)
+                encoder.appendInt8(record.sizeBytes)
+                if let millis = record.recordTimeUnixMillis {
+                    encoder.appendTimestamptz(unixMicros: millis &* 1000)  // Safe: ms timestamps ≪ Int64.max / 1000.
+                } else {
+                    encoder.appendNull()
+                }
+            }
+            copies.append(("traceledger_stage_rej", encoder.finish()))
+        }
+        if !epoch.retentionGaps.isEmpty {
+            hasGaps = true
+            var encoder = BinaryCopyEncoder()
+            for gap in epoch.retentionGaps {
+                encoder.beginRow(fieldCount: 4)
+                encoder.appendText(gap.topic)
+                encoder.appendInt4(gap.partition)
+                encoder.appendInt8(gap.fromOffset)
+                encoder.appendInt8(gap.toOffset)
+            }
+            copies.append(("traceledger_stage_gap", encoder.finish()))
+        }
+    }
+
+    // Never used: validate() guarantees a month for every hour. A fixed valid value keeps this total.
+    static let unreachableMonth: Month = { Month.epochStart }()
+}
+
+extension Month {
+    /// 1970-01, the first valid month.
+    static var epochStart: Month {
+        // Safe: constant in range.
+        guard let month = try? Month(year: 1970, month: 1) else { preconditionFailure("1970-01 must be valid") }
+        return month
+    }
+}
+
+extension BinaryCopyEncoder {
+    mutating func appendTraceID(_ id: LedgerTraceID) {
+        appendBytea16(high: id.high, low: id.low)
+    }
+}
+
+/// Writes epochs and reads offsets on a dedicated ``LedgerWorkerThread`` (never the cooperative pool).
+///
+/// Guarantees: the ``LedgerEpochWriter`` guarantees, plus: calls run one at a time, in call order, on
+/// the worker's thread and connection; at most `queueCapacity` wait (more throw `LedgerError.workerBusy`).
+public final class EpochWriter: Sendable {
+    public let worker: LedgerWorkerThread
+    public let writer: LedgerEpochWriter
+
+    public init(worker: LedgerWorkerThread, writer: LedgerEpochWriter = LedgerEpochWriter()) {
+        self.worker = worker
+        self.writer = writer
+    }
+
+    /// Writes one sealed epoch in one transaction. See ``LedgerEpochWriter/write(_:on:)``.
+    public func write(_ epoch: LedgerEpoch) async throws -> EpochWriteReport {
+        let writer = self.writer
+        return try await worker.run { connection in try writer.write(epoch, on: connection) }
+    }
+
+    /// Stored offsets for seeking on assignment. See ``LedgerEpochWriter/readOffsets(group:partitions:on:)``.
+    public func readOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        let writer = self.writer
+        return try await worker.run { connection in try writer.readOffsets(group: group, partitions: partitions, on: connection) }
+    }
+
+    /// Stops the worker thread after the queued calls.
+    public func shutdown() { worker.shutdown() }
+}

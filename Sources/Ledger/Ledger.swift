@@ -1,1 +1,0 @@
-// Module Ledger: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,339 @@
+import Foundation
+import Testing
+
+@testable import Ledger
+
+/// Builds epochs for tests: spans in the current month (its partitions exist after migrate).
+struct EpochFixture {
+    static let month: Month = {
+        guard let month = try? Month(containing: Date()) else { preconditionFailure("clock out of range") }
+        return month
+    }()
+    /// 01:30 UTC on the month's first day, in ns.
+    static let startNanos = month.startUnixMicros * 1000 + 5_400_000_000_000
+    static let hour = LedgerHour(containingUnixNanos: startNanos)
+
+    static func id(_ n: Int, salt: UInt64 = 0xC0FFEE) -> LedgerTraceID { LedgerTraceID(high: salt, low: UInt64(n)) }
+
+    /// A trace's delta: one span of `cost` (root when `root` is given), plus its hour delta and root.
+    static func add(
+        to epoch: inout LedgerEpoch, trace: LedgerTraceID, cost: Int64, spans: Int64 = 1, root: String? = nil,
+        month: Month = month, startNanos: Int64 = startNanos, session: String? = nil
+    ) {
+        epoch.traces.append(TraceDelta(
+            month: month, traceID: trace, transaction: root, service: "svc", environment: "production",
+            sessionID: session, costNanoUSD: cost, computeNanoUSD: cost, spanCount: spans, inputTokens: 10,
+            outputTokens: 20, firstStartUnixNanos: startNanos, lastEndUnixNanos: startNanos + 1_000_000))
+        let hour = LedgerHour(containingUnixNanos: startNanos)
+        epoch.traceHours.append(TraceHourDelta(hour: hour, traceID: trace, costNanoUSD: cost, spanCount: spans))
+        if let root { epoch.roots.append(RootStarted(hour: hour, transaction: root)) }
+    }
+
+    static func epoch(
+        writer: String = "w1", recordTimeMillis: Int64 = startNanos / 1_000_000, offsets: [OffsetAdvance] = []
+    ) -> LedgerEpoch {
+        LedgerEpoch(consumerGroup: "g", writerID: writer, maxRecordTimeUnixMillis: recordTimeMillis, offsets: offsets)
+    }
+
+    static func advance(_ partition: Int32, from: Int64?, to: Int64, topic: String = "otlp_spans") -> OffsetAdvance {
+        OffsetAdvance(partition: TopicPartition(topic: topic, partition: partition), fromOffset: from, nextOffset: to)
+    }
+}
+
+/// Σ transactions, Σ domain_hourly, Σ pending_attribution (as exact integers).
+func ledgerSums(_ connection: PGConnection, _ scratch: ScratchSchema) throws -> (transactions: Int64, domains: Int64, pending: Int64) {
+    let result = try connection.execute(
+        """
+        SELECT (SELECT coalesce(sum(cost_nusd), 0) FROM \(scratch.table("transactions")))::bigint,
+               (SELECT coalesce(sum(cost_nusd), 0) FROM \(scratch.table("domain_hourly")))::bigint,
+               (SELECT coalesce(sum(cost_nusd), 0) FROM \(scratch.table("pending_attribution")))::bigint
+        """)
+    return (result.int64(0, 0) ?? -1, result.int64(0, 1) ?? -1, result.int64(0, 2) ?? -1)
+}
+
+func expectInvariant(_ scratch: ScratchSchema, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let sums = try await onThread { try ledgerSums(connect(), scratch) }
+    #expect(sums.transactions == sums.domains + sums.pending, "ledger invariant", sourceLocation: sourceLocation)
+}
+
+@Suite("epoch writer", .enabled(if: hasDatabase, "needs DATABASE_URL"))
+struct EpochWriterTests {
+    @Test("two epochs add up exactly, integers beyond double precision included")
+    func additive() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        let big: Int64 = 1_234_567_890_123_456_789  // not representable as a Double
+        var first = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 100)])
+        EpochFixture.add(to: &first, trace: EpochFixture.id(1), cost: big, root: "checkout", session: "s1")
+        EpochFixture.add(to: &first, trace: EpochFixture.id(2), cost: 7)
+        first.sessions = [SessionDelta(month: EpochFixture.month, sessionID: "s1", costNanoUSD: big, spanCount: 1,
+                                       depthMax: 2, agentCount: 1, firstStartUnixNanos: EpochFixture.startNanos,
+                                       lastEndUnixNanos: EpochFixture.startNanos + 5)]
+        first.models = [ModelDelta(hour: EpochFixture.hour, model: "gpt-4o-mini", service: "svc", costNanoUSD: 3,
+                                   inputTokens: 10, outputTokens: 20, calls: 1)]
+        first.rejected = [RejectedRecord(topic: "otlp_spans", partition: 0, offset: 42, reason: "undecodable", sizeBytes: 9,
+                                         recordTimeUnixMillis: EpochFixture.startNanos / 1_000_000)]
+        var second = first
+        second.offsets = [EpochFixture.advance(0, from: 100, to: 200)]
+        second.roots = []
+        second.traces = second.traces.map { var delta = $0; delta.transaction = nil; return delta }
+        second.sessions[0].depthMax = 5
+        second.rejected = []
+        second.retentionGaps = [RetentionGap(topic: "otlp_spans", partition: 0, fromOffset: 100, toOffset: 150)]
+        let (firstEpoch, secondEpoch) = (first, second)
+        let rows = try await onThread { () -> [[String?]] in
+            let connection = try connect()
+            _ = try writer.write(firstEpoch, on: connection)
+            _ = try writer.write(secondEpoch, on: connection)
+            var rows = try connection.execute(
+                "SELECT encode(trace_id, 'hex'), transaction, cost_nusd::text, span_count::text, input_tokens::text FROM \(scratch.table("transactions")) ORDER BY trace_id").rows
+            rows += try connection.execute(
+                "SELECT transaction, cost_nusd::text, span_count::text, trace_count::text FROM \(scratch.table("domain_hourly")) ORDER BY transaction").rows
+            rows += try connection.execute(
+                "SELECT session_id, cost_nusd::text, span_count::text, depth_max::text, agent_count::text FROM \(scratch.table("sessions"))").rows
+            rows += try connection.execute(
+                "SELECT model, cost_nusd::text, calls::text, input_tokens::text FROM \(scratch.table("model_hourly"))").rows
+            rows += try connection.execute(
+                "SELECT count(*)::text FROM \(scratch.table("rejected_records")) UNION ALL SELECT count(*)::text FROM \(scratch.table("retention_gaps"))").rows
+            rows += try connection.execute(
+                "SELECT next_offset::text, writer FROM \(scratch.table("ingest_offsets"))").rows
+            return rows
+        }
+        let doubled = String(2 * big)
+        #expect(rows == [
+            ["0000000000c0ffee0000000000000001", "checkout", doubled, "2", "20"],
+            ["0000000000c0ffee0000000000000002", nil, "14", "2", "20"],
+            ["checkout", doubled, "2", "1"],
+            ["s1", doubled, "2", "5", "2"],
+            ["gpt-4o-mini", "6", "2", "20"],
+            ["1"], ["1"],
+            ["200", "w1"],
+        ])
+        try await expectInvariant(scratch)
+    }
+
+    @Test("a writer with a stale from_offset is fenced and nothing of its epoch is visible")
+    func fencing() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        var owner1 = EpochFixture.epoch(writer: "owner", offsets: [EpochFixture.advance(3, from: nil, to: 10)])
+        EpochFixture.add(to: &owner1, trace: EpochFixture.id(1), cost: 5, root: "a")
+        var zombieFirst = EpochFixture.epoch(writer: "zombie", offsets: [EpochFixture.advance(3, from: nil, to: 7)])
+        EpochFixture.add(to: &zombieFirst, trace: EpochFixture.id(99), cost: 1000, root: "z")
+        var owner2 = EpochFixture.epoch(writer: "owner", offsets: [EpochFixture.advance(3, from: 10, to: 20)])
+        EpochFixture.add(to: &owner2, trace: EpochFixture.id(2), cost: 6)
+        var zombieStale = EpochFixture.epoch(writer: "zombie", offsets: [
+            EpochFixture.advance(1, from: nil, to: 4), EpochFixture.advance(3, from: 10, to: 15),
+        ])
+        EpochFixture.add(to: &zombieStale, trace: EpochFixture.id(98), cost: 2000, root: "z")
+        zombieStale.rejected = [RejectedRecord(topic: "otlp_spans", partition: 3, offset: 11, reason: "empty", sizeBytes: 0)]
+        let epochs = (owner1, zombieFirst, owner2, zombieStale)
+        let (errors, visible) = try await onThread { () -> ([LedgerError], [[String?]]) in
+            let connection = try connect()
+            var errors: [LedgerError] = []
+            _ = try writer.write(epochs.0, on: connection)
+            do { _ = try writer.write(epochs.1, on: connection) } catch let error as LedgerError { errors.append(error) }
+            _ = try writer.write(epochs.2, on: connection)
+            do { _ = try writer.write(epochs.3, on: connection) } catch let error as LedgerError { errors.append(error) }
+            let visible = try connection.execute(
+                """
+                SELECT (SELECT count(*) FROM \(scratch.table("transactions")) WHERE transaction = 'z')::text,
+                       (SELECT count(*) FROM \(scratch.table("domain_hourly")) WHERE transaction = 'z')::text,
+                       (SELECT count(*) FROM \(scratch.table("rejected_records")))::text,
+                       (SELECT string_agg(partition || ':' || next_offset || ':' || writer, ',' ORDER BY partition) FROM \(scratch.table("ingest_offsets")))
+                """).rows
+            return (errors, visible)
+        }
+        #expect(errors.map(\.code) == [.fenced, .fenced])
+        #expect(errors.map(\.partition) == [TopicPartition(topic: "otlp_spans", partition: 3), TopicPartition(topic: "otlp_spans", partition: 3)])
+        #expect(visible == [["0", "0", "0", "3:20:owner"]])
+        try await expectInvariant(scratch)
+    }
+
+    @Test("pending cost moves to the domain when the root arrives in a later epoch")
+    func pendingToDomain() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        let trace = EpochFixture.id(7)
+        var children = EpochFixture.epoch()
+        EpochFixture.add(to: &children, trace: trace, cost: 100, spans: 3)
+        var rootEpoch = EpochFixture.epoch()
+        EpochFixture.add(to: &rootEpoch, trace: trace, cost: 50, root: "checkout")
+        let epochs = (children, rootEpoch)
+        let (afterChildren, afterRoot) = try await onThread {
+            let connection = try connect()
+            _ = try writer.write(epochs.0, on: connection)
+            let first = try ledgerSums(connection, scratch)
+            _ = try writer.write(epochs.1, on: connection)
+            return (first, try ledgerSums(connection, scratch))
+        }
+        #expect(afterChildren.transactions == 100 && afterChildren.domains == 0 && afterChildren.pending == 100)
+        #expect(afterRoot.transactions == 150 && afterRoot.domains == 150 && afterRoot.pending == 0)
+        let domain = try await onThread {
+            try connect().execute("SELECT transaction, cost_nusd::text, span_count::text, trace_count::text FROM \(scratch.table("domain_hourly"))").rows
+        }
+        #expect(domain == [["checkout", "150", "4", "1"]])
+        try await expectInvariant(scratch)
+    }
+
+    @Test("pending cost moves to (unattributed) after the grace period, measured in record time")
+    func graceByRecordTime() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger, attributionGrace: .seconds(15 * 60))
+        // Record times in 2021, unrelated to the wall clock and to span times.
+        let t0: Int64 = 1_610_000_000_000
+        var orphan = EpochFixture.epoch(recordTimeMillis: t0)
+        EpochFixture.add(to: &orphan, trace: EpochFixture.id(1), cost: 40)
+        var at14 = EpochFixture.epoch(recordTimeMillis: t0 + 14 * 60_000)
+        EpochFixture.add(to: &at14, trace: EpochFixture.id(2), cost: 1, root: "other")
+        var at16 = EpochFixture.epoch(recordTimeMillis: t0 + 16 * 60_000)
+        EpochFixture.add(to: &at16, trace: EpochFixture.id(3), cost: 2, root: "other")
+        let epochs = (orphan, at14, at16)
+        let (mid, end, rows) = try await onThread {
+            let connection = try connect()
+            _ = try writer.write(epochs.0, on: connection)
+            _ = try writer.write(epochs.1, on: connection)
+            let mid = try ledgerSums(connection, scratch)
+            _ = try writer.write(epochs.2, on: connection)
+            let rows = try connection.execute(
+                "SELECT transaction, cost_nusd::text FROM \(scratch.table("domain_hourly")) ORDER BY transaction").rows
+            return (mid, try ledgerSums(connection, scratch), rows)
+        }
+        #expect(mid.pending == 40)
+        #expect(end.pending == 0)
+        #expect(rows == [[LedgerEpochWriter.unattributed, "40"], ["other", "3"]])
+        try await expectInvariant(scratch)
+    }
+
+    @Test("two writers upserting overlapping keys concurrently finish without a visible deadlock and sum exactly")
+    func concurrentWriters() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        let epochsPerWriter = 8
+        let tracesPerEpoch = 300
+        let reports = try await onThreads(2) { index -> [EpochWriteReport] in
+            let connection = try connect()
+            var next: Int64? = nil
+            var reports: [EpochWriteReport] = []
+            for round in 0..<epochsPerWriter {
+                var epoch = EpochFixture.epoch(
+                    writer: "w\(index)", offsets: [EpochFixture.advance(Int32(index), from: next, to: Int64(round + 1) * 10)])
+                // Same keys for both writers, in opposite orders; every 50th trace gets its root.
+                let order = index == 0 ? Array(0..<tracesPerEpoch) : Array((0..<tracesPerEpoch).reversed())
+                for n in order {
+                    EpochFixture.add(to: &epoch, trace: EpochFixture.id(n), cost: Int64(n + 1),
+                                     root: (n % 50 == 0 && round == index) ? "root\(n % 3)" : nil)
+                }
+                epoch.models = order.map {
+                    ModelDelta(hour: EpochFixture.hour, model: "m\($0 % 7)", service: "svc", costNanoUSD: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+                }
+                reports.append(try writer.write(epoch, on: connection))
+                next = Int64(round + 1) * 10
+            }
+            return reports
+        }
+        #expect(reports.flatMap { $0 }.count == 2 * epochsPerWriter)
+        print("concurrent writers: \(reports.flatMap { $0 }.map(\.attempts).reduce(0, +)) attempts for \(2 * epochsPerWriter) epochs")
+        let expected = Int64(2 * epochsPerWriter) * Int64(tracesPerEpoch * (tracesPerEpoch + 1) / 2)
+        let sums = try await onThread { try ledgerSums(connect(), scratch) }
+        #expect(sums.transactions == expected)
+        let calls = try await onThread {
+            try connect().execute("SELECT sum(calls)::bigint FROM \(scratch.table("model_hourly"))").int64(0, 0)
+        }
+        #expect(calls == Int64(2 * epochsPerWriter * tracesPerEpoch))
+        try await expectInvariant(scratch)
+    }
+
+    @Test("an epoch for a month without a partition creates it (23514 path) and succeeds")
+    func missingPartition() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        let far = try Month(year: 2035, month: 6)
+        let farStart = far.startUnixMicros * 1000 + 3_600_000_000_000
+        var epoch = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 5)])
+        EpochFixture.add(to: &epoch, trace: EpochFixture.id(1), cost: 11, root: "future", month: far, startNanos: farStart)
+        let frozen = epoch
+        let (report, sums) = try await onThread {
+            let connection = try connect()
+            let report = try writer.write(frozen, on: connection)
+            return (report, try ledgerSums(connection, scratch))
+        }
+        #expect(report.attempts == 2)
+        #expect(report.partitionsCreated.sorted() == PartitionedTable.allCases.map { $0.partitionName(far) }.sorted())
+        #expect(sums.transactions == 11 && sums.domains == 11)
+        try await expectInvariant(scratch)
+    }
+
+    @Test("readOffsets returns stored offsets of the asked partitions only")
+    func readOffsets() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let worker = LedgerWorkerThread { try connect() }
+        let writer = EpochWriter(worker: worker, writer: LedgerEpochWriter(schema: scratch.ledger))
+        defer { writer.shutdown() }
+        _ = try await writer.write(EpochFixture.epoch(offsets: [
+            EpochFixture.advance(0, from: nil, to: 5), EpochFixture.advance(1, from: nil, to: 9),
+            EpochFixture.advance(0, from: nil, to: 3, topic: "other"),
+        ]))
+        let offsets = try await writer.readOffsets(group: "g", partitions: [
+            TopicPartition(topic: "otlp_spans", partition: 0), TopicPartition(topic: "otlp_spans", partition: 2),
+            TopicPartition(topic: "other", partition: 0),
+        ])
+        #expect(offsets == [TopicPartition(topic: "otlp_spans", partition: 0): 5, TopicPartition(topic: "other", partition: 0): 3])
+        #expect(try await writer.readOffsets(group: "nobody", partitions: [TopicPartition(topic: "otlp_spans", partition: 0)]).isEmpty)
+    }
+
+    @Test("an epoch whose trace and hour sums differ is refused before any I/O")
+    func invalidEpoch() throws {
+        var epoch = EpochFixture.epoch()
+        EpochFixture.add(to: &epoch, trace: EpochFixture.id(1), cost: 5)
+        epoch.traceHours[0].costNanoUSD = 4
+        #expect(throws: LedgerError.self) { try epoch.validate() }
+        var twice = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: 1, to: 2), EpochFixture.advance(0, from: 1, to: 2)])
+        #expect(throws: LedgerError.self) { try twice.validate() }
+        twice.offsets = [EpochFixture.advance(0, from: 5, to: 2)]
+        #expect(throws: LedgerError.self) { try twice.validate() }
+    }
+
+    @Test("write time of one epoch with 50k traces (printed)")
+    func fiftyThousandTraces() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        let traces = 50_000
+        func makeEpoch(_ round: Int) -> LedgerEpoch {
+            var epoch = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: round == 0 ? nil : Int64(round) * 1000, to: Int64(round + 1) * 1000)])
+            epoch.traces.reserveCapacity(traces)
+            epoch.traceHours.reserveCapacity(traces)
+            for n in 0..<traces {
+                // A quarter of the roots arrive in each round; 4 spans a trace: 200k spans an epoch.
+                EpochFixture.add(to: &epoch, trace: EpochFixture.id(n &* 2_654_435_761 % 1_000_003), cost: Int64(n % 977 + 1),
+                                 spans: 4, root: n % 4 == round ? "domain\(n % 40)" : nil, session: n % 10 == 0 ? "s\(n % 500)" : nil)
+            }
+            epoch.sessions = (0..<500).map {
+                SessionDelta(month: EpochFixture.month, sessionID: "s\($0)", costNanoUSD: 1, spanCount: 4,
+                             firstStartUnixNanos: EpochFixture.startNanos, lastEndUnixNanos: EpochFixture.startNanos + 1)
+            }
+            epoch.models = (0..<200).map {
+                ModelDelta(hour: EpochFixture.hour, model: "m\($0)", service: "svc", costNanoUSD: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+            }
+            return epoch
+        }
+        let epochs = (0..<3).map(makeEpoch)
+        let durations = try await onThread { () -> [Duration] in
+            let connection = try connect()
+            return try epochs.map { try writer.write($0, on: connection).duration }
+        }
+        for (round, duration) in durations.enumerated() {
+            print("epoch write, 50k traces / 200k spans, round \(round) (\(round == 0 ? "inserts" : "updates")): \(duration)")
+        }
+        #expect(durations.allSatisfy { $0 < .seconds(60) })
+        try await expectInvariant(scratch)
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-
-@Test("the LedgerTests target builds") func targetBuilds() { #expect(Bool(true)) }

@@ -1,3 +1,0 @@
-import Testing
-
-@Test("the PricingTests target builds") func targetBuilds() { #expect(Bool(true)) }
