@@ -5,5 +5,5 @@ struct TraceLedger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "traceledger",
         abstract: "Kafka OpenTelemetry spans → an exact cost ledger in PostgreSQL.",
-        subcommands: [])
+        subcommands: [MockKafkaCommand.self])
 }
