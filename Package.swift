@@ -126,7 +126,9 @@ let package = Package(
             ]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation"]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
     ]
 )
