@@ -247,3 +247,49 @@ let traceparentCases: [(String, UInt8?, TraceContextError.Code?)] = [
         #expect(got == value, "\(header)")
     }
 }
+
+@Suite struct TraceContextFuzzTests {
+    /// Random bytes and mutated valid headers never crash any parser (fixed seed, 20k inputs).
+    @Test func randomHeadersDoNotCrash() {
+        var state: UInt64 = 0xC0FFEE
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        let seeds = [
+            Array("00-\(tid)-\(pid)-01".utf8), Array("cc-\(tid)-\(pid)-01-xyz".utf8),
+            Array("ot=th:c;rv:0123456789abcd,rojo=00f067aa0ba902b7".utf8),
+            Array("session.id=s%201;p=1, userId=alice".utf8),
+        ]
+        var accepted = 0
+        for i in 0..<20_000 {
+            var b = seeds[i % seeds.count]
+            if i % 7 == 0 {
+                b = (0..<Int(next() % 80)).map { _ in UInt8(truncatingIfNeeded: next()) }
+            } else {
+                for _ in 0..<Int(1 + next() % 4) where !b.isEmpty {
+                    let j = Int(next() % UInt64(b.count))
+                    switch next() % 3 {
+                    case 0: b[j] = UInt8(truncatingIfNeeded: next())
+                    case 1: b.remove(at: j)
+                    default: b.insert(UInt8(truncatingIfNeeded: next() % 128), at: j)
+                    }
+                }
+            }
+            b.withUnsafeBytes { raw in
+                if TraceParent.parseOrNil(raw) != nil { accepted += 1 }
+                _ = try? TraceState.validate(raw)
+                _ = try? TraceState.otelThreshold(in: raw)
+                _ = try? Baggage.validate(raw)
+                if let v = (try? Baggage.rawValue(forKey: UnsafeRawBufferPointer(rebasing: raw[0..<min(raw.count, 3)]), in: raw)) ?? nil {
+                    _ = Baggage.decodedString(v)
+                }
+                _ = TraceID(kafkaKey: raw)
+            }
+        }
+        #expect(accepted > 0)
+    }
+}
