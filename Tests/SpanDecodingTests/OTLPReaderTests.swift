@@ -84,6 +84,21 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         #expect(try decodeProto(wrap(span: serialize(s))).first?.parent == SpanID(0))
     }
 
+    /// Found by the 1M fuzz run (it crashed the test oracle, not the reader): negative and
+    /// out-of-range enum values map to the default case.
+    @Test func negativeEnumValuesMapToDefault() throws {
+        var s = OTLPSpan()
+        s.traceID = Data(repeating: 1, count: 16)
+        s.spanID = Data(repeating: 2, count: 8)
+        let neg = varint(UInt64(bitPattern: -5))  // 10 bytes
+        let status = lenField(15, [0x18] + neg)
+        let bytes = wrap(span: serialize(s) + [0x30] + neg + status + [0x30, 0x80, 0x02])  // kind -5, then 256
+        let got = try #require(try decodeProto(bytes).first)
+        #expect(got.kind == 0 && got.status == 0)
+        let oracle = try OTLPExportTraceServiceRequest(serializedBytes: bytes)
+        #expect([got] == Oracle.expectedSpans(oracle))
+    }
+
     @Test func malformedInputsThrowTypedErrors() throws {
         let cases: [([UInt8], SpanDecodingError.Code)] = [
             ([0x0A], .truncated),  // tag, no length

@@ -169,9 +169,9 @@ enum Oracle {
                             traceID: s.traceID.withUnsafeBytes { TraceID(bytes: $0)! },
                             spanID: s.spanID.withUnsafeBytes { SpanID(bytes: $0)! },
                             parent: p.isEmpty ? SpanID(0) : p.withUnsafeBytes { SpanID(bytes: $0)! },
-                            name: Array(s.name.utf8), kind: s.kind.rawValue <= 5 ? UInt8(s.kind.rawValue) : 0,
+                            name: Array(s.name.utf8), kind: (0...5).contains(s.kind.rawValue) ? UInt8(s.kind.rawValue) : 0,
                             start: s.startTimeUnixNano, end: s.endTimeUnixNano,
-                            status: s.status.code.rawValue <= 2 ? UInt8(s.status.code.rawValue) : 0,
+                            status: (0...2).contains(s.status.code.rawValue) ? UInt8(s.status.code.rawValue) : 0,
                             traceState: Array(s.traceState.utf8), flags: s.flags, attrs: m, hasFaas: faas))
                 }
             }
