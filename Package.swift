@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "SpanDecodingTests",
             dependencies: [
-                "SpanDecoding", "OTLPProto",
+                "SpanDecoding", "TraceContext", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
