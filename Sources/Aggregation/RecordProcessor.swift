@@ -110,7 +110,7 @@ public struct RecordProcessor {
         defer { scratch.removeAll(keepingCapacity: true) }
         do throws(SpanDecodingError) {
             if record.isJSON {
-                throw SpanDecodingError(.badJSON, at: 0)  // TODO(json): OTLPJSONReader lands with the decode branch
+                try OTLPJSONReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
             } else {
                 try OTLPProtobufReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
             }

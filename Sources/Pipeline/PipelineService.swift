@@ -105,10 +105,9 @@ public final class PipelineService: Service, Sendable {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: c.pricingReloadInterval)
                         switch catalogSource.poll() {
-                        case .refused:
+                        case .failed(let error):
                             self.logger.error(
-                                "price catalog refused; keeping the last good one",
-                                metadata: ["error": "\(catalogSource.lastError.map { "\($0)" } ?? "?")"])
+                                "price catalog refused; keeping the last good one", metadata: ["error": "\(error)"])
                         case .reloaded:
                             self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
                         default: break

@@ -52,20 +52,28 @@ final class DeadLetterSink: Sendable {
             names.append(String(decoding: h.name, as: UTF8.self))
             values.append(h.value)
         }
-        let reasonCode = reason.rawValue
-        try reasonCode.utf8CString.withUnsafeBytes { reasonBytes throws(KafkaError) in
-            try source.utf8CString.withUnsafeBytes { sourceBytes throws(KafkaError) in
+        // The original value is lent to librdkafka, which copies it once (no copy of ours, even for a
+        // too_large record).
+        let reasonBytes = Array(reason.rawValue.utf8)
+        let sourceBytes = Array(source.utf8)
+        let result: Result<Void, KafkaError> = reasonBytes.withUnsafeBytes { r in
+            sourceBytes.withUnsafeBytes { s in
                 var headers: [KafkaHeader] = []
                 headers.reserveCapacity(names.count + 2)
                 for (n, v) in zip(names, values) { headers.append(KafkaHeader(name: n, value: v)) }
-                // Drop the C strings' NUL terminators.
-                headers.append(KafkaHeader(name: "traceledger-error", value: UnsafeRawBufferPointer(rebasing: reasonBytes.dropLast())))
-                headers.append(KafkaHeader(name: "traceledger-source", value: UnsafeRawBufferPointer(rebasing: sourceBytes.dropLast())))
-                try producer.produce(
-                    topic: topic + suffix, key: message.key, value: message.valueIsNull ? nil : message.value,
-                    headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
+                headers.append(KafkaHeader(name: "traceledger-error", value: r))
+                headers.append(KafkaHeader(name: "traceledger-source", value: s))
+                do throws(KafkaError) {
+                    try producer.produce(
+                        topic: topic + suffix, key: message.key, value: message.valueIsNull ? nil : message.value,
+                        headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
             }
         }
+        try result.get()
     }
 }
 
