@@ -98,6 +98,7 @@ let package = Package(
                 "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
 

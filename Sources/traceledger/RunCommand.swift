@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// Reads the configuration the way `run` and `dev` do: the file (if any), then `TRACELEDGER_*`.
+func loadConfiguration(file: String?) throws -> Configuration {
+    do {
+        return try Configuration.load(file: file, environment: ProcessInfo.processInfo.environment)
+    } catch {
+        throw CLIFailure("configuration: \(error)")
+    }
+}
+
+/// Logger for the CLI: stderr, level from `TRACELEDGER_LOG_LEVEL` (default info).
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    let raw = ProcessInfo.processInfo.environment["TRACELEDGER_LOG_LEVEL"] ?? "info"
+    logger.logLevel = Logger.Level(rawValue: raw) ?? .info
+    return logger
+}
+
+/// Migrates the schema (idempotent, under an advisory lock) on one short-lived connection.
+func migrateSchema(_ schema: String, conninfo: String) throws {
+    let connection: PGConnection
+    do {
+        connection = try PGConnection.connect(conninfo: conninfo)
+    } catch let error as LedgerError {
+        throw CLIFailure(
+            "cannot connect to PostgreSQL (\(error.message)): set DATABASE_URL=postgresql://user@host:port/db "
+                + "or PGHOST/PGPORT/PGUSER/PGDATABASE")
+    }
+    _ = try LedgerSchema(schema: try SchemaName(schema)).migrate(on: connection)
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a worker: consume OTLP spans from Kafka and write the cost ledger to PostgreSQL, exactly once.",
+        discussion: """
+            Configuration: defaults, then --config FILE (see config/traceledger.yaml for every key), then
+            TRACELEDGER_* environment variables (kafka.brokers -> TRACELEDGER_KAFKA_BROKERS). The database is
+            DATABASE_URL or the PG* variables; the schema is migrated at start (idempotent).
+            SIGTERM/SIGINT: stop fetching, write the open epoch, commit, leave the group, exit 0 within
+            shutdown.timeout.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "file"))
+    var config: String?
+
+    func run() async throws {
+        let configuration = try loadConfiguration(file: config)
+        let logger = makeLogger("traceledger.worker")
+        let conninfo = PGConnection.conninfo()
+        do {
+            try migrateSchema(configuration.databaseSchema, conninfo: conninfo)
+        } catch {
+            throw CLIFailure.report(error)
+        }
+        let pipeline = PipelineService(
+            configuration: configuration,
+            makeStore: { () throws(EpochStoreError) in
+                try LedgerEpochStore(
+                    conninfo: conninfo, schema: configuration.databaseSchema,
+                    attributionGrace: configuration.attributionGrace)
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: pipeline)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            throw CLIFailure.report(error)
+        }
+    }
+}
