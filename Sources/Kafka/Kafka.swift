@@ -1,1 +1,0 @@
-// Module Kafka: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,423 @@
+internal import CRdKafka
+public import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What a ``KafkaConsumer`` needs to join a group. A plain `Sendable` value.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    public var bootstrapServers: String
+    /// `group.id`.
+    public var groupID: String
+    /// Topics to subscribe to.
+    public var topics: [String]
+    /// librdkafka properties, passed through untouched; they override ``defaultProperties``.
+    public var properties: [String: String]
+
+    /// What this wrapper assumes unless `properties` says otherwise: cooperative rebalancing, offsets
+    /// owned by the caller (no auto commit, no auto store), a new group reads from the beginning, and no
+    /// `_PARTITION_EOF` events.
+    public static let defaultProperties: [String: String] = [
+        "partition.assignment.strategy": "cooperative-sticky",
+        "enable.auto.commit": "false",
+        "enable.auto.offset.store": "false",
+        "auto.offset.reset": "earliest",
+        "enable.partition.eof": "false",
+    ]
+
+    public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+        self.topics = topics
+        self.properties = properties
+    }
+
+    /// Defaults, then the two required settings, then `properties` (which win).
+    public var resolvedProperties: [String: String] {
+        var p = Self.defaultProperties
+        p["bootstrap.servers"] = bootstrapServers
+        p["group.id"] = groupID
+        p.merge(properties) { _, new in new }
+        return p
+    }
+}
+
+/// A partition with an offset (a start offset, a next offset to commit, a seek target).
+public struct PartitionOffset: Hashable, Sendable, CustomStringConvertible {
+    public var topicPartition: TopicPartition
+    /// An offset ≥ 0 or one of ``KafkaOffset``'s special values.
+    public var offset: Int64
+
+    public init(_ topicPartition: TopicPartition, offset: Int64) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+    }
+
+    public var description: String { "\(topicPartition)@\(offset)" }
+}
+
+/// Something that happened inside one ``KafkaConsumer/poll(maxMessages:timeout:)`` (or `close()`),
+/// in the order it happened.
+public enum KafkaConsumerEvent: Sendable, Hashable {
+    /// Partitions were added to this consumer's assignment (incremental under cooperative-sticky; the
+    /// whole assignment under an eager strategy), each starting at the offset shown, which is what the
+    /// start-offset provider returned or ``KafkaOffset/beginning``. May be empty (librdkafka reports a
+    /// join that brought nothing).
+    case assigned([PartitionOffset])
+    /// Partitions were taken away (already unassigned when you see this). `lost`: the group moved on
+    /// without us (session timeout, `assignment lost`): another member may already own them, so work
+    /// done for them since the last commit must not be written.
+    case revoked([TopicPartition], lost: Bool)
+    /// A non-fatal error: a per-record error (`OFFSET_OUT_OF_RANGE`, …, with topic/partition/offset),
+    /// `__MAX_POLL_EXCEEDED`, a failed assign, or a broker-level error librdkafka reported. The consumer
+    /// keeps working; `error.isFatal` errors are thrown instead.
+    case error(KafkaError)
+}
+
+/// The result of one poll: events first (rebalances, errors), then the records.
+public struct KafkaPollResult: Sendable {
+    public var events: [KafkaConsumerEvent]
+    /// Nil when no record arrived. Only records of partitions assigned when `poll` returned.
+    public var messages: KafkaMessageBatch?
+
+    public var messageCount: Int { messages?.count ?? 0 }
+}
+
+/// Chooses where each newly assigned partition starts: the offset of the next record to read, or nil
+/// for the beginning of the log. Called on the polling thread, inside librdkafka's rebalance callback,
+/// before `incremental_assign`, with every partition of one assignment at once (one query for all).
+/// It must not call the consumer. Returning an offset below the log start (or above the end) makes
+/// librdkafka apply `auto.offset.reset` and report `OFFSET_OUT_OF_RANGE` as an ``KafkaConsumerEvent/error(_:)``.
+public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPartition: Int64]
+
+/// A Kafka group consumer over librdkafka, driven by ONE thread the caller owns.
+///
+/// Guarantees and rules:
+/// - Thread: the first thread that calls ``poll(maxMessages:timeout:)`` owns the consumer; `poll`,
+///   `pause`, `resume`, `seek`, `commit` and `close` must all be called on it (checked with a
+///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
+///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
+///   2.0.x loss/duplication bug, REFERENCE §2). Use a dedicated thread, never the cooperative pool: poll
+///   blocks for up to its timeout. `assignment` and `queryWatermarks` may be called from any thread.
+/// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
+///   leaving the group if `close()` was not called).
+/// - Offsets: with the default configuration nothing is committed or stored automatically; `commit` only
+///   reports progress (lag). Where to start is decided by the ``StartOffsetProvider``.
+/// - Logs: librdkafka log lines go to the `Logger` given at init (from librdkafka's threads); nothing is
+///   printed to stderr.
+/// - Bounds: a poll returns at most `maxMessages` records (≤ 1,000,000) and blocks at most `timeout`
+///   (plus the time the start-offset provider takes).
+public final class KafkaConsumer: @unchecked Sendable {
+    // Safe (@unchecked): the handle is thread-safe for the calls made off the owner thread
+    // (rd_kafka_query_watermark_offsets); `state` mutable fields are only touched on the owner thread;
+    // `owner` is atomic.
+    private let rk: OpaquePointer
+    private let queue: OpaquePointer
+    private let state: ConsumerState
+    private let owner = Atomic<UInt>(0)
+    private var closed = false
+
+    /// Creates the consumer and subscribes. Does no network I/O before the first poll.
+    /// - Throws: ``KafkaError`` with `.invalidArgument` for a bad property, or what `subscribe` reports.
+    public init(
+        configuration: KafkaConsumerConfiguration, logger: Logger,
+        startOffsets: @escaping StartOffsetProvider = { _ in [:] }
+    ) throws(KafkaError) {
+        let state = ConsumerState(logger: logger, startOffsets: startOffsets)
+        let rk = try makeHandle(
+            type: RD_KAFKA_CONSUMER, properties: configuration.resolvedProperties,
+            opaque: Unmanaged.passUnretained(state).toOpaque()
+        ) { conf in
+            rd_kafka_conf_set_rebalance_cb(conf) { rk, err, parts, opaque in
+                guard let rk, let opaque else { return }
+                Unmanaged<ConsumerState>.fromOpaque(opaque).takeUnretainedValue()
+                    .rebalance(rk: rk, err: err, partitions: parts)
+            }
+        }
+        // Serve the main queue (logs, errors, rebalances) from the consumer queue: one queue, one thread.
+        rd_kafka_poll_set_consumer(rk)
+        guard let queue = rd_kafka_queue_get_consumer(rk) else {
+            rd_kafka_destroy(rk)
+            throw KafkaError(code: .state, message: "rd_kafka_queue_get_consumer returned NULL")
+        }
+        let topics = PartitionList(capacity: configuration.topics.count)
+        for t in configuration.topics {
+            rd_kafka_topic_partition_list_add(topics.pointer, t, RD_KAFKA_PARTITION_UA)
+        }
+        let err = rd_kafka_subscribe(rk, topics.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            rd_kafka_queue_destroy(queue)
+            rd_kafka_destroy(rk)
+            throw KafkaError(err, context: "subscribe \(configuration.topics)")
+        }
+        self.rk = rk
+        self.queue = queue
+        self.state = state
+    }
+
+    deinit {
+        if !closed {
+            // Leaves the group; serves the final revoke on this thread (nobody else can poll now).
+            _ = rd_kafka_consumer_close(rk)
+        }
+        rd_kafka_queue_destroy(queue)
+        rd_kafka_destroy(rk)
+    }
+
+    private func checkOwnerThread(_ function: StaticString = #function) {
+        let me = currentThreadID()
+        let (exchanged, original) = owner.compareExchange(expected: 0, desired: me, ordering: .relaxed)
+        precondition(
+            exchanged || original == me,
+            "KafkaConsumer.\(function) called off the thread that polls it; one thread must own a consumer")
+    }
+
+    private func checkOpen(_ what: String) throws(KafkaError) {
+        if closed { throw KafkaError(code: .state, message: "\(what) after close()") }
+    }
+
+    /// Waits up to `timeout` for up to `maxMessages` records, serving rebalances and librdkafka events on
+    /// the calling thread. Returns early when the batch is full.
+    /// - Throws: a fatal ``KafkaError`` (the consumer is unusable), or `.state` after `close()`.
+    public func poll(maxMessages: Int, timeout: Duration) throws(KafkaError) -> KafkaPollResult {
+        checkOwnerThread()
+        try checkOpen("poll")
+        precondition(maxMessages > 0 && maxMessages <= 1_000_000, "maxMessages \(maxMessages) out of 1...1000000")
+        let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
+        state.revokedDuringPoll = false
+        let n = rd_kafka_consume_batch_queue(queue, milliseconds(timeout), buffer, maxMessages)
+        if n < 0 {
+            buffer.deallocate()
+            let err = rd_kafka_last_error()
+            throw KafkaError(err, context: "consume_batch_queue", file: #fileID, line: #line)
+        }
+        var kept = 0
+        for i in 0..<n {
+            guard let m = buffer[i] else { continue }
+            let err = m.pointee.err
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    state.events.append(.error(Self.messageError(m)))
+                }
+                rd_kafka_message_destroy(m)
+                continue
+            }
+            if state.revokedDuringPoll
+                && !state.assignment.contains(
+                    TopicPartition(topic: String(cString: rd_kafka_topic_name(m.pointee.rkt)), partition: m.pointee.partition))
+            {
+                // Fetched before its partition was revoked inside this poll: not ours any more.
+                rd_kafka_message_destroy(m)
+                continue
+            }
+            buffer[kept] = m
+            kept += 1  // Safe: kept ≤ i < n ≤ maxMessages.
+        }
+        let events = state.events
+        state.events.removeAll(keepingCapacity: true)
+        if let fatal = currentFatalError() { buffer.deallocate(); throw fatal }
+        if kept == 0 {
+            buffer.deallocate()
+            return KafkaPollResult(events: events, messages: nil)
+        }
+        return KafkaPollResult(events: events, messages: KafkaMessageBatch(taking: buffer, count: kept))
+    }
+
+    private func currentFatalError() -> KafkaError? {
+        var errstr = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(rk, &errstr, errstr.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return KafkaError(code: .init(err), message: "fatal: \(cText(errstr))", isFatal: true)
+    }
+
+    private static func messageError(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaError {
+        let code = KafkaError.Code(m.pointee.err)
+        var text = code.summary
+        if let cstr = rd_kafka_message_errstr(m) { text = String(cString: cstr) }
+        let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+        return KafkaError(
+            code: code, message: text, topic: topic, partition: topic == nil ? nil : m.pointee.partition,
+            offset: m.pointee.offset >= 0 ? m.pointee.offset : nil)
+    }
+
+    /// Stops fetching the given assigned partitions. librdkafka rewinds the fetch position to the last
+    /// delivered offset + 1, so `resume` continues with no gap and no duplicate. Keep polling while paused
+    /// (it keeps the group membership and `max.poll.interval.ms` alive).
+    public func pause(_ partitions: some Collection<TopicPartition>) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("pause")
+        let list = PartitionList(partitions)
+        let err = rd_kafka_pause_partitions(rk, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "pause") }
+        if let e = list.firstError(context: "pause") { throw e }
+    }
+
+    /// Resumes paused partitions. Resume only partitions you paused (librdkafka < 2.4 may rewind an
+    /// unpaused partition on resume, #4636).
+    public func resume(_ partitions: some Collection<TopicPartition>) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("resume")
+        let list = PartitionList(partitions)
+        let err = rd_kafka_resume_partitions(rk, list.pointer)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "resume") }
+        if let e = list.firstError(context: "resume") { throw e }
+    }
+
+    /// Moves the fetch position of assigned partitions. Asynchronous (timeout 0: librdkafka 2.0.2's seek
+    /// timeout is 1000× too short); records fetched before the seek are discarded by librdkafka.
+    public func seek(_ offsets: [PartitionOffset]) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("seek")
+        let list = PartitionList(offsets: offsets.map { ($0.topicPartition, $0.offset) })
+        if let error = rd_kafka_seek_partitions(rk, list.pointer, 0) {
+            throw KafkaError(consuming: error, context: "seek")
+        }
+        if let e = list.firstError(context: "seek") { throw e }
+    }
+
+    /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka, for lag
+    /// reporting. `async: false` waits for the broker's answer and throws its error.
+    public func commit(_ offsets: [PartitionOffset], async: Bool = false) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("commit")
+        if offsets.isEmpty { return }  // NULL would mean "the current stored offsets", never wanted here.
+        let list = PartitionList(offsets: offsets.map { ($0.topicPartition, $0.offset) })
+        let err = rd_kafka_commit(rk, list.pointer, async ? 1 : 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "commit") }
+        if !async, let e = list.firstError(context: "commit") { throw e }
+    }
+
+    /// The group's committed offsets (next record to read) for `partitions`; partitions without one are
+    /// absent. Blocks up to `timeout`.
+    public func committed(_ partitions: [TopicPartition], timeout: Duration) throws(KafkaError) -> [TopicPartition: Int64] {
+        checkOwnerThread()
+        try checkOpen("committed")
+        let list = PartitionList(partitions)
+        let err = rd_kafka_committed(rk, list.pointer, milliseconds(timeout))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "committed") }
+        var result: [TopicPartition: Int64] = [:]
+        for e in PartitionList.elements(list.pointer) where e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0 {
+            result[TopicPartition(topic: String(cString: e.topic), partition: e.partition)] = e.offset
+        }
+        return result
+    }
+
+    /// Asks the partition leader for the log start (low) and the high watermark (next offset to be
+    /// written). Blocks up to `timeout`; callable from any thread. A stored offset below `low` means
+    /// records were deleted before they were read.
+    public func queryWatermarks(_ tp: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, milliseconds(timeout))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, context: "query_watermark_offsets", topic: tp.topic, partition: tp.partition)
+        }
+        return (low, high)
+    }
+
+    /// Partitions assigned as of the last rebalance event served (owner thread's view).
+    public var assignment: Set<TopicPartition> {
+        checkOwnerThread()
+        return state.assignment
+    }
+
+    /// Leaves the group (serving the final revocation on this thread) and stops consuming. Returns the
+    /// events served while closing. Idempotent; later calls of other methods throw `.state`.
+    @discardableResult
+    public func close() throws(KafkaError) -> [KafkaConsumerEvent] {
+        checkOwnerThread()
+        if closed { return [] }
+        closed = true
+        let err = rd_kafka_consumer_close(rk)
+        let events = state.events
+        state.events.removeAll()
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "consumer_close") }
+        return events
+    }
+}
+
+/// Swift state the C callbacks reach through the handle's opaque pointer. `events`, `assignment` and
+/// `revokedDuringPoll` are touched only on the consumer's owner thread (rebalance callbacks run inside
+/// poll/close there); `logger` is read from librdkafka threads.
+final class ConsumerState: RDKafkaLogSink {
+    let logger: Logger
+    let startOffsets: StartOffsetProvider
+    var events: [KafkaConsumerEvent] = []
+    var assignment: Set<TopicPartition> = []
+    var revokedDuringPoll = false
+
+    init(logger: Logger, startOffsets: @escaping StartOffsetProvider) {
+        self.logger = logger
+        self.startOffsets = startOffsets
+    }
+
+    func rebalance(
+        rk: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+    ) {
+        let cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0
+        let tps = PartitionList.topicPartitions(partitions)
+        switch err {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            let chosen = tps.isEmpty ? [:] : startOffsets(tps)
+            var assigned: [PartitionOffset] = []
+            assigned.reserveCapacity(tps.count)
+            let elems = PartitionList.elements(partitions)
+            for i in elems.indices {
+                let tp = tps[i]
+                let offset = chosen[tp] ?? KafkaOffset.beginning
+                elems[i].offset = offset
+                assigned.append(PartitionOffset(tp, offset: offset))
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(rk, partitions) {
+                    events.append(.error(KafkaError(consuming: error, context: "incremental_assign")))
+                    return
+                }
+            } else {
+                let e = rd_kafka_assign(rk, partitions)
+                if e != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    events.append(.error(KafkaError(e, context: "assign")))
+                    return
+                }
+            }
+            assignment.formUnion(tps)
+            logger.debug("kafka partitions assigned", metadata: ["partitions": "\(assigned)"])
+            events.append(.assigned(assigned))
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(rk, partitions) {
+                    events.append(.error(KafkaError(consuming: error, context: "incremental_unassign")))
+                }
+                assignment.subtract(tps)
+            } else {
+                _ = rd_kafka_assign(rk, nil)
+                assignment.removeAll()
+            }
+            revokedDuringPoll = true
+            logger.debug("kafka partitions revoked", metadata: ["partitions": "\(tps)", "lost": "\(lost)"])
+            events.append(.revoked(tps, lost: lost))
+        default:
+            // librdkafka: on any other error, drop the whole assignment.
+            _ = rd_kafka_assign(rk, nil)
+            let all = Array(assignment).sorted()
+            assignment.removeAll()
+            revokedDuringPoll = true
+            events.append(.error(KafkaError(err, context: "rebalance")))
+            if !all.isEmpty { events.append(.revoked(all, lost: true)) }
+        }
+    }
+}
+
+func currentThreadID() -> UInt {
+    #if canImport(Glibc)
+    return UInt(pthread_self())
+    #else
+    return UInt(bitPattern: pthread_self())
+    #endif
+}

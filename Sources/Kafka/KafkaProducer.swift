@@ -1,0 +1,282 @@
+internal import CRdKafka
+public import Logging
+import Synchronization
+
+/// What a ``KafkaProducer`` needs. A plain `Sendable` value.
+public struct KafkaProducerConfiguration: Sendable {
+    /// `bootstrap.servers`: comma-separated `host:port` list.
+    public var bootstrapServers: String
+    /// librdkafka properties, passed through untouched (e.g. `compression.codec=lz4`, `linger.ms`);
+    /// they override ``defaultProperties``.
+    public var properties: [String: String]
+    /// How long `produce` keeps polling and retrying while librdkafka's queue is full before it throws
+    /// `QUEUE_FULL`.
+    public var queueFullTimeout: Duration
+
+    /// `message.timeout.ms` lowered from librdkafka's 300000 so that a dead cluster fails a flush in a
+    /// minute, not five.
+    public static let defaultProperties: [String: String] = [
+        "message.timeout.ms": "60000",
+        "acks": "all",
+    ]
+
+    public init(bootstrapServers: String, properties: [String: String] = [:], queueFullTimeout: Duration = .seconds(60)) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+        self.queueFullTimeout = queueFullTimeout
+    }
+
+    public var resolvedProperties: [String: String] {
+        var p = Self.defaultProperties
+        p["bootstrap.servers"] = bootstrapServers
+        p.merge(properties) { _, new in new }
+        return p
+    }
+}
+
+/// A header to produce: a name and a borrowed value.
+///
+/// Guarantees: `value` is only read during the `produce` call it is passed to (librdkafka copies it),
+/// so it may point into any buffer that outlives that call. A nil or empty value is produced as a null
+/// header value.
+public struct KafkaHeader {
+    public var name: String
+    public var value: UnsafeRawBufferPointer?
+
+    public init(name: String, value: UnsafeRawBufferPointer?) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// A Kafka producer over librdkafka.
+///
+/// Guarantees:
+/// - Thread: every method may be called from any thread, concurrently (librdkafka's producer is
+///   thread-safe); delivery reports are counted from whichever thread serves them (`produce`, `poll`,
+///   `flush`), with atomics.
+/// - Ownership: the librdkafka handle is private and destroyed in `deinit`, which drops (purges)
+///   whatever was not flushed: call ``flush(timeout:)`` first.
+/// - Copies: key, value and header bytes are copied by librdkafka (`RD_KAFKA_MSG_F_COPY`) before
+///   `produce` returns; `produce` itself allocates nothing on the heap for up to a few headers.
+/// - Delivery: each record's delivery report is checked; ``flush(timeout:)`` throws if a record is still
+///   pending or if any delivery failed since the previous flush.
+/// - Backpressure: when librdkafka's queue is full (`queue.buffering.max.messages`), `produce` serves
+///   delivery reports and retries, for at most `queueFullTimeout`.
+public final class KafkaProducer: Sendable {
+    // Safe: rd_kafka_t is thread-safe for produce/poll/flush/outq_len.
+    private nonisolated(unsafe) let rk: OpaquePointer
+    private let state: ProducerState
+    private let queueFullTimeout: Duration
+    private let producedSincePoll = Atomic<Int>(0)
+
+    /// - Throws: ``KafkaError`` `.invalidArgument` for a bad property.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let state = ProducerState(logger: logger)
+        self.rk = try makeHandle(
+            type: RD_KAFKA_PRODUCER, properties: configuration.resolvedProperties,
+            opaque: Unmanaged.passUnretained(state).toOpaque()
+        ) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { rk, message, opaque in
+                guard let message, let opaque else { return }
+                Unmanaged<ProducerState>.fromOpaque(opaque).takeUnretainedValue().delivered(message)
+            }
+        }
+        self.state = state
+        self.queueFullTimeout = configuration.queueFullTimeout
+    }
+
+    deinit {
+        _ = rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+        rd_kafka_poll(rk, 0)
+        rd_kafka_destroy(rk)
+    }
+
+    /// Enqueues one record. `partition` nil lets librdkafka's partitioner choose (by key).
+    /// `timestampMilliseconds` nil = now. Returns once librdkafka has copied the bytes.
+    /// - Throws: ``KafkaError`` with the topic (and partition), e.g. `UNKNOWN_PARTITION`,
+    ///   `MSG_SIZE_TOO_LARGE`, or `QUEUE_FULL` after `queueFullTimeout`.
+    public func produce(
+        topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headers: some Collection<KafkaHeader> = EmptyCollection<KafkaHeader>(), timestampMilliseconds: Int64? = nil
+    ) throws(KafkaError) {
+        let error: OpaquePointer? = withUnsafeTemporaryAllocation(
+            of: rd_kafka_vu_t.self, capacity: 6 + headers.count
+        ) { vus in
+            topic.withCString { topicC in
+                var n = 0
+                vus[n] = rd_kafka_vu_t()
+                vus[n].vtype = RD_KAFKA_VTYPE_TOPIC
+                vus[n].u.cstr = topicC
+                n += 1
+                vus[n] = rd_kafka_vu_t()
+                vus[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                vus[n].u.i = RD_KAFKA_MSG_F_COPY
+                n += 1
+                vus[n] = rd_kafka_vu_t()
+                vus[n].vtype = RD_KAFKA_VTYPE_VALUE
+                vus[n].u.mem.ptr = value.flatMap { UnsafeMutableRawPointer(mutating: $0.baseAddress) }
+                vus[n].u.mem.size = vus[n].u.mem.ptr == nil ? 0 : value?.count ?? 0
+                n += 1
+                if let key {
+                    vus[n] = rd_kafka_vu_t()
+                    vus[n].vtype = RD_KAFKA_VTYPE_KEY
+                    // An empty non-null key: point at the topic's bytes with size 0 (never read).
+                    vus[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? UnsafeRawPointer(topicC))
+                    vus[n].u.mem.size = key.count
+                    n += 1
+                }
+                if let partition {
+                    vus[n] = rd_kafka_vu_t()
+                    vus[n].vtype = RD_KAFKA_VTYPE_PARTITION
+                    vus[n].u.i32 = partition
+                    n += 1
+                }
+                if let timestampMilliseconds {
+                    vus[n] = rd_kafka_vu_t()
+                    vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                    vus[n].u.i64 = timestampMilliseconds
+                    n += 1
+                }
+                var it = headers.makeIterator()
+                return addHeaders(&it, vus, n)
+            }
+        }
+        if let error {
+            var e = KafkaError(consuming: error, context: "produce")
+            e.topic = topic
+            e.partition = partition
+            throw e
+        }
+        // Serve delivery reports now and then so their queue stays short without a poller thread.
+        if producedSincePoll.wrappingAdd(1, ordering: .relaxed).newValue % 1024 == 0 {
+            rd_kafka_poll(rk, 0)
+        }
+    }
+
+    /// Recursion keeps each header name's C string alive (withCString) until produceva has run.
+    private func addHeaders<I: IteratorProtocol<KafkaHeader>>(
+        _ it: inout I, _ vus: UnsafeMutableBufferPointer<rd_kafka_vu_t>, _ n: Int
+    ) -> OpaquePointer? {
+        guard let h = it.next() else { return produceRetrying(UnsafeBufferPointer(rebasing: vus[0..<n])) }
+        return h.name.withCString { nameC in
+            vus[n] = rd_kafka_vu_t()
+            vus[n].vtype = RD_KAFKA_VTYPE_HEADER
+            vus[n].u.header.name = nameC
+            if let v = h.value, let base = v.baseAddress, v.count > 0 {
+                vus[n].u.header.val = base
+                vus[n].u.header.size = v.count
+            } else {
+                vus[n].u.header.val = nil
+                vus[n].u.header.size = 0
+            }
+            return addHeaders(&it, vus, n + 1)
+        }
+    }
+
+    /// Returns an owned `rd_kafka_error_t` or nil.
+    private func produceRetrying(_ vus: UnsafeBufferPointer<rd_kafka_vu_t>) -> OpaquePointer? {
+        var deadline: ContinuousClock.Instant? = nil
+        while true {
+            guard let error = rd_kafka_produceva(rk, vus.baseAddress, vus.count) else { return nil }
+            guard rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL else { return error }
+            let now = ContinuousClock.now
+            if deadline == nil { deadline = now.advanced(by: queueFullTimeout) }
+            if let deadline, now >= deadline { return error }
+            rd_kafka_error_destroy(error)
+            rd_kafka_poll(rk, 10)  // Serves delivery reports, which frees queue space.
+        }
+    }
+
+    /// Convenience for tests and tools: byte arrays (one copy into librdkafka, as above).
+    public func produce(
+        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
+        headers: [(name: String, value: [UInt8])] = [], timestampMilliseconds: Int64? = nil
+    ) throws(KafkaError) {
+        let result: Result<Void, KafkaError> = value.withUnsafeBytes { v in
+            withKey(key) { k in
+                withHeaderViews(headers[...], []) { hs in
+                    do throws(KafkaError) {
+                        try produce(
+                            topic: topic, partition: partition, key: k, value: v, headers: hs,
+                            timestampMilliseconds: timestampMilliseconds)
+                        return .success(())
+                    } catch { return .failure(error) }
+                }
+            }
+        }
+        try result.get()
+    }
+
+    /// Serves delivery reports for up to `timeout`. Returns the number of reports served.
+    @discardableResult
+    public func poll(timeout: Duration = .zero) -> Int {
+        Int(rd_kafka_poll(rk, milliseconds(timeout)))
+    }
+
+    /// Records enqueued or in flight, not yet reported.
+    public var pendingCount: Int { Int(rd_kafka_outq_len(rk)) }
+    /// Records whose delivery succeeded, since creation.
+    public var deliveredCount: Int { state.delivered.load(ordering: .relaxed) }
+    /// Records whose delivery failed, since creation.
+    public var failedCount: Int { state.failedTotal.load(ordering: .relaxed) }
+
+    /// Waits up to `timeout` until every record is delivered or failed, serving delivery reports.
+    /// - Throws: `_TIMED_OUT` if records are still pending (the message says how many), or the first
+    ///   delivery failure since the previous `flush` (the message says how many failed); either way the
+    ///   failure count is reset.
+    public func flush(timeout: Duration) throws(KafkaError) {
+        let err = rd_kafka_flush(rk, milliseconds(timeout))
+        let failed = state.failedSinceFlush.exchange(0, ordering: .acquiringAndReleasing)
+        let first = state.takeFirstFailure()
+        if err == RD_KAFKA_RESP_ERR__TIMED_OUT {
+            throw KafkaError(
+                code: .timedOut, message: "flush: \(pendingCount) records still pending, \(failed) failed")
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "flush") }
+        if failed > 0, var first {
+            first.message = "flush: \(failed) deliveries failed since the last flush; first: \(first.message)"
+            throw first
+        }
+    }
+}
+
+private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let key else { return body(nil) }
+    return key.withUnsafeBytes { body($0) }
+}
+
+private func withHeaderViews<R>(
+    _ rest: ArraySlice<(name: String, value: [UInt8])>, _ done: [KafkaHeader], _ body: ([KafkaHeader]) -> R
+) -> R {
+    guard let first = rest.first else { return body(done) }
+    return first.value.withUnsafeBytes { v in
+        withHeaderViews(rest.dropFirst(), done + [KafkaHeader(name: first.name, value: v)], body)
+    }
+}
+
+/// Delivery-report counters, updated from whichever thread serves reports.
+final class ProducerState: RDKafkaLogSink, Sendable {
+    let logger: Logger
+    let delivered = Atomic<Int>(0)
+    let failedTotal = Atomic<Int>(0)
+    let failedSinceFlush = Atomic<Int>(0)
+    private let firstFailure = Mutex<KafkaError?>(nil)
+
+    init(logger: Logger) { self.logger = logger }
+
+    func delivered(_ m: UnsafePointer<rd_kafka_message_t>) {
+        let err = m.pointee.err
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            delivered.add(1, ordering: .relaxed)
+            return
+        }
+        failedTotal.add(1, ordering: .relaxed)
+        failedSinceFlush.add(1, ordering: .relaxed)
+        let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+        let error = KafkaError(err, context: "delivery", topic: topic, partition: m.pointee.partition)
+        firstFailure.withLock { if $0 == nil { $0 = error } }
+    }
+
+    func takeFirstFailure() -> KafkaError? { firstFailure.withLock { f in defer { f = nil }; return f } }
+}

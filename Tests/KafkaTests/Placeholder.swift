@@ -1,3 +1,0 @@
-import Testing
-
-@Test("the KafkaTests target builds") func targetBuilds() { #expect(Bool(true)) }

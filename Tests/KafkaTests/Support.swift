@@ -1,0 +1,103 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import Testing
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func testLogger(_ label: String) -> Logger {
+    var logger = Logger(label: "test.\(label)")
+    logger.logLevel = .warning
+    return logger
+}
+
+/// Group timings the mock cluster needs to rebalance in seconds, not 44 s (REFERENCE §1).
+let fastGroup: [String: String] = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+
+/// Runs `body` on a new dedicated thread (never the cooperative pool: it blocks in librdkafka).
+func onDedicatedThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
+        let thread = Thread { c.resume(with: Result { try body() }) }
+        thread.name = name
+        thread.start()
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func eventually(_ timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return condition()
+}
+
+func bytes(_ buffer: UnsafeRawBufferPointer?) -> [UInt8]? { buffer.map { Array($0) } }
+
+/// A `traceledger mock-kafka` child process. `stop()` sends SIGTERM and waits; `deinit`-free: callers
+/// stop it in a `defer` so that it dies even when the test fails.
+final class MockKafkaProcess: Sendable {
+    let bootstrapServers: String
+    private let process: Process
+
+    static var binaryURL: URL {
+        if let path = ProcessInfo.processInfo.environment["TRACELEDGER_BIN"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        // Tests/KafkaTests/Support.swift → package root → .build/debug/traceledger
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent(".build/debug/traceledger")
+    }
+
+    init(arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = Self.binaryURL
+        process.arguments = ["mock-kafka"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        self.process = process
+        // Read the first line (the bootstrap address); EOF first means the child died.
+        var line: [UInt8] = []
+        let handle = out.fileHandleForReading
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = handle.availableData
+            if chunk.isEmpty {
+                process.terminate()
+                throw TestFailure("mock-kafka exited before printing its bootstrap address")
+            }
+            line += chunk
+        }
+        bootstrapServers = String(decoding: line.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+    }
+
+    /// SIGTERM, wait, and return the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
+
+/// Offsets "in Postgres": what each member has processed, read by the start-offset provider.
+final class OffsetStore: Sendable {
+    private let next = Mutex<[TopicPartition: Int64]>([:])
+
+    func advance(_ offsets: [TopicPartition: Int64]) {
+        next.withLock { $0.merge(offsets) { max($0, $1) } }
+    }
+
+    func startOffsets(_ tps: [TopicPartition]) -> [TopicPartition: Int64] {
+        next.withLock { stored in
+            var r: [TopicPartition: Int64] = [:]
+            for tp in tps { r[tp] = stored[tp] }
+            return r
+        }
+    }
+}
