@@ -277,7 +277,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = rd_kafka_seek_partitions(rk, list.pointer, 0) {
             throw KafkaError(consuming: error, context: "seek")
         }
-        if let e = list.firstError(context: "seek") { throw e }
+        // Timeout 0: each partition reports _IN_PROGRESS, which means "seek queued".
+        if let e = list.firstError(context: "seek", ignoring: .inProgress) { throw e }
     }
 
     /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka, for lag

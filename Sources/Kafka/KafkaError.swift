@@ -27,6 +27,7 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let timedOut = Code(rawValue: -185)
         public static let queueFull = Code(rawValue: -184)
         public static let state = Code(rawValue: -172)
+        public static let inProgress = Code(rawValue: -178)
         public static let revokePartitions = Code(rawValue: -174)
         public static let assignPartitions = Code(rawValue: -175)
         public static let noOffset = Code(rawValue: -168)

@@ -68,8 +68,8 @@ final class PartitionList {
     }
 
     /// The first per-partition error in the list, if any.
-    func firstError(context: String) -> KafkaError? {
-        for e in Self.elements(pointer) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+    func firstError(context: String, ignoring ignored: KafkaError.Code = .noError) -> KafkaError? {
+        for e in Self.elements(pointer) where e.err != RD_KAFKA_RESP_ERR_NO_ERROR && e.err.rawValue != ignored.rawValue {
             return KafkaError(
                 e.err, context: context, topic: String(cString: e.topic), partition: e.partition,
                 offset: e.offset)

@@ -1,0 +1,191 @@
+import Foundation
+import Kafka
+import Synchronization
+import Testing
+
+/// Produces `count` records "tag-i" to one partition and waits for their delivery.
+func produceRecords(
+    _ producer: KafkaProducer, topic: String, partition: Int32, tag: String, range: Range<Int>
+) throws {
+    for i in range {
+        try producer.produce(topic: topic, partition: partition, key: nil, value: Array("\(tag)-\(i)".utf8))
+    }
+    try producer.flush(timeout: .seconds(20))
+}
+
+@Suite("KafkaConsumer against librdkafka's mock cluster")
+struct ConsumerTests {
+    @Test("a paused partition delivers nothing for longer than max.poll.interval.ms, the consumer stays in the group, and resume continues exactly where it was")
+    func pauseKeepsMembershipAndResumeHasNoGapOrDuplicate() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("paused", partitions: 1)
+        let bootstrap = cluster.bootstrapServers
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        try produceRecords(producer, topic: "paused", partition: 0, tag: "before", range: 0..<10)
+        let tp = TopicPartition(topic: "paused", partition: 0)
+
+        struct Outcome: Sendable {
+            var beforePause: [Int64] = []
+            var whilePaused: [Int64] = []
+            var pausedFor: Duration = .zero
+            var eventsWhilePaused: [KafkaConsumerEvent] = []
+            var afterResume: [Int64] = []
+            var assignmentAfterPause: Set<TopicPartition> = []
+        }
+        let outcome = try await onDedicatedThread("pause-consumer") { () throws -> Outcome in
+            var out = Outcome()
+            var properties = fastGroup
+            properties["max.poll.interval.ms"] = "6000"  // librdkafka's minimum with session.timeout.ms=6000.
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "paused", topics: ["paused"], properties: properties),
+                logger: testLogger("consumer"))
+            // Take exactly 5 of the 10 records (librdkafka has fetched more internally).
+            var deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while out.beforePause.count < 5 && ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 5 - out.beforePause.count, timeout: .milliseconds(100))
+                out.beforePause += r.records.map(\.offset)
+            }
+            try consumer.pause([tp])
+            try produceRecords(producer, topic: "paused", partition: 0, tag: "during", range: 10..<20)
+            let pausedAt = ContinuousClock.now
+            while ContinuousClock.now - pausedAt < .seconds(8) {
+                let r = try consumer.poll(maxMessages: 100, timeout: .milliseconds(100))
+                out.whilePaused += r.records.map(\.offset)
+                out.eventsWhilePaused += r.events
+            }
+            out.pausedFor = ContinuousClock.now - pausedAt
+            out.assignmentAfterPause = consumer.assignment
+            try consumer.resume([tp])
+            deadline = ContinuousClock.now.advanced(by: .seconds(20))
+            while out.afterResume.count < 15 && ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 100, timeout: .milliseconds(100))
+                out.afterResume += r.records.map(\.offset)
+            }
+            // Anything more would be a duplicate.
+            out.afterResume += try consumer.poll(maxMessages: 100, timeout: .milliseconds(500)).records.map(\.offset)
+            try consumer.close()
+            return out
+        }
+        #expect(outcome.beforePause == [0, 1, 2, 3, 4])
+        #expect(outcome.whilePaused.isEmpty)
+        #expect(outcome.pausedFor > .milliseconds(6000))
+        #expect(outcome.eventsWhilePaused.isEmpty, "no revoke, no MAX_POLL_EXCEEDED while paused and polling")
+        #expect(outcome.assignmentAfterPause == [tp])
+        #expect(outcome.afterResume == Array(5..<20))
+    }
+
+    @Test("start offsets chosen by the caller at assignment are honoured; nil means the beginning; seek moves back; nothing is auto-committed")
+    func callerChosenStartOffsetsAreHonoured() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("starts", partitions: 2)
+        let bootstrap = cluster.bootstrapServers
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        for p: Int32 in 0...1 { try produceRecords(producer, topic: "starts", partition: p, tag: "p\(p)", range: 0..<10) }
+        let p0 = TopicPartition(topic: "starts", partition: 0)
+        let p1 = TopicPartition(topic: "starts", partition: 1)
+        let asked = Mutex<[[TopicPartition]]>([])
+
+        struct Outcome: Sendable {
+            var events: [KafkaConsumerEvent] = []
+            var delivered: [TopicPartition: [Int64]] = [:]
+            var values: [String] = []
+            var afterSeek: [Int64] = []
+            var watermarks: [Int64] = []
+            var committed: [TopicPartition: Int64] = [:]
+        }
+        let outcome = try await onDedicatedThread("starts-consumer") { () throws -> Outcome in
+            var out = Outcome()
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "starts", topics: ["starts"], properties: fastGroup),
+                logger: testLogger("consumer"),
+                startOffsets: { tps in
+                    asked.withLock { $0.append(tps.sorted()) }
+                    return [p0: 7]  // p1 absent → beginning
+                })
+            var deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while (out.delivered[p0, default: []].count < 3 || out.delivered[p1, default: []].count < 10)
+                && ContinuousClock.now < deadline
+            {
+                let r = try consumer.poll(maxMessages: 100, timeout: .milliseconds(100))
+                out.events += r.events
+                for m in r.records {
+                    out.delivered[m.topicPartition, default: []].append(m.offset)
+                    out.values.append(m.withValue { String(decoding: $0, as: UTF8.self) })
+                }
+            }
+            try consumer.seek([PartitionOffset(p0, offset: 2)])
+            deadline = ContinuousClock.now.advanced(by: .seconds(20))
+            while out.afterSeek.last != 9 && ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 100, timeout: .milliseconds(100))
+                out.afterSeek += r.records.filter { $0.partition == 0 }.map(\.offset)
+            }
+            let w = try consumer.queryWatermarks(p0, timeout: .seconds(10))
+            out.watermarks = [w.low, w.high]
+            out.committed = try consumer.committed([p0, p1], timeout: .seconds(10))
+            try consumer.close()
+            return out
+        }
+        #expect(asked.withLock { $0 } == [[p0, p1]])
+        #expect(outcome.events.first == KafkaConsumerEvent.assigned([PartitionOffset(p0, offset: 7), PartitionOffset(p1, offset: KafkaOffset.beginning)]))
+        #expect(outcome.delivered[p0] == [7, 8, 9])
+        #expect(outcome.delivered[p1] == Array(0..<10))
+        #expect(outcome.values.contains("p0-7") && !outcome.values.contains("p0-6"))
+        #expect(outcome.afterSeek == Array(2..<10))
+        #expect(outcome.watermarks == [0, 10])
+        #expect(outcome.committed.isEmpty, "enable.auto.commit=false: nothing committed unless told")
+    }
+
+    @Test("flush throws when a delivery failed since the last flush, and succeeds again afterwards")
+    func flushReportsFailedDeliveries() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("dlq", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]),
+            logger: testLogger("producer"))
+        try produceRecords(producer, topic: "dlq", partition: 0, tag: "ok", range: 0..<1)  // Connects.
+        cluster.pushRequestErrors(.produce, [.invalidRecord])
+        try producer.produce(topic: "dlq", partition: 0, key: nil, value: Array("doomed".utf8))
+        let error = #expect(throws: KafkaError.self) { try producer.flush(timeout: .seconds(20)) }
+        #expect(error?.code == .invalidRecord)
+        #expect(error?.topic == "dlq")
+        #expect(producer.failedCount == 1)
+        try produceRecords(producer, topic: "dlq", partition: 0, tag: "ok", range: 1..<2)
+        #expect(producer.deliveredCount == 2)
+    }
+
+    @Test("a bad librdkafka property is a typed error, not a crash")
+    func badPropertyThrows() throws {
+        let error = #expect(throws: KafkaError.self) {
+            _ = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1", properties: ["no.such.property": "1"]),
+                logger: testLogger("producer"))
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("no.such.property") == true)
+    }
+
+    @Test("configuration defaults: cooperative-sticky, no auto commit or store, earliest; passthrough wins")
+    func configurationDefaults() {
+        var c = KafkaConsumerConfiguration(bootstrapServers: "b:1", groupID: "g", topics: ["t"])
+        #expect(c.resolvedProperties["partition.assignment.strategy"] == "cooperative-sticky")
+        #expect(c.resolvedProperties["enable.auto.commit"] == "false")
+        #expect(c.resolvedProperties["enable.auto.offset.store"] == "false")
+        #expect(c.resolvedProperties["auto.offset.reset"] == "earliest")
+        #expect(c.resolvedProperties["group.id"] == "g")
+        c.properties["auto.offset.reset"] = "latest"
+        #expect(c.resolvedProperties["auto.offset.reset"] == "latest")
+        #expect(KafkaError.Code.partitionEOF.name == "_PARTITION_EOF")
+        #expect(KafkaError(code: .queueFull, message: "x").isRetriable)
+        #expect(!KafkaError(code: .topicAuthorizationFailed, message: "x").isRetriable)
+    }
+}
+
+extension KafkaPollResult {
+    /// The messages as an array (tests only: the array keeps the batch alive).
+    var records: [KafkaMessage] { messages.map { Array($0) } ?? [] }
+}
