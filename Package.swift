@@ -123,7 +123,9 @@ let package = Package(
                 "Pricing", "SpanDecoding", "OTLPProto",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
+        .testTarget(
+            name: "KafkaTests",
+            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
     ]
 )

@@ -103,7 +103,7 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
 ///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
 ///   2.0.x loss/duplication bug, REFERENCE §2). Use a dedicated thread, never the cooperative pool: poll
-///   blocks for up to its timeout. `assignment` and `queryWatermarks` may be called from any thread.
+///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
 /// - Offsets: with the default configuration nothing is committed or stored automatically; `commit` only
@@ -321,7 +321,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
-    /// Partitions assigned as of the last rebalance event served (owner thread's view).
+    /// Partitions assigned as of the last rebalance event served. Owner thread only.
     public var assignment: Set<TopicPartition> {
         checkOwnerThread()
         return state.assignment

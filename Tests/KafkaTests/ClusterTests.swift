@@ -1,0 +1,78 @@
+import Foundation
+import Kafka
+import Logging
+import Synchronization
+import Testing
+
+/// Keeps every log line (tests only).
+struct CapturingLogHandler: LogHandler {
+    final class Lines: Sendable {
+        let lines = Mutex<[(level: Logger.Level, message: String, facility: String?)]>([])
+    }
+    let store: Lines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let facility = event.metadata?["rdkafka.facility"].map { "\($0)" }
+        store.lines.withLock { $0.append((event.level, "\(event.message)", facility)) }
+    }
+}
+
+@Suite("Mock cluster control and log routing")
+struct ClusterTests {
+    @Test("librdkafka log lines reach the Logger passed in, with their facility")
+    func logLinesReachTheLogger() async throws {
+        let lines = CapturingLogHandler.Lines()
+        let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: lines) }
+        // Nothing listens on port 1: librdkafka logs the refused connection.
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1"), logger: logger)
+        let seen = try await eventually(.seconds(10)) {
+            producer.poll()
+            return lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.facility != nil } }
+        }
+        #expect(seen)
+        #expect(lines.lines.withLock { $0.contains { $0.level >= .error } })
+    }
+
+    @Test("with every broker down a flush times out with the pending count; once they are up it succeeds")
+    func brokersDownThenUp() async throws {
+        let cluster = try MockKafkaCluster(brokers: 2, logger: testLogger("mock"))
+        try cluster.createTopic("down", partitions: 2)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers),
+            logger: testLogger("producer"))
+        try producer.produce(topic: "down", partition: 0, key: nil, value: Array("first".utf8))
+        try producer.flush(timeout: .seconds(20))
+
+        try cluster.setBrokerDown(-1)
+        try producer.produce(topic: "down", partition: 1, key: Array("k".utf8), value: Array("second".utf8))
+        let error = #expect(throws: KafkaError.self) { try producer.flush(timeout: .milliseconds(1500)) }
+        #expect(error?.code == .timedOut)
+        #expect(error?.isRetriable == true)
+        #expect(producer.pendingCount == 1)
+
+        try cluster.setBrokerUp(-1)
+        try producer.flush(timeout: .seconds(20))
+        #expect(producer.deliveredCount == 2)
+        #expect(producer.failedCount == 0)
+    }
+
+    @Test("mock-kafka rejects a malformed --topic")
+    func mockKafkaRejectsBadTopic() throws {
+        let process = Process()
+        process.executableURL = MockKafkaProcess.binaryURL
+        process.arguments = ["mock-kafka", "--topic", "nopartitions"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+    }
+}
