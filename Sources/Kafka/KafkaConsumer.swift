@@ -138,6 +138,11 @@ public final class KafkaConsumer: @unchecked Sendable {
                 Unmanaged<ConsumerState>.fromOpaque(opaque).takeUnretainedValue()
                     .rebalance(rk: rk, err: err, partitions: parts)
             }
+            rd_kafka_conf_set_offset_commit_cb(conf) { _, err, offsets, opaque in
+                guard let opaque else { return }
+                Unmanaged<ConsumerState>.fromOpaque(opaque).takeUnretainedValue()
+                    .committed(err: err, offsets: offsets)
+            }
         }
         // Serve the main queue (logs, errors, rebalances) from the consumer queue: one queue, one thread.
         rd_kafka_poll_set_consumer(rk)
@@ -321,6 +326,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Commits (sync or async) that failed, as a whole or for a partition, since creation. Lag-only
+    /// commits may fail during a rebalance; that is expected, so they are counted (and logged at debug).
+    public var failedCommitCount: Int { state.failedCommits.load(ordering: .relaxed) }
+
     /// Partitions assigned as of the last rebalance event served. Owner thread only.
     public var assignment: Set<TopicPartition> {
         checkOwnerThread()
@@ -351,10 +360,21 @@ final class ConsumerState: RDKafkaLogSink {
     var events: [KafkaConsumerEvent] = []
     var assignment: Set<TopicPartition> = []
     var revokedDuringPoll = false
+    let failedCommits = Atomic<Int>(0)
 
     init(logger: Logger, startOffsets: @escaping StartOffsetProvider) {
         self.logger = logger
         self.startOffsets = startOffsets
+    }
+
+    /// librdkafka's commit result (sync and async commits), on the polling thread.
+    func committed(err: rd_kafka_resp_err_t, offsets: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) {
+        // _NO_OFFSET: nothing to commit, not a failure.
+        if err == RD_KAFKA_RESP_ERR__NO_OFFSET { return }
+        let failedPartition = PartitionList.elements(offsets).contains { $0.err != RD_KAFKA_RESP_ERR_NO_ERROR }
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR || failedPartition else { return }
+        failedCommits.add(1, ordering: .relaxed)
+        logger.debug("kafka offset commit failed", metadata: ["error": "\(KafkaError.Code(err))"])
     }
 
     func rebalance(
@@ -386,7 +406,7 @@ final class ConsumerState: RDKafkaLogSink {
                     return
                 }
             }
-            assignment.formUnion(tps)
+            if cooperative { assignment.formUnion(tps) } else { assignment = Set(tps) }
             logger.debug("kafka partitions assigned", metadata: ["partitions": "\(assigned)"])
             events.append(.assigned(assigned))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
