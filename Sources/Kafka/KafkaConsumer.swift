@@ -91,8 +91,11 @@ public struct KafkaPollResult: Sendable {
 /// Chooses where each newly assigned partition starts: the offset of the next record to read, or nil
 /// for the beginning of the log. Called on the polling thread, inside librdkafka's rebalance callback,
 /// before `incremental_assign`, with every partition of one assignment at once (one query for all).
-/// It must not call the consumer. Returning an offset below the log start (or above the end) makes
-/// librdkafka apply `auto.offset.reset` and report `OFFSET_OUT_OF_RANGE` as an ``KafkaConsumerEvent/error(_:)``.
+/// It must not call the consumer. An offset outside the log (below the log start or past the end) is
+/// handled by librdkafka's `auto.offset.reset`: `earliest` (our default) silently restarts at the log
+/// start, so check ``KafkaConsumer/queryWatermarks(_:timeout:)`` first to detect a retention gap; `error`
+/// delivers nothing for the partition and reports ``KafkaError/Code/autoOffsetReset`` (with topic,
+/// partition and offset) as an ``KafkaConsumerEvent/error(_:)``.
 public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPartition: Int64]
 
 /// A Kafka group consumer over librdkafka, driven by ONE thread the caller owns.

@@ -33,6 +33,8 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let noOffset = Code(rawValue: -168)
         public static let fatal = Code(rawValue: -150)
         public static let maxPollExceeded = Code(rawValue: -147)
+        /// `auto.offset.reset=error` and the fetch offset is out of range (the message says why).
+        public static let autoOffsetReset = Code(rawValue: -140)
         public static let unknown = Code(rawValue: -1)
         public static let offsetOutOfRange = Code(rawValue: 1)
         public static let unknownTopicOrPartition = Code(rawValue: 3)
