@@ -89,7 +89,11 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
-            dependencies: ["Kafka", "Ledger", "OTLPProto", "CLZ4"],
+            dependencies: [
+                "OTLPProto", "TraceContext",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "traceledger",
@@ -125,5 +129,11 @@ let package = Package(
             ]),
         .testTarget(name: "KafkaTests", dependencies: ["Kafka"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: [
+                "LoadGen", "OTLPProto", "TraceContext",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
     ]
 )

@@ -1,1 +1,0 @@
-// Module LoadGen: see ARCHITECTURE.md. Filled by later work.
