@@ -165,6 +165,8 @@ public struct TrafficGenerator: Sendable {
 
     struct Resource {
         var otlp: OTLPResource
+        /// `Resource` message body, encoded once.
+        var encoded: [UInt8]
         var facts: SpanFacts  // only the resource-level fields are meaningful
     }
 
@@ -216,7 +218,7 @@ public struct TrafficGenerator: Sendable {
         return v == 0 ? 1 : v
     }
 
-    private mutating func resource(_ key: ResourceKey) -> Resource {
+    mutating func resource(_ key: ResourceKey) -> Resource {
         if let r = resources[key] { return r }
         let svc = TrafficModel.services[key.service]
         let env = TrafficModel.environments[key.environment]
@@ -263,7 +265,7 @@ public struct TrafficGenerator: Sendable {
         }
         var otlp = OTLPResource()
         otlp.attributes = attrs.map(Self.keyValue)
-        let r = Resource(otlp: otlp, facts: facts)
+        let r = Resource(otlp: otlp, encoded: Self.encodeResource(attrs), facts: facts)
         resources[key] = r
         return r
     }
@@ -654,7 +656,7 @@ public struct TrafficGenerator: Sendable {
     }
 
     private mutating func encode(_ spans: [SynthSpan]) -> [UInt8] {
-        Self.serialize(request(spans))
+        encodeFast(spans)
     }
 
     static func serialize(_ req: OTLPExportTraceServiceRequest) -> [UInt8] {
