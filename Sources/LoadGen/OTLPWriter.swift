@@ -88,6 +88,16 @@ struct ProtoWriter {
         }
     }
 
+    /// An 8- or 16-byte id (big-endian words) as a length-delimited field.
+    @inline(__always)
+    mutating func id(_ field: UInt64, _ words: UInt64...) {
+        tag(field, 2)
+        varint(UInt64(8 * words.count))
+        for w in words {
+            for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: w >> UInt64(56 - 8 * i))) }
+        }
+    }
+
     /// Appends `body` as a length-delimited field.
     @inline(__always)
     mutating func message(_ field: UInt64, _ body: [UInt8]) { bytesField(field, body) }
@@ -103,15 +113,11 @@ extension TrafficGenerator {
 
     /// One `Span` message body (REFERENCE.md §4 field numbers).
     static func encodeSpan(_ s: SynthSpan, into w: inout ProtoWriter) {
-        var id = [UInt8]()
-        id.reserveCapacity(16)
         let t = s.facts.traceID
-        for i in 0..<8 { id.append(UInt8(truncatingIfNeeded: t.high >> UInt64(56 - 8 * i))) }
-        for i in 0..<8 { id.append(UInt8(truncatingIfNeeded: t.low >> UInt64(56 - 8 * i))) }
-        w.bytesField(1, id)
-        w.bytesField(2, bigEndianBytes(s.spanID))
+        w.id(1, t.high, t.low)
+        w.id(2, s.spanID)
         if !s.traceState.isEmpty { w.string(3, s.traceState) }
-        if s.parentSpanID != 0 { w.bytesField(4, bigEndianBytes(s.parentSpanID)) }
+        if s.parentSpanID != 0 { w.id(4, s.parentSpanID) }
         w.string(5, s.facts.name)
         if s.facts.kind != .unspecified {
             w.tag(6, 0)
