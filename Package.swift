@@ -90,7 +90,11 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
-            dependencies: ["Kafka", "Ledger", "OTLPProto", "CLZ4"],
+            dependencies: [
+                "OTLPProto", "TraceContext",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "traceledger",
@@ -131,5 +135,11 @@ let package = Package(
             name: "KafkaTests",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: [
+                "LoadGen", "OTLPProto", "TraceContext",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
     ]
 )

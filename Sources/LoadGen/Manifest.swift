@@ -1,0 +1,287 @@
+public import Foundation
+
+/// Why a record is rejected (CONTRACTS.md §4 reason codes; raw values are the codes).
+public enum RejectReason: String, Codable, Sendable, CaseIterable, Hashable {
+    case undecodable
+    case empty
+    case tooLarge = "too_large"
+    case timestampOutOfRange = "timestamp_out_of_range"
+    case badIDs = "bad_ids"
+}
+
+/// Per-trace totals (the `transactions` table). Excluded spans are not counted.
+public struct TraceTotals: Codable, Sendable, Hashable {
+    public var costNanoUSD: Int64 = 0
+    public var spanCount: Int64 = 0
+    public var errorCount: Int64 = 0
+    public var unpricedCount: Int64 = 0
+    public var inputTokens: Int64 = 0
+    public var outputTokens: Int64 = 0
+    /// Root span name; nil until the root is seen.
+    public var transaction: String?
+    /// Root's `service.name`.
+    public var service: String?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case costNanoUSD = "cost_nusd", spanCount = "span_count", errorCount = "error_count"
+        case unpricedCount = "unpriced_count", inputTokens = "input_tokens", outputTokens = "output_tokens"
+        case transaction, service
+    }
+}
+
+/// Per-domain totals (the `domain_hourly` table summed over hours). A trace's whole cost is attributed to
+/// its ROOT's name; `traceCount` counts roots.
+public struct DomainTotals: Codable, Sendable, Hashable {
+    public var costNanoUSD: Int64 = 0
+    public var spanCount: Int64 = 0
+    public var traceCount: Int64 = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case costNanoUSD = "cost_nusd", spanCount = "span_count", traceCount = "trace_count"
+    }
+}
+
+/// Per-session totals (the `sessions` table): only spans that carry `session.id`.
+public struct SessionTotals: Codable, Sendable, Hashable {
+    public var costNanoUSD: Int64 = 0
+    public var inputTokens: Int64 = 0
+    public var outputTokens: Int64 = 0
+    public var spanCount: Int64 = 0
+    /// Greatest `agent.depth` (0 when no span has one).
+    public var depthMax: Int64 = 0
+    /// Spans with `agent.depth`.
+    public var agentCount: Int64 = 0
+    /// Spans with `agent.ceiling_hit` = true.
+    public var ceilingHits: Int64 = 0
+    /// `agent.parent_session` (the generator keeps it constant per session).
+    public var parentSession: String?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case costNanoUSD = "cost_nusd", inputTokens = "input_tokens", outputTokens = "output_tokens"
+        case spanCount = "span_count", depthMax = "depth_max", agentCount = "agent_count"
+        case ceilingHits = "ceiling_hits", parentSession = "parent_session"
+    }
+}
+
+/// Per (model, service) totals (the `model_hourly` table summed over hours): spans that name a model.
+public struct ModelTotals: Codable, Sendable, Hashable {
+    public var model: String
+    public var service: String
+    public var costNanoUSD: Int64 = 0
+    public var inputTokens: Int64 = 0
+    public var outputTokens: Int64 = 0
+    public var calls: Int64 = 0
+
+    public init(model: String, service: String) {
+        self.model = model
+        self.service = service
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, service, costNanoUSD = "cost_nusd", inputTokens = "input_tokens"
+        case outputTokens = "output_tokens", calls
+    }
+}
+
+/// Whole-run totals.
+public struct ManifestTotals: Codable, Sendable, Hashable {
+    /// Records produced (accepted + rejected).
+    public var records: Int64 = 0
+    public var rejectedRecords: Int64 = 0
+    /// Spans in accepted records, excluded ones included.
+    public var spans: Int64 = 0
+    public var excludedSpans: Int64 = 0
+    public var unpricedSpans: Int64 = 0
+    public var clampedSpans: Int64 = 0
+    /// Spans priced by a valid `cost.usd`.
+    public var upstreamCostSpans: Int64 = 0
+    /// Spans whose `cost.usd` was invalid and ignored.
+    public var invalidUpstreamCostSpans: Int64 = 0
+    public var costNanoUSD: Int64 = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case records, rejectedRecords = "rejected_records", spans, excludedSpans = "excluded_spans"
+        case unpricedSpans = "unpriced_spans", clampedSpans = "clamped_spans"
+        case upstreamCostSpans = "upstream_cost_spans", invalidUpstreamCostSpans = "invalid_upstream_cost_spans"
+        case costNanoUSD = "cost_nusd"
+    }
+}
+
+/// What the load generator sent, as the ledger should show it: the expected totals, computed by the
+/// independent `ReferencePricer`. Per content, not per partition (the producer picks partitions).
+///
+/// JSON (`jsonData()`): snake_case keys, sorted, trace ids as 32 lowercase hex, money as integer nano-USD:
+/// `{"format_version":1,"generator":{…},"totals":{…},"traces":{"<hex>":{…}},"domains":{"POST /checkout":{…}},
+///   "sessions":{"<id>":{…}},"models":[{"model":…,"service":…,…}],"rejected_records":{"bad_ids":3},
+///   "excluded_spans":{"staging":120}}`
+public struct Manifest: Codable, Sendable, Hashable {
+    /// How the traffic was generated (informational; not compared).
+    public struct GeneratorInfo: Codable, Sendable, Hashable {
+        public var seed: UInt64
+        public var shape: String
+        public var recordTimeNanos: UInt64
+        public init(seed: UInt64, shape: String, recordTimeNanos: UInt64) {
+            self.seed = seed
+            self.shape = shape
+            self.recordTimeNanos = recordTimeNanos
+        }
+        enum CodingKeys: String, CodingKey {
+            case seed, shape, recordTimeNanos = "record_time_unix_nano"
+        }
+    }
+
+    public var formatVersion: Int = 1
+    public var generator: GeneratorInfo?
+    public var totals = ManifestTotals()
+    /// Trace id (32 lowercase hex) → totals.
+    public var traces: [String: TraceTotals] = [:]
+    /// Root span name → totals.
+    public var domains: [String: DomainTotals] = [:]
+    /// `session.id` → totals.
+    public var sessions: [String: SessionTotals] = [:]
+    /// Sorted by (model, service).
+    public var models: [ModelTotals] = []
+    /// Reason code → count.
+    public var rejectedRecords: [String: Int64] = [:]
+    /// Environment → excluded span count.
+    public var excludedSpans: [String: Int64] = [:]
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case formatVersion = "format_version", generator, totals, traces, domains, sessions, models
+        case rejectedRecords = "rejected_records", excludedSpans = "excluded_spans"
+    }
+
+    /// Deterministic pretty JSON (sorted keys).
+    public func jsonData() throws(LoadGenError) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        do {
+            return try encoder.encode(self)
+        } catch {
+            throw LoadGenError(.manifestInvalid, "encode: \(error)")
+        }
+    }
+
+    /// Reads a manifest written by `jsonData()`.
+    public init(jsonData data: Data) throws(LoadGenError) {
+        do {
+            self = try JSONDecoder().decode(Manifest.self, from: data)
+        } catch {
+            throw LoadGenError(.manifestInvalid, "decode: \(error)")
+        }
+    }
+}
+
+/// Folds priced spans and record outcomes into a `Manifest`. Additive and order-independent for
+/// everything it sums (max for `depth_max`, first non-nil for names).
+public struct ManifestBuilder: Sendable {
+    private var state = Manifest()
+    private var models: [ModelKey: ModelTotals] = [:]
+
+    private struct ModelKey: Hashable, Sendable {
+        var model: String
+        var service: String
+    }
+
+    public init(generator: Manifest.GeneratorInfo? = nil) {
+        state.generator = generator
+    }
+
+    /// A record that will be rejected for `reason`.
+    public mutating func recordRejected(_ reason: RejectReason) {
+        state.totals.records += 1
+        state.totals.rejectedRecords += 1
+        state.rejectedRecords[reason.rawValue, default: 0] += 1
+    }
+
+    /// An accepted record; add its spans with `add(span:price:)`.
+    public mutating func recordAccepted() {
+        state.totals.records += 1
+    }
+
+    /// One span of an accepted record, with its reference price.
+    public mutating func add(span: SpanFacts, price: ReferencePrice) {
+        state.totals.spans += 1
+        if price.outcome == .excluded {
+            state.totals.excludedSpans += 1
+            state.excludedSpans[span.environment ?? "", default: 0] += 1
+            return
+        }
+        let cost = price.costNanoUSD
+        let unpriced: Int64 = price.outcome == .unpriced ? 1 : 0
+        let input = span.inputTokens ?? 0
+        let output = span.outputTokens ?? 0
+        state.totals.costNanoUSD += cost
+        state.totals.unpricedSpans += unpriced
+        if price.clamped { state.totals.clampedSpans += 1 }
+        if price.outcome == .upstream { state.totals.upstreamCostSpans += 1 }
+        if price.invalidUpstreamCost { state.totals.invalidUpstreamCostSpans += 1 }
+
+        let hex = span.traceID.description
+        var t = state.traces[hex] ?? TraceTotals()
+        t.costNanoUSD += cost
+        t.spanCount += 1
+        t.errorCount += span.isError ? 1 : 0
+        t.unpricedCount += unpriced
+        t.inputTokens += input
+        t.outputTokens += output
+        if span.isRoot {
+            t.transaction = span.name
+            t.service = span.serviceName
+        }
+        state.traces[hex] = t
+
+        if let id = span.sessionID {
+            var s = state.sessions[id] ?? SessionTotals()
+            s.costNanoUSD += cost
+            s.inputTokens += input
+            s.outputTokens += output
+            s.spanCount += 1
+            if let depth = span.agentDepth {
+                s.agentCount += 1
+                s.depthMax = max(s.depthMax, depth)
+            }
+            s.ceilingHits += span.agentCeilingHit ? 1 : 0
+            if s.parentSession == nil { s.parentSession = span.agentParentSession }
+            state.sessions[id] = s
+        }
+
+        if let model = span.model {
+            let key = ModelKey(model: model, service: span.serviceName ?? "")
+            var m = models[key] ?? ModelTotals(model: key.model, service: key.service)
+            m.costNanoUSD += cost
+            m.inputTokens += input
+            m.outputTokens += output
+            m.calls += 1
+            models[key] = m
+        }
+    }
+
+    /// The manifest so far. Domains are derived here from the traces: each trace's totals go to its root's
+    /// name, or to `(unattributed)` when its root never came.
+    public var manifest: Manifest {
+        var m = state
+        m.models = models.values.sorted { ($0.model, $0.service) < ($1.model, $1.service) }
+        var domains: [String: DomainTotals] = [:]
+        for t in m.traces.values {
+            let name = t.transaction ?? Verifier.unattributedDomain
+            var d = domains[name] ?? DomainTotals()
+            d.costNanoUSD += t.costNanoUSD
+            d.spanCount += t.spanCount
+            d.traceCount += t.transaction == nil ? 0 : 1
+            domains[name] = d
+        }
+        m.domains = domains
+        return m
+    }
+}
