@@ -96,10 +96,19 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // Load, verify and the one-machine `dev` run: LoadGen driven into Kafka, the ledger read back.
+        .target(
+            name: "DevHarness",
+            dependencies: [
+                "LoadGen", "Kafka", "Ledger", "Pipeline",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen",
+                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -135,6 +144,9 @@ let package = Package(
             name: "KafkaTests",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["DevHarness", "LoadGen", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "LoadGenTests",
             dependencies: [

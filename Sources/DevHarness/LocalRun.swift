@@ -1,0 +1,155 @@
+public import Foundation
+import Kafka
+import Ledger
+public import LoadGen
+public import Logging
+import Pipeline
+import ServiceLifecycle
+
+/// Everything on one machine, in one process: librdkafka's mock cluster, a worker (`PipelineService`)
+/// against the given PostgreSQL, a paced load from `LoadProducer`, then the ledger read back and
+/// compared with the load's manifest. Used by `traceledger dev` and the integration tests.
+public struct LocalRun: Sendable {
+    public struct Options: Sendable {
+        public var load: LoadPlan
+        public var partitions = 12
+        public var shards = 0
+        public var schema = "traceledger"
+        public var group = "traceledger"
+        public var pricingFile = "config/pricing.yaml"
+        public var flushInterval = Duration.milliseconds(500)
+        public var flushMaxSpans = 100_000
+        public var recordsMaxBytes = 16 << 20
+        /// Records produced but not yet processed before the producer waits (the mock keeps ~5 MiB per
+        /// partition and deletes older batches).
+        public var lagWindowRecords = 4_000
+        public var completionTimeout = Duration.seconds(300)
+
+        public init(load: LoadPlan) { self.load = load }
+    }
+
+    public struct Result: Sendable {
+        public var manifest: Manifest
+        public var recordsProduced: Int
+        public var spansCounted: Int
+        public var elapsed: Duration
+        public var differences: [VerificationDifference]
+        public var invariantViolations: [String]
+        public var deadLetters: Int64
+        public var rejectedRows: Int64
+        public var committedEpochs: Int
+        public var completed: Bool
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    public let options: Options
+    public let conninfo: String
+    public let logger: Logger
+
+    public init(options: Options, conninfo: String, logger: Logger) {
+        self.options = options
+        self.conninfo = conninfo
+        self.logger = logger
+    }
+
+    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Result {
+        let o = options
+        let schema = try SchemaName(o.schema)
+        do {
+            let c = try PGConnection.connect(conninfo: conninfo)
+            _ = try LedgerSchema(schema: schema).migrate(on: c)
+        }
+
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let cluster = try MockKafkaCluster(brokers: 1, logger: quiet)
+        try cluster.createTopic(o.load.topic, partitions: o.partitions)
+        try cluster.createTopic(o.load.topic + ".dlq", partitions: 1)
+
+        var config = Configuration()
+        config.kafkaBrokers = cluster.bootstrapServers
+        config.kafkaTopics = [o.load.topic]
+        config.kafkaGroup = o.group
+        config.kafkaProperties = [
+            "session.timeout.ms": "6000", "heartbeat.interval.ms": "500", "fetch.wait.max.ms": "50",
+        ]
+        config.pricingFile = o.pricingFile
+        config.flushInterval = o.flushInterval
+        config.flushMaxSpans = o.flushMaxSpans
+        config.databaseSchema = o.schema
+        config.pipelineShards = o.shards
+        config.recordsMaxBytes = o.recordsMaxBytes
+        config.shutdownTimeout = .seconds(20)
+        let conninfo = self.conninfo
+        let (schemaName, grace) = (config.databaseSchema, config.attributionGrace)
+        let pipeline = PipelineService(
+            configuration: config,
+            makeStore: { () throws(EpochStoreError) in
+                try LedgerEpochStore(conninfo: conninfo, schema: schemaName, attributionGrace: grace)
+            },
+            logger: quiet)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [.init(service: pipeline)], logger: quiet))
+        let worker = Task { try await group.run() }
+
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
+            logger: quiet)
+        let load = LoadProducer(
+            producer: producer, catalogURL: URL(fileURLWithPath: o.pricingFile), plan: o.load)
+        let started = ContinuousClock.now
+        var lastReport = started
+        let (manifest, produced) = try load.run { produced in
+            // Keep the consumer close behind the producer.
+            while produced - pipeline.progress.records > o.lagWindowRecords {
+                if ContinuousClock.now - started > o.completionTimeout { return }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+            if ContinuousClock.now - lastReport > .seconds(2) {
+                lastReport = ContinuousClock.now
+                progress("produced \(produced) records, \(pipeline.progress.spans) spans processed")
+            }
+        }
+
+        // Wait until every produced record is committed in Postgres.
+        let reader = LedgerReader(schema: schema)
+        let c = try PGConnection.connect(conninfo: conninfo)
+        var completed = false
+        let deadline = ContinuousClock.now + o.completionTimeout
+        while ContinuousClock.now < deadline {
+            if try reader.offsetsTotal(group: o.group, on: c) >= Int64(produced) {
+                completed = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let elapsed = ContinuousClock.now - started
+        let spans = pipeline.progress.spans
+        let epochs = pipeline.progress.committedEpochs
+
+        await group.triggerGracefulShutdown()
+        try await worker.value
+
+        let snapshot = try LedgerSnapshotReader.read(schema: schema, on: c)
+        let differences = Verifier.compare(manifest, snapshot)
+        let invariants = try reader.invariantViolations(group: o.group, on: c)
+        let rejectedRows = try reader.rejectedByReason(on: c).values.reduce(0, +)
+
+        let counter = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-counter", topics: [o.load.topic + ".dlq"]),
+            logger: quiet)
+        let dlq = try counter.queryWatermarks(TopicPartition(topic: o.load.topic + ".dlq", partition: 0), timeout: .seconds(5))
+        _ = try? counter.close()
+
+        return Result(
+            manifest: manifest, recordsProduced: produced, spansCounted: spans, elapsed: elapsed,
+            differences: differences, invariantViolations: invariants, deadLetters: dlq.high - dlq.low,
+            rejectedRows: rejectedRows, committedEpochs: epochs, completed: completed)
+    }
+}
