@@ -86,23 +86,27 @@ public struct ReferencePricer: Sendable {
         var numerator: Int128 = 0
         var matched = false
 
-        if span.isEntry {
-            if span.isServerless {
-                if let platform = span.cloudPlatform,
-                    let entry = ReferenceCatalog.effective(
-                        catalog.serverlessByPlatform[platform] ?? [], from: \.fromNanos, at: start)
-                {
-                    matched = true
+        // A catalog entry for the span's resource counts as a match on any span (the span is priced, at
+        // 0 when nested); only entry spans are charged for instance or serverless time.
+        if span.isServerless {
+            if let platform = span.cloudPlatform,
+                let entry = ReferenceCatalog.effective(
+                    catalog.serverlessByPlatform[platform] ?? [], from: \.fromNanos, at: start)
+            {
+                matched = true
+                if span.isEntry {
                     let bytes = Int128(max(0, span.faasMaxMemoryBytes ?? 0))
                     numerator = try Exact.add(numerator, Exact.mul(entry.usdPerGBSecond, bytes, durationNanos, 3600))
                     numerator = try Exact.add(
                         numerator, Exact.mul(entry.usdPerInvocation, 1_000_000_000, 3600, twoPow30))
                 }
-            } else if let hostType = span.hostType,
-                let entry = ReferenceCatalog.effective(
-                    catalog.computeByHostType[hostType] ?? [], from: \.fromNanos, at: start)
-            {
-                matched = true
+            }
+        } else if let hostType = span.hostType,
+            let entry = ReferenceCatalog.effective(
+                catalog.computeByHostType[hostType] ?? [], from: \.fromNanos, at: start)
+        {
+            matched = true
+            if span.isEntry {
                 // Region price if the chosen entry has one for the span's region, else its default.
                 let perHour = span.cloudRegion.flatMap { entry.regions[$0] } ?? entry.usdPerHour
                 numerator = try Exact.add(numerator, Exact.mul(perHour, durationNanos, twoPow30))
