@@ -84,16 +84,18 @@ public struct ReferencePricer: Sendable {
         for _ in 0..<catalog.scale { pow10 *= 10 }
         let denominator = 3600 * twoPow30 * pow10
         var numerator: Int128 = 0
-        var matched = false
 
-        // A catalog entry for the span's resource counts as a match on any span (the span is priced, at
-        // 0 when nested); only entry spans are charged for instance or serverless time.
+        // Unpriced means: the catalog has no price for what the span is charged for. A resource entry
+        // counts for any span (a nested span is priced at 0) unless the span names a model with no price
+        // and nothing else charged it. Only entry spans are charged for instance or serverless time.
+        var resourceMatched = false
+        var llmMatched = false
         if span.isServerless {
             if let platform = span.cloudPlatform,
                 let entry = ReferenceCatalog.effective(
                     catalog.serverlessByPlatform[platform] ?? [], from: \.fromNanos, at: start)
             {
-                matched = true
+                resourceMatched = true
                 if span.isEntry {
                     let bytes = Int128(max(0, span.faasMaxMemoryBytes ?? 0))
                     numerator = try Exact.add(numerator, Exact.mul(entry.usdPerGBSecond, bytes, durationNanos, 3600))
@@ -105,7 +107,7 @@ public struct ReferencePricer: Sendable {
             let entry = ReferenceCatalog.effective(
                 catalog.computeByHostType[hostType] ?? [], from: \.fromNanos, at: start)
         {
-            matched = true
+            resourceMatched = true
             if span.isEntry {
                 // Region price if the chosen entry has one for the span's region, else its default.
                 let perHour = span.cloudRegion.flatMap { entry.regions[$0] } ?? entry.usdPerHour
@@ -114,7 +116,7 @@ public struct ReferencePricer: Sendable {
         }
 
         if let model = span.model, let entry = llmEntry(model: model, at: start) {
-            matched = true
+            llmMatched = true
             let input = Int128(span.inputTokens ?? 0)
             let output = Int128(span.outputTokens ?? 0)
             let cacheRead = Int128(span.cacheReadTokens ?? 0)
@@ -128,6 +130,7 @@ public struct ReferencePricer: Sendable {
             numerator = try Exact.add(numerator, Exact.mul(perMillion, 1000, 3600, twoPow30))
         }
 
+        let matched = llmMatched || (resourceMatched && (span.isEntry || span.model == nil))
         let rounded = Exact.divideHalfEven(numerator, by: denominator)
         guard rounded >= Int128(Int64.min), rounded <= Int128(Int64.max) else {
             throw LoadGenError(.arithmeticOverflow, "span cost does not fit in Int64 nano-USD")

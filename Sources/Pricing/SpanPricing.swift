@@ -110,7 +110,9 @@ extension PriceCatalog {
 
         // Rule 2: compute + serverless + LLM.
         let isEntry = span.kind == .server || span.kind == .consumer || span.parentSpanID.isZero
-        var matched = false
+        var resourceMatched = false
+        var llmMatched = false
+        var modelPresent = false
         var compute = ExactNano.zero
         var serverless = ExactNano.zero
         var llm = ExactNano.zero
@@ -121,7 +123,7 @@ extension PriceCatalog {
         if isServerless {
             // A serverless resource gets no compute charge.
             if let platform, let e = serverlessEntry(platform: platform.bytes, at: start) {
-                matched = true
+                resourceMatched = true
                 if isEntry {
                     let hot = serverlessHot[e]
                     let memoryBytes = UInt128(UInt64(max(0, attributes.faasMaxMemoryBytes ?? 0)))
@@ -144,7 +146,7 @@ extension PriceCatalog {
                 }
             }
         } else if let host = attributes.hostType, let e = computeEntry(hostType: host.bytes, at: start) {
-            matched = true
+            resourceMatched = true
             if isEntry {
                 let perHour = picoPerHour(entry: e, region: attributes.cloudRegion?.bytes)
                 // Safe: perHour <= 1e17 (DecimalPrice bound) and durationNanos < 2^64 ≈ 1.85e19, so the
@@ -154,9 +156,10 @@ extension PriceCatalog {
         }
 
         if let model = attributes.responseModel ?? attributes.requestModel {
+            modelPresent = true
             let glob = resolver.globIndex(in: self, model: model.bytes)
             if glob >= 0, let e = entry(in: globGroups[Int(glob)], at: start) {
-                matched = true
+                llmMatched = true
                 let hot = llmHot[e]
                 let read = UInt128(UInt64(max(0, attributes.cacheReadInputTokens ?? 0)))
                 let write = UInt128(UInt64(max(0, attributes.cacheCreationInputTokens ?? 0)))
@@ -173,6 +176,10 @@ extension PriceCatalog {
             }
         }
 
+        // Unpriced = the catalog could not price what the span is charged for: no LLM price for a span
+        // that names a model and nothing else charged it, or no entry for its resource at all. A nested
+        // span whose resource has an entry is priced at 0 (its time is paid by its entry span).
+        let matched = llmMatched || (resourceMatched && (isEntry || !modelPresent))
         guard matched else {
             return SpanCost(outcome: .unpriced, clamped: clamped, invalidUpstreamCost: invalidUpstream,
                             inputTokens: inputTokens, outputTokens: outputTokens)

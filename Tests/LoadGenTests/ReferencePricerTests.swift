@@ -138,7 +138,8 @@ struct ReferencePricerTests {
     func entrySpans() throws {
         let p = try testPricer()
         for kind in [SpanKind.internal, .client, .producer] {
-            #expect(try p.price(span(kind: kind, durationNanos: 1_500_000_000)) == ReferencePrice(costNanoUSD: 0, outcome: .unpriced))
+            // Nested on a priced host: priced at 0 (its entry span pays for the time), not unpriced.
+            #expect(try p.price(span(kind: kind, durationNanos: 1_500_000_000)) == ReferencePrice(costNanoUSD: 0, outcome: .priced))
             #expect(try p.price(span(kind: kind, root: true, durationNanos: 1_500_000_000)).costNanoUSD == 40_000)
         }
         #expect(try p.price(span(kind: .consumer, durationNanos: 1_500_000_000)).costNanoUSD == 40_000)
@@ -172,7 +173,7 @@ struct ReferencePricerTests {
         #expect(try p.price(lambda(memoryMiB: 1024, durationNanos: 2_000_000_000)).costNanoUSD == 33_533)
         // 0.125 GiB × 0.1 s × 0.0000166667 = 208.333375 nano + 200 → 408
         #expect(try p.price(lambda(memoryMiB: 128, durationNanos: 100_000_000)).costNanoUSD == 408)
-        #expect(try p.price(lambda(memoryMiB: 128, durationNanos: 100_000_000, kind: .client)).outcome == .unpriced)
+        #expect(try p.price(lambda(memoryMiB: 128, durationNanos: 100_000_000, kind: .client)) == ReferencePrice(costNanoUSD: 0, outcome: .priced))
     }
 
     @Test("LLM: first glob in file order; cached reads/writes; prices left out fall back to input")

@@ -179,6 +179,14 @@ let costCases: [CostCase] = [
     CostCase(name: "unknown host type: unpriced", durationNanos: second, attributes: .init(host: "z9.mega"), total: 0, outcome: .unpriced),
     CostCase(name: "no attributes at all: unpriced", durationNanos: second, attributes: .init(), total: 0, outcome: .unpriced),
     CostCase(name: "unknown model: unpriced", kind: .client, attributes: .init(requestModel: "llama-3", input: 1000), total: 0, outcome: .unpriced),
+    // A nested span on a known host is priced at 0 (its entry span pays for the time) ...
+    CostCase(name: "nested span on a known host: priced at 0", kind: .internal, durationNanos: second, attributes: .init(host: "m5.large"), total: 0, outcome: .priced),
+    // ... but an unknown model on it is not hidden by the host: nothing charged it, so unpriced.
+    CostCase(name: "nested span on a known host with an unknown model: unpriced", kind: .client, durationNanos: second,
+             attributes: .init(host: "m5.large", requestModel: "llama-3", input: 1000), total: 0, outcome: .unpriced),
+    // An entry span with an unknown model still pays for its host: priced (CONTRACTS: unpriced only if nothing else priced it).
+    CostCase(name: "entry span on a known host with an unknown model: compute only", kind: .server, durationNanos: second,
+             attributes: .init(host: "m5.large", requestModel: "llama-3", input: 1000), total: 26_667, outcome: .priced),
 ]
 
 @Suite("hand-computed span costs")
