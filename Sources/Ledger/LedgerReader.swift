@@ -150,3 +150,21 @@ public struct LedgerReader: Sendable {
         try c.execute("SELECT coalesce(sum(to_offset - from_offset), 0) FROM \(t("retention_gaps"))").int64(0, 0) ?? 0
     }
 }
+
+extension LedgerReader {
+    /// The most expensive transactions (traces), summed over months.
+    public func topTransactions(limit: Int, on c: PGConnection) throws -> [TraceRow] {
+        let r = try c.execute(
+            """
+            SELECT encode(trace_id, 'hex'), sum(cost_nusd), sum(span_count), sum(error_count), sum(unpriced_count),
+                   sum(input_tokens), sum(output_tokens), min(transaction), min(service)
+            FROM \(schema.qualified("transactions")) GROUP BY trace_id ORDER BY sum(cost_nusd) DESC, trace_id LIMIT $1
+            """, [.int8(Int64(limit))])
+        return r.rows.indices.map { i in
+            TraceRow(
+                traceIDHex: r.string(i, 0) ?? "", costNanoUSD: r.int64(i, 1) ?? 0, spanCount: r.int64(i, 2) ?? 0,
+                errorCount: r.int64(i, 3) ?? 0, unpricedCount: r.int64(i, 4) ?? 0, inputTokens: r.int64(i, 5) ?? 0,
+                outputTokens: r.int64(i, 6) ?? 0, transaction: r.string(i, 7), service: r.string(i, 8))
+        }
+    }
+}
