@@ -49,11 +49,11 @@ public struct LoadProducer: Sendable {
     ]
 
     /// Sends the plan. `pace(recordsProduced)` is called between chunks and may block to keep the
-    /// consumer close behind (the mock cluster keeps only ~5 MiB per partition). Returns the manifest
-    /// and how many records were produced.
+    /// consumer close behind (the mock cluster keeps only ~5 MiB per partition); returning false stops
+    /// the load early. Returns the manifest of what was sent and how many records were produced.
     public func run(
         recordTimeNanos: UInt64 = UInt64(Date().timeIntervalSince1970 * 1e9),
-        pace: (_ recordsProduced: Int) -> Void = { _ in }
+        pace: (_ recordsProduced: Int) -> Bool = { _ in true }
     ) throws -> (manifest: Manifest, records: Int) {
         let catalog = try ReferenceCatalog(contentsOf: catalogURL)
         var config = TrafficConfiguration(seed: plan.seed, shape: plan.shape, recordTimeNanos: recordTimeNanos)
@@ -70,7 +70,7 @@ public struct LoadProducer: Sendable {
                     timestampMilliseconds: r.timestampMilliseconds)
             }
             produced += records.count
-            pace(produced)
+            if !pace(produced) { break }
             if let rate = plan.spansPerSecond, rate > 0 {
                 let due = Duration.seconds(Double(generator.spansGenerated) / Double(rate))
                 let elapsed = ContinuousClock.now - start

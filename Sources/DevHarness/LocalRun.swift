@@ -56,7 +56,14 @@ public struct LocalRun: Sendable {
         self.logger = logger
     }
 
-    public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> Result {
+    /// - Parameters:
+    ///   - progress: a line now and then while the load runs.
+    ///   - shouldStop: polled while producing and waiting (e.g. Ctrl-C); when true the run stops early,
+    ///     shuts the worker down cleanly, and returns with `completed == false`.
+    public func run(
+        progress: @escaping @Sendable (String) -> Void = { _ in },
+        shouldStop: @escaping @Sendable () -> Bool = { false }
+    ) async throws -> Result {
         let o = options
         let schema = try SchemaName(o.schema)
         do {
@@ -107,13 +114,14 @@ public struct LocalRun: Sendable {
         let (manifest, produced) = try load.run { produced in
             // Keep the consumer close behind the producer.
             while produced - pipeline.progress.records > o.lagWindowRecords {
-                if ContinuousClock.now - started > o.completionTimeout { return }
+                if ContinuousClock.now - started > o.completionTimeout || shouldStop() { return false }
                 Thread.sleep(forTimeInterval: 0.005)
             }
             if ContinuousClock.now - lastReport > .seconds(2) {
                 lastReport = ContinuousClock.now
                 progress("produced \(produced) records, \(pipeline.progress.spans) spans processed")
             }
+            return !shouldStop()
         }
 
         // Wait until every produced record is committed in Postgres.
@@ -121,7 +129,7 @@ public struct LocalRun: Sendable {
         let c = try PGConnection.connect(conninfo: conninfo)
         var completed = false
         let deadline = ContinuousClock.now + o.completionTimeout
-        while ContinuousClock.now < deadline {
+        while ContinuousClock.now < deadline, !shouldStop() {
             if try reader.offsetsTotal(group: o.group, on: c) >= Int64(produced) {
                 completed = true
                 break

@@ -82,20 +82,36 @@ final class ThrowawayPostgres: @unchecked Sendable {
         }
     }
 
+    /// Runs a tool to completion with posix_spawn + waitpid, output to a temp file. (Not Foundation's
+    /// `Process`: `pg_ctl start` leaves a daemon behind that inherits its descriptors, and `Process` then
+    /// never sees the tool exit.)
     @discardableResult
     static func run(_ tool: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            throw Failure(description: "\(tool) \(args.joined(separator: " ")) failed (\(p.terminationStatus)): \(text)")
+        let logPath = NSTemporaryDirectory() + "traceledger-dev-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: logPath) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([tool] + args).map { (a: String) in strdup(a) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"].map { (e: String) in strdup(e) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, tool, &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw Failure(description: "cannot start \(tool): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        // WIFEXITED && WEXITSTATUS == 0
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw Failure(description: "\(tool) \(args.joined(separator: " ")) failed (status \(status)): \(text)")
         }
         return text
     }
