@@ -1,4 +1,8 @@
 public import Foundation
+internal import TraceContext
+
+@inline(__always)
+private func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 
 /// Why a record is rejected (CONTRACTS.md §4 reason codes; raw values are the codes).
 public enum RejectReason: String, Codable, Sendable, CaseIterable, Hashable {
@@ -186,6 +190,8 @@ public struct Manifest: Codable, Sendable, Hashable {
 /// everything it sums (max for `depth_max`, first non-nil for names).
 public struct ManifestBuilder: Sendable {
     private var state = Manifest()
+    /// Keyed by id (hex only when the manifest is read: formatting per span is costly).
+    private var traces: [TraceID: TraceTotals] = [:]
     private var models: [ModelKey: ModelTotals] = [:]
 
     private struct ModelKey: Hashable, Sendable {
@@ -227,19 +233,23 @@ public struct ManifestBuilder: Sendable {
         if price.outcome == .upstream { state.totals.upstreamCostSpans += 1 }
         if price.invalidUpstreamCost { state.totals.invalidUpstreamCostSpans += 1 }
 
-        let hex = span.traceID.description
-        var t = state.traces[hex] ?? TraceTotals()
-        t.costNanoUSD += cost
-        t.spanCount += 1
-        t.errorCount += span.isError ? 1 : 0
-        t.unpricedCount += unpriced
-        t.inputTokens += input
-        t.outputTokens += output
-        if span.isRoot {
-            t.transaction = span.name
-            t.service = span.serviceName
+        do {
+            // In place: no copy of the row per span.
+            let isRoot = span.isRoot
+            let isError: Int64 = span.isError ? 1 : 0
+            modify(&traces[span.traceID, default: TraceTotals()]) { t in
+                t.costNanoUSD += cost
+                t.spanCount += 1
+                t.errorCount += isError
+                t.unpricedCount += unpriced
+                t.inputTokens += input
+                t.outputTokens += output
+                if isRoot {
+                    t.transaction = span.name
+                    t.service = span.serviceName
+                }
+            }
         }
-        state.traces[hex] = t
 
         if let id = span.sessionID {
             var s = state.sessions[id] ?? SessionTotals()
@@ -271,6 +281,7 @@ public struct ManifestBuilder: Sendable {
     /// name, or to `(unattributed)` when its root never came.
     public var manifest: Manifest {
         var m = state
+        m.traces = Dictionary(uniqueKeysWithValues: traces.map { ($0.key.description, $0.value) })
         m.models = models.values.sorted { ($0.model, $0.service) < ($1.model, $1.service) }
         var domains: [String: DomainTotals] = [:]
         for t in m.traces.values {

@@ -81,7 +81,9 @@ public struct TrafficGenerator: Sendable {
     public let pricer: ReferencePricer
     private var rng: SeededRandom
     private var builder: ManifestBuilder
-    private var resources: [ResourceKey: Resource] = [:]
+    /// Indexed by `service × environments.count + environment`.
+    private var resources: [Resource?] = Array(
+        repeating: nil, count: TrafficModel.services.count * TrafficModel.environments.count)
     private var sessions: [String] = []
     private var poisonCounter = 0
     private let domainWeightTotal: Int
@@ -219,7 +221,8 @@ public struct TrafficGenerator: Sendable {
     }
 
     mutating func resource(_ key: ResourceKey) -> Resource {
-        if let r = resources[key] { return r }
+        let slot = key.service * TrafficModel.environments.count + key.environment
+        if let r = resources[slot] { return r }
         let svc = TrafficModel.services[key.service]
         let env = TrafficModel.environments[key.environment]
         var attrs: [Attribute] = [
@@ -266,7 +269,7 @@ public struct TrafficGenerator: Sendable {
         var otlp = OTLPResource()
         otlp.attributes = attrs.map(Self.keyValue)
         let r = Resource(otlp: otlp, encoded: Self.encodeResource(attrs), facts: facts)
-        resources[key] = r
+        resources[slot] = r
         return r
     }
 
@@ -598,7 +601,12 @@ public struct TrafficGenerator: Sendable {
         if parts.count == 2, parts[0].allSatisfy(\.isUppercase) {
             attrs.append(Attribute("http.request.method", .string(String(parts[0]))))
             attrs.append(Attribute("http.route", .string(String(parts[1]))))
-            attrs.append(Attribute("url.path", .string(String(parts[1]).replacingOccurrences(of: "{id}", with: "\(rng.int(1...99_999))"))))
+            let route = parts[1]
+            if let r = route.firstRange(of: "{id}") {
+                attrs.append(Attribute("url.path", .string("\(route[..<r.lowerBound])\(rng.int(1...99_999))\(route[r.upperBound...])")))
+            } else {
+                attrs.append(Attribute("url.path", .string(String(route))))
+            }
             attrs.append(Attribute("http.response.status_code", .int(rng.chance(0.97) ? 200 : 500)))
             attrs.append(Attribute("user_agent.original", .string(rng.pick(TrafficModel.userAgents))))
             attrs.append(Attribute("client.address", .string("10.1.\(rng.below(255)).\(rng.below(255))")))

@@ -1,6 +1,6 @@
 /// The ledger's aggregates as read back from PostgreSQL, as plain values (the CLI's `verify` fills it; this
 /// module never talks to a database). Same value types as the manifest:
-/// - `traces`: `transactions`, keyed by 32 lowercase hex trace id;
+/// - `traces`: `transactions` summed over months, keyed by 32 lowercase hex trace id;
 /// - `domains`: `domain_hourly` + `pending_attribution` summed over hours, keyed by transaction name
 ///   (`(unattributed)` included if present; pending cost can be put under that name too);
 /// - `sessions`: `sessions` keyed by session id (`depth_max` NULL → 0);

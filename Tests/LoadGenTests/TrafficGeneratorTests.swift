@@ -188,8 +188,14 @@ struct TrafficGeneratorTests {
     func throughput() throws {
         var g = try generator(.collector, poison: 0.01, tooLarge: nil)
         let clock = ContinuousClock()
-        let elapsed = try clock.measure { _ = try g.generate(traces: 2_000) }
+        // LOADGEN_BENCH_TRACES (default 2000) sizes the run; records are dropped as they are made, as a
+        // producer would.
+        let traces = ProcessInfo.processInfo.environment["LOADGEN_BENCH_TRACES"].flatMap { Int($0) } ?? 2_000
+        var bytes = 0
+        let elapsed = try clock.measure {
+            for _ in 0..<(traces / 100) { bytes += try g.generate(traces: 100).reduce(0) { $0 + $1.value.count } }
+        }
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
-        print("LoadGen throughput: \(g.spansGenerated) spans in \(elapsed) = \(Int(Double(g.spansGenerated) / seconds)) spans/s")
+        print("LoadGen throughput: \(g.spansGenerated) spans in \(elapsed) = \(Int(Double(g.spansGenerated) / seconds)) spans/s, \(bytes / max(1, g.spansGenerated)) bytes/span")
     }
 }
