@@ -97,9 +97,9 @@ struct RebalanceTests {
         }
 
         // Phase 1: A alone.
-        #expect(try await eventually(.seconds(20)) { a.snapshot.assignment.count == 4 }, "A gets all 4 partitions")
+        #expect(try await eventually(.seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets all 4 partitions")
         try producePhase("one")
-        #expect(try await eventually(.seconds(20)) { delivered() == 40 })
+        #expect(try await eventually(.seconds(60)) { delivered() == 40 })
 
         // Phase 2: B joins; cooperative-sticky moves some partitions from A to B.
         bDone = Task.detached {
@@ -108,19 +108,19 @@ struct RebalanceTests {
             }
         }
         #expect(
-            try await eventually(.seconds(40)) {
+            try await eventually(.seconds(60)) {
                 let (sa, sb) = (a.snapshot.assignment, b.snapshot.assignment)
                 return !sb.isEmpty && !sa.isEmpty && sa.union(sb).count == 4 && sa.isDisjoint(with: sb)
             }, "B joins and takes some of A's partitions")
         try producePhase("two")
-        #expect(try await eventually(.seconds(20)) { delivered() == 80 })
+        #expect(try await eventually(.seconds(60)) { delivered() == 80 })
 
         // Phase 3: B leaves; A gets everything back, starting where B stopped.
         b.stopRequested.store(true, ordering: .relaxed)
         try await bDone?.value
-        #expect(try await eventually(.seconds(40)) { a.snapshot.assignment.count == 4 }, "A gets B's partitions back")
+        #expect(try await eventually(.seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets B's partitions back")
         try producePhase("three")
-        #expect(try await eventually(.seconds(20)) { delivered() == 120 })
+        #expect(try await eventually(.seconds(60)) { delivered() == 120 })
         a.stopRequested.store(true, ordering: .relaxed)
         try await aDone
 
