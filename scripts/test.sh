@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): builds, then runs every test against a throwaway PostgreSQL
+# The test command (README, .ci/run): installs what is missing, builds, then runs every test against a throwaway PostgreSQL
 # (scripts/with-postgres.sh) and librdkafka's mock cluster (in process, or hosted by
 # `traceledger mock-kafka` in another process).
 #   scripts/test.sh [extra `swift test` args, e.g. --filter KafkaTests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install-deps.sh
 swift build --build-tests
 export TRACELEDGER_BIN="$PWD/.build/debug/traceledger"
 # Serial: the Kafka rebalance tests wait on the mock cluster's timers, which CPU-heavy suites running
