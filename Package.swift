@@ -146,7 +146,11 @@ let package = Package(
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["DevHarness", "LoadGen", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(
             name: "LoadGenTests",
             dependencies: [

@@ -66,10 +66,7 @@ public struct LocalRun: Sendable {
     ) async throws -> Result {
         let o = options
         let schema = try SchemaName(o.schema)
-        do {
-            let c = try PGConnection.connect(conninfo: conninfo)
-            _ = try LedgerSchema(schema: schema).migrate(on: c)
-        }
+        try InProcessWorker.migrate(schema: o.schema, conninfo: conninfo)
 
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .warning)
@@ -91,17 +88,8 @@ public struct LocalRun: Sendable {
         config.pipelineShards = o.shards
         config.recordsMaxBytes = o.recordsMaxBytes
         config.shutdownTimeout = .seconds(20)
-        let conninfo = self.conninfo
-        let (schemaName, grace) = (config.databaseSchema, config.attributionGrace)
-        let pipeline = PipelineService(
-            configuration: config,
-            makeStore: { () throws(EpochStoreError) in
-                try LedgerEpochStore(conninfo: conninfo, schema: schemaName, attributionGrace: grace)
-            },
-            logger: quiet)
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [.init(service: pipeline)], logger: quiet))
-        let worker = Task { try await group.run() }
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: quiet)
+        let pipeline = worker.pipeline
 
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(
@@ -140,8 +128,7 @@ public struct LocalRun: Sendable {
         let spans = pipeline.progress.spans
         let epochs = pipeline.progress.committedEpochs
 
-        await group.triggerGracefulShutdown()
-        try await worker.value
+        try await worker.stop()
 
         let snapshot = try LedgerSnapshotReader.read(schema: schema, on: c)
         let differences = Verifier.compare(manifest, snapshot)

@@ -46,6 +46,10 @@ public final class PipelineService: Service, Sendable {
 
         var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
         producerProps["message.timeout.ms"] = producerProps["message.timeout.ms"] ?? "30000"
+        // A dead-letter copy is the original record, which may be larger than librdkafka's 1 MB default
+        // (a too_large record is larger than records.max_bytes by definition).
+        producerProps["message.max.bytes"] = producerProps["message.max.bytes"] ?? "1000000000"
+        producerProps["compression.codec"] = producerProps["compression.codec"] ?? "lz4"
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(bootstrapServers: c.kafkaBrokers, properties: producerProps),
             logger: logger)

@@ -1,0 +1,146 @@
+import DevHarness
+import Foundation
+import Kafka
+import Ledger
+import Logging
+import OTLPProto
+import Pipeline
+import SwiftProtobuf
+import Testing
+
+/// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos`.
+func otlpRequest(spans: [(trace: [UInt8], span: [UInt8], parent: [UInt8])], startNanos: UInt64, service: String = "svc")
+    throws -> [UInt8]
+{
+    var request = OTLPExportTraceServiceRequest()
+    var rs = OTLPResourceSpans()
+    var kv = OTLPKeyValue()
+    kv.key = "service.name"
+    kv.value.stringValue = service
+    rs.resource.attributes = [kv]
+    var ss = OTLPScopeSpans()
+    for s in spans {
+        var span = OTLPSpan()
+        span.traceID = Data(s.trace)
+        span.spanID = Data(s.span)
+        span.parentSpanID = Data(s.parent)
+        span.name = "POST /bad-input"
+        span.kind = .server
+        span.startTimeUnixNano = startNanos
+        span.endTimeUnixNano = startNanos + 1_000_000
+        ss.spans.append(span)
+    }
+    rs.scopeSpans = [ss]
+    request.resourceSpans = [rs]
+    return Array(try request.serializedData())
+}
+
+func bytes(_ n: Int, _ v: UInt8) -> [UInt8] { [UInt8](repeating: v, count: n) }
+
+@Suite("bad input through the whole pipeline", .serialized)
+struct BadInputTests {
+    @Test("each reason code ends in rejected_records and the dead-letter topic with the original bytes; a 50 MB record is too_large; good records are counted")
+    func everyReasonCode() async throws {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_bad")
+        let topic = "bad_\(schema)"
+        let group = "g_\(schema)"
+        var logger = Logger(label: "it.bad")
+        logger.logLevel = .error
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 1)
+        try cluster.createTopic(topic + ".dlq", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
+            logger: logger)
+
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = UInt64(nowMillis) * 1_000_000
+        let trace = bytes(15, 1) + [2]
+        let span = bytes(7, 3) + [4]
+        let good = try otlpRequest(spans: [(trace, span, [])], startNanos: now - 1_000_000_000)
+        let cases: [(reason: String?, value: [UInt8])] = [
+            (nil, good),
+            ("undecodable", [0xFF, 0xFF, 0xFF, 0x0A]),
+            ("empty", []),
+            ("empty", try otlpRequest(spans: [], startNanos: now)),
+            ("timestamp_out_of_range", try otlpRequest(spans: [(trace, span, [])], startNanos: now - 40 * 86_400 * 1_000_000_000)),
+            ("timestamp_out_of_range", try otlpRequest(spans: [(trace, span, [])], startNanos: now + 3 * 3_600 * 1_000_000_000)),
+            ("bad_ids", try otlpRequest(spans: [(bytes(15, 1), span, [])], startNanos: now)),
+            ("bad_ids", try otlpRequest(spans: [(bytes(16, 0), span, [])], startNanos: now)),
+            ("too_large", bytes(50_000_000, 0x2A)),
+        ]
+        for (i, c) in cases.enumerated() {
+            try producer.produce(
+                topic: topic, partition: 0, key: Array("k\(i)".utf8), value: c.value,
+                headers: [("x-case", Array("\(i)".utf8)), ("traceparent", Array("not-a-traceparent".utf8))],
+                timestampMilliseconds: nowMillis)
+        }
+        try producer.flush(timeout: .seconds(60))
+
+        var config = Configuration()
+        config.kafkaBrokers = cluster.bootstrapServers
+        config.kafkaTopics = [topic]
+        config.kafkaGroup = group
+        config.kafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        config.pricingFile = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
+        config.flushInterval = .milliseconds(200)
+        config.databaseSchema = schema
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
+        let committed = try await InProcessWorker.waitCommitted(
+            records: Int64(cases.count), group: group, schema: schema, conninfo: conninfo)
+        try await worker.stop()
+        #expect(committed, "every record's offset committed")
+
+        // rejected_records: one row per bad record, with its reason, at its offset.
+        let c = try PGConnection.connect(conninfo: conninfo)
+        let rows = try c.execute(
+            "SELECT \"offset\", reason, size_bytes FROM \"\(schema)\".rejected_records WHERE topic = $1 ORDER BY \"offset\"",
+            [.text(topic)])
+        let expected = cases.enumerated().compactMap { i, c in c.reason.map { (Int64(i), $0) } }
+        #expect(rows.rows.indices.map { (rows.int64($0, 0) ?? -1, rows.string($0, 1) ?? "") }.map { "\($0.0):\($0.1)" }
+            == expected.map { "\($0.0):\($0.1)" })
+        #expect(rows.int64(rows.rows.count - 1, 2) == 50_000_000)
+        // The good record is counted.
+        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions")
+        #expect(spans.int64(0, 0) == 1)
+
+        // Dead-letter topic: the original key, value and headers, plus the reason and the source.
+        let dlq = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
+                properties: [
+                    "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
+                    "max.partition.fetch.bytes": "104857600", "fetch.max.bytes": "104857600",
+                    "receive.message.max.bytes": "209715200",
+                ]),
+            logger: logger)
+        var seen: [(source: String, error: String, key: String, case: String, value: [UInt8])] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while seen.count < expected.count, ContinuousClock.now < deadline {
+            let r = try dlq.poll(maxMessages: 100, timeout: .milliseconds(200))
+            guard let batch = r.messages else { continue }
+            for m in batch {
+                func h(_ n: String) -> String { m.header(n).map { String(decoding: $0, as: UTF8.self) } ?? "" }
+                seen.append(
+                    (h("traceledger-source"), h("traceledger-error"), m.key.map { String(decoding: $0, as: UTF8.self) } ?? "",
+                     h("x-case"), Array(m.value)))
+            }
+        }
+        _ = try? dlq.close()
+        #expect(seen.count == expected.count)
+        for (offset, reason) in expected {
+            guard let copy = seen.first(where: { $0.source == "\(topic)/0/\(offset)" }) else {
+                Issue.record("no dead-letter copy of offset \(offset)")
+                continue
+            }
+            #expect(copy.error == reason)
+            #expect(copy.key == "k\(offset)")
+            #expect(copy.case == "\(offset)")
+            #expect(copy.value == cases[Int(offset)].value, "offset \(offset): value byte-identical")
+        }
+    }
+}
