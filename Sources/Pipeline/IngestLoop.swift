@@ -154,6 +154,7 @@ final class IngestLoop: @unchecked Sendable {
                 seal()
             }
             applyBackpressure()
+            gauges.inflightEpochs.store(tracker.inflight, ordering: .relaxed)
         }
         return shutdown()
     }
@@ -209,9 +210,10 @@ final class IngestLoop: @unchecked Sendable {
     private func handle(_ notices: [WriterNotice]) {
         for n in notices {
             switch n {
-            case .committed(let id, let advances, _, _):
+            case .committed(let id, let advances, _, let duration):
                 tracker.epochFinished()
                 gauges.committedEpochs.add(1, ordering: .relaxed)
+                gauges.recordWrite(duration)
                 commitToKafka(advances, epochID: id)
             case .dropped:
                 tracker.epochFinished()

@@ -118,6 +118,34 @@ public final class PipelineService: Service, Sendable {
                         }
                     }
                 }
+                group.addTask {
+                    // A progress line every 10 s; a warning with the reason while not ready (database
+                    // down, consumer failed). Until the HTTP server lands, this is the readiness signal.
+                    var last = (spans: 0, at: ContinuousClock.now)
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(10))
+                        let spans = self.gauges.spansTotal.load(ordering: .relaxed)
+                        let now = ContinuousClock.now
+                        let seconds = Double((now - last.at).components.seconds) + 1e-9
+                        var metadata: Logger.Metadata = [
+                            "spans_per_s": "\(Int(Double(spans - last.spans) / seconds))", "spans": "\(spans)",
+                            "rejected": "\(self.gauges.rejectedTotal.load(ordering: .relaxed))",
+                            "epochs": "\(self.gauges.committedEpochs.load(ordering: .relaxed))",
+                            "inflight": "\(self.gauges.inflightEpochs.load(ordering: .relaxed))",
+                            "paused": "\(self.status.isPaused)",
+                        ]
+                        if let w = self.gauges.writeTimePercentiles() {
+                            metadata["epoch_write_p99_ms"] = "\(Int(w.p99.rounded()))"
+                        }
+                        last = (spans, now)
+                        if let reason = self.status.notReadyReason {
+                            metadata["reason"] = "\(reason)"
+                            self.logger.warning("not ready", metadata: metadata)
+                        } else {
+                            self.logger.info("progress", metadata: metadata)
+                        }
+                    }
+                }
                 await ingestDone.value
                 queue.close()
                 await writerThread.value
@@ -128,7 +156,19 @@ public final class PipelineService: Service, Sendable {
             ingest.stopRequested.store(true, ordering: .relaxed)
         }
         try? producer.flush(timeout: .seconds(5))
-        logger.info("worker stopped", metadata: ["epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))"])
+        var summary: Logger.Metadata = [
+            "epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))",
+            "spans": "\(gauges.spansTotal.load(ordering: .relaxed))",
+            "records": "\(gauges.recordsTotal.load(ordering: .relaxed))",
+            "rejected": "\(gauges.rejectedTotal.load(ordering: .relaxed))",
+            "fenced_epochs": "\(gauges.fencedEpochs.load(ordering: .relaxed))",
+        ]
+        if let w = gauges.writeTimePercentiles() {
+            summary["epoch_write_ms_p50"] = "\(String(format: "%.1f", w.p50))"
+            summary["epoch_write_ms_p99"] = "\(String(format: "%.1f", w.p99))"
+            summary["epoch_write_ms_max"] = "\(String(format: "%.1f", w.max))"
+        }
+        logger.notice("worker stopped", metadata: summary)
     }
 
     static let consumerOnly: Set<String> = [

@@ -27,6 +27,30 @@ final class PipelineGauges: Sendable {
     let rejectedTotal = Atomic<Int>(0)
     let committedEpochs = Atomic<Int>(0)
     let fencedEpochs = Atomic<Int>(0)
+    let inflightEpochs = Atomic<Int>(0)
+    /// The last `writeTimesMax` epoch write durations (ms), a ring: bounded whatever the uptime.
+    private let writeTimes = Mutex<(values: [Double], next: Int)>(([], 0))
+    static let writeTimesMax = 4096
+
+    func recordWrite(_ d: Duration) {
+        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        writeTimes.withLock { w in
+            if w.values.count < Self.writeTimesMax {
+                w.values.append(ms)
+            } else {
+                w.values[w.next] = ms
+                w.next = (w.next + 1) % Self.writeTimesMax
+            }
+        }
+    }
+
+    /// p50, p99 and max of the recent epoch write times (ms); nil before the first write.
+    func writeTimePercentiles() -> (p50: Double, p99: Double, max: Double)? {
+        let sorted = writeTimes.withLock { $0.values }.sorted()
+        guard let last = sorted.last else { return nil }
+        func q(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)] }
+        return (q(0.5), q(0.99), last)
+    }
 }
 
 /// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
