@@ -91,15 +91,17 @@ public struct LocalRun: Sendable {
         let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: quiet)
         let pipeline = worker.pipeline
 
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: quiet)
-        let load = LoadProducer(
-            producer: producer, catalogURL: URL(fileURLWithPath: o.pricingFile), plan: o.load)
+        // Clients are created and dropped inside closures so that none outlives the mock cluster (it would
+        // log "brokers are down" errors).
+        let bootstrap = cluster.bootstrapServers
         let started = ContinuousClock.now
         var lastReport = started
-        let (manifest, produced) = try load.run { produced in
+        let (manifest, produced) = try {
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap, properties: LoadProducer.producerProperties),
+                logger: quiet)
+            let load = LoadProducer(producer: producer, catalogURL: URL(fileURLWithPath: o.pricingFile), plan: o.load)
+            return try load.run { produced in
             // Keep the consumer close behind the producer.
             while produced - pipeline.progress.records > o.lagWindowRecords {
                 if ContinuousClock.now - started > o.completionTimeout || shouldStop() { return false }
@@ -110,7 +112,8 @@ public struct LocalRun: Sendable {
                 progress("produced \(produced) records, \(pipeline.progress.spans) spans processed")
             }
             return !shouldStop()
-        }
+            }
+        }()
 
         // Wait until every produced record is committed in Postgres.
         let reader = LedgerReader(schema: schema)
@@ -125,22 +128,24 @@ public struct LocalRun: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let elapsed = ContinuousClock.now - started
+        try await worker.stop()
         let spans = pipeline.progress.spans
         let epochs = pipeline.progress.committedEpochs
-
-        try await worker.stop()
 
         let snapshot = try LedgerSnapshotReader.read(schema: schema, on: c)
         let differences = Verifier.compare(manifest, snapshot)
         let invariants = try reader.invariantViolations(group: o.group, on: c)
         let rejectedRows = try reader.rejectedByReason(on: c).values.reduce(0, +)
 
-        let counter = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-counter", topics: [o.load.topic + ".dlq"]),
-            logger: quiet)
-        let dlq = try counter.queryWatermarks(TopicPartition(topic: o.load.topic + ".dlq", partition: 0), timeout: .seconds(5))
-        _ = try? counter.close()
+        let dlq = try {
+            let counter = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "dlq-counter", topics: [o.load.topic + ".dlq"]),
+                logger: quiet)
+            defer { _ = try? counter.close() }
+            return try counter.queryWatermarks(TopicPartition(topic: o.load.topic + ".dlq", partition: 0), timeout: .seconds(5))
+        }()
+        withExtendedLifetime(cluster) {}
 
         return Result(
             manifest: manifest, recordsProduced: produced, spansCounted: spans, elapsed: elapsed,
