@@ -6,6 +6,8 @@ import Synchronization
 public struct SealedEpoch: Sendable {
     public var plan: SealedEpochPlan
     public var deltas: [EpochDelta]
+    /// Dead-letter copies whose first produce failed: produced by the writer before the commit.
+    var deadLetterRetries: [DeadLetterCopy] = []
 }
 
 /// Joins the two halves of a sealed epoch: the ingest thread's plan and one delta per shard. When the
@@ -15,6 +17,7 @@ final class EpochAssembler: Sendable {
     private struct Partial {
         var plan: SealedEpochPlan?
         var deltas: [EpochDelta?]
+        var retries: [DeadLetterCopy] = []
         var received = 0
     }
     private let shardCount: Int
@@ -36,11 +39,14 @@ final class EpochAssembler: Sendable {
         }
     }
 
-    func shardDelivered(epochID: UInt64, generation: UInt64, shard: Int, delta: EpochDelta) {
+    func shardDelivered(
+        epochID: UInt64, generation: UInt64, shard: Int, delta: EpochDelta, deadLetterRetries: [DeadLetterCopy] = []
+    ) {
         parts.withLock { parts in
             var p = parts[epochID] ?? Partial(deltas: Array(repeating: nil, count: shardCount))
             precondition(p.deltas[shard] == nil, "shard \(shard) delivered epoch \(epochID) twice")
             p.deltas[shard] = delta
+            p.retries.append(contentsOf: deadLetterRetries)
             p.received += 1
             if let ready = Self.complete(&parts, epochID, p, shardCount) { output.push(ready) }
         }
@@ -52,7 +58,7 @@ final class EpochAssembler: Sendable {
             return nil
         }
         parts[id] = nil
-        return SealedEpoch(plan: plan, deltas: p.deltas.compactMap { $0 })
+        return SealedEpoch(plan: plan, deltas: p.deltas.compactMap { $0 }, deadLetterRetries: p.retries)
     }
 }
 

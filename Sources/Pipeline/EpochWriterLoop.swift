@@ -71,12 +71,21 @@ final class EpochWriterLoop: @unchecked Sendable {
     private func write(_ epoch: SealedEpoch) {
         let id = epoch.plan.epochID
         var attempt = 0
+        var retriesProduced = 0
         while true {
             if epoch.plan.generation < voidBelow.load(ordering: .acquiring) || giveUp.load(ordering: .relaxed) {
                 notices.post(.dropped(epochID: id))
                 return
             }
             do {
+                while retriesProduced < epoch.deadLetterRetries.count {
+                    do {
+                        try deadLetters.resend(epoch.deadLetterRetries[retriesProduced])
+                    } catch {
+                        throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
+                    }
+                    retriesProduced += 1
+                }
                 if epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || deadLetters.producer.pendingCount > 0 {
                     do {
                         try deadLetters.producer.flush(timeout: .seconds(30))

@@ -101,6 +101,38 @@ final class DeadLetterSink: Sendable {
     }
 }
 
+/// A dead-letter record whose first produce failed: kept (copied) with its epoch, so that the writer
+/// produces it before that epoch commits. Rare, so copying is fine.
+struct DeadLetterCopy: Sendable {
+    var topic: String
+    var key: [UInt8]?
+    var value: [UInt8]?
+    var headers: [(name: String, value: [UInt8])]
+    var timestampMilliseconds: Int64?
+}
+
+extension DeadLetterSink {
+    /// The copy `send` would have produced, with its own bytes.
+    func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> DeadLetterCopy {
+        var headers: [(name: String, value: [UInt8])] = []
+        for i in 0..<message.headerCount {
+            guard let h = message.header(at: i) else { continue }
+            headers.append((String(decoding: h.name, as: UTF8.self), h.value.map { Array($0) } ?? []))
+        }
+        headers.append(("traceledger-error", Array(reason.rawValue.utf8)))
+        headers.append(("traceledger-source", Array("\(topic)/\(message.partition)/\(message.offset)".utf8)))
+        return DeadLetterCopy(
+            topic: topic + suffix, key: message.key.map { Array($0) }, value: message.valueIsNull ? nil : Array(message.value),
+            headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
+    }
+
+    /// Produces a kept copy (the writer's retry before commit).
+    func resend(_ c: DeadLetterCopy) throws(KafkaError) {
+        try producer.produce(
+            topic: c.topic, key: c.key, value: c.value ?? [], headers: c.headers, timestampMilliseconds: c.timestampMilliseconds)
+    }
+}
+
 /// What every shard shares: configuration and the hand-off points.
 struct ShardEnvironment: Sendable {
     var catalogSource: PriceCatalogSource
@@ -125,6 +157,7 @@ struct Shard: Sendable {
         var (catalog, version) = (env.catalogSource.current, env.catalogSource.version)
         var processor = RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: env.limits)
         var delta = EpochDelta()
+        var deadLetterRetries: [DeadLetterCopy] = []
         let contentType: StaticString = "application/json"
         for await message in messages {
             switch message {
@@ -152,10 +185,11 @@ struct Shard: Sendable {
                         do {
                             try env.deadLetters.send(m, topic: topic, reason: reason)
                         } catch {
-                            // The writer's flush before commit fails too, so the epoch is retried.
-                            env.logger.error(
-                                "dead-letter produce failed",
+                            // Keep a copy with the epoch: the writer produces it before the epoch commits.
+                            env.logger.warning(
+                                "dead-letter produce failed; the writer retries it before commit",
                                 metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
+                            deadLetterRetries.append(env.deadLetters.copy(of: m, topic: topic, reason: reason))
                         }
                     }
                 }
@@ -164,10 +198,13 @@ struct Shard: Sendable {
                 env.gauges.recordsTotal.add(indices.count, ordering: .relaxed)
                 env.gauges.queuedRecords.subtract(indices.count, ordering: .relaxed)
             case .seal(let epochID, let generation):
-                env.assembler.shardDelivered(epochID: epochID, generation: generation, shard: index, delta: delta)
+                env.assembler.shardDelivered(
+                    epochID: epochID, generation: generation, shard: index, delta: delta, deadLetterRetries: deadLetterRetries)
                 delta = EpochDelta()
+                deadLetterRetries = []
             case .discard:
                 delta = EpochDelta()
+                deadLetterRetries = []
             }
         }
     }
