@@ -16,11 +16,7 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Everything on one machine for a first look: Postgres + mock Kafka + a worker + a load, then a summary.",
         discussion: """
-            Starts a throwaway PostgreSQL (initdb in a temp dir, 127.0.0.1, a free port), librdkafka's mock
-            Kafka cluster, one worker and a load of realistic OTLP traffic (with 1 % poison records), waits until
-            every record is committed, checks the ledger against the load's manifest, and prints a summary.
-            Ctrl-C stops all of it cleanly. With --keep, PostgreSQL stays up after the summary (until Ctrl-C)
-            so that you can look around with psql.
+            Starts a throwaway PostgreSQL (initdb in a temp dir, 127.0.0.1, a free port), librdkafka's mock Kafka cluster, one worker and a load of realistic OTLP traffic (with 1 % poison records), waits until every record is committed, checks the ledger against the load's manifest, and prints a summary. Ctrl-C stops all of it cleanly. With --keep, PostgreSQL stays up after the summary (until Ctrl-C) so that you can look around with psql.
             """)
 
     @Option(help: "Spans to generate.") var spans = 1_000_000

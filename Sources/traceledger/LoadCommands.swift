@@ -12,11 +12,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         commandName: "loadgen",
         abstract: "Produce realistic OTLP span traffic to Kafka and write a manifest of the expected ledger totals.",
         discussion: """
-            Traces with a root transaction span and child spans across services, compute hosts, Lambda, LLM
-            calls with tokens, upstream cost.usd, agent sessions, excluded (ci/staging) environments, and a
-            fraction of poison records of every reason code. The manifest is priced by LoadGen's own reference
-            pricer (not the worker's), from the same catalog file; check a ledger against it with
-            `traceledger verify --manifest FILE`.
+            Traces with a root transaction span and child spans across services, compute hosts, Lambda, LLM calls with tokens, upstream cost.usd, agent sessions, excluded (ci/staging) environments, and a fraction of poison records of every reason code. The manifest is priced by LoadGen's own reference pricer (not the worker's), from the same catalog file; check a ledger against it with `traceledger verify --manifest FILE`.
             """)
 
     @Option(help: "Kafka bootstrap servers (default: TRACELEDGER_KAFKA_BROKERS, else 127.0.0.1:9092).")
@@ -68,9 +64,7 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Compare the ledger in PostgreSQL with a loadgen manifest; exit 1 on any difference.",
         discussion: """
-            Compares every trace, domain, session and (model, service) to the nano-dollar, and the rejected
-            records per reason code. Also checks the ledger invariant Σ transactions = Σ domain_hourly +
-            Σ pending_attribution. Run it after the worker has consumed everything the load produced.
+            Compares every trace, domain, session and (model, service) to the nano-dollar, and the rejected records per reason code. Also checks the ledger invariant Σ transactions = Σ domain_hourly + Σ pending_attribution. Run it after the worker has consumed everything the load produced.
             """)
 
     @Option(help: "The manifest written by `traceledger loadgen`.") var manifest: String

@@ -40,11 +40,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run a worker: consume OTLP spans from Kafka and write the cost ledger to PostgreSQL, exactly once.",
         discussion: """
-            Configuration: defaults, then --config FILE (see config/traceledger.yaml for every key), then
-            TRACELEDGER_* environment variables (kafka.brokers -> TRACELEDGER_KAFKA_BROKERS). The database is
-            DATABASE_URL or the PG* variables; the schema is migrated at start (idempotent).
-            SIGTERM/SIGINT: stop fetching, write the open epoch, commit, leave the group, exit 0 within
-            shutdown.timeout.
+            Configuration: defaults, then --config FILE (see config/traceledger.yaml for every key), then TRACELEDGER_* environment variables (kafka.brokers -> TRACELEDGER_KAFKA_BROKERS). The database is DATABASE_URL or the PG* variables; the schema is migrated at start (idempotent). SIGTERM/SIGINT: stop fetching, write the open epoch, commit, leave the group, exit 0 within shutdown.timeout.
             """)
 
     @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "file"))
