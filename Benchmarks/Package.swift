@@ -19,6 +19,7 @@ let package = Package(
                 .product(name: "SpanDecoding", package: "traceledger"),
                 .product(name: "TraceContext", package: "traceledger"),
                 .product(name: "OTLPProto", package: "traceledger"),
+                .product(name: "Pricing", package: "traceledger"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "Benchmarks/DecodeBenchmarks",

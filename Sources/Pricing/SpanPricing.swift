@@ -12,19 +12,34 @@ struct UncachedModelResolver: ModelResolving {
     }
 }
 
-/// A direct-mapped cache from model-name bytes to glob index. Hits do not allocate; a miss copies
-/// the name once (bounded: `slotsCount` names at most).
+/// A small open-addressing cache from model-name bytes to glob index: linear probing over at most
+/// `probeMax` slots from the name's home slot, so names whose hashes collide do not evict each other
+/// (a direct-mapped cache thrashed on a 13-model mix: two models sharing a slot re-scanned the globs
+/// and re-copied the name on every alternation). Hits do not allocate; a miss copies the name once
+/// (bounded: `slotsCount` names at most; when the window is full the home slot is overwritten).
+/// Slots only become empty again in `removeAll`, so a name stored in its window is always found
+/// before the first empty slot.
 struct ModelCache: ModelResolving, Sendable {
     static let slotsCount = 64
+    static let probeMax = 8
     private var names = [[UInt8]](repeating: [], count: slotsCount)
     private var hashes = [UInt64](repeating: 0, count: slotsCount)
     private var values = [Int32](repeating: -2, count: slotsCount)  // −2 = empty slot
 
     mutating func globIndex(in catalog: PriceCatalog, model: UnsafeRawBufferPointer) -> Int32 {
         let h = fnv1a64(model)
-        let slot = Int(truncatingIfNeeded: h) & (Self.slotsCount - 1)
-        if values[slot] != -2 && hashes[slot] == h && names[slot].withUnsafeBytes({ bytesEqual($0, model) }) {
-            return values[slot]
+        let mask = Self.slotsCount - 1
+        let home = Int(truncatingIfNeeded: h) & mask
+        var slot = home
+        var probes = 0
+        while true {
+            if values[slot] == -2 { break }  // empty: not cached; store here
+            if hashes[slot] == h && names[slot].withUnsafeBytes({ bytesEqual($0, model) }) {
+                return values[slot]
+            }
+            probes += 1
+            if probes == Self.probeMax { slot = home; break }  // window full: overwrite the home slot
+            slot = (slot + 1) & mask
         }
         let value = catalog.globIndex(matching: model)
         names[slot] = Array(model)

@@ -242,4 +242,27 @@ struct CostTableTests {
         #expect(catalog.price(negative).total == .zero)
         withExtendedLifetime(arena) {}
     }
+
+    @Test("the pricer's model cache agrees with the pure function under collisions, overflow and eviction")
+    func modelCacheAgrees() throws {
+        let catalog = try testCatalog()
+        let arena = ByteArena()
+        // Two names that share a home slot (FNV-1a 64 & 63 == 15), then far more names than the cache
+        // holds (64 slots), some matching a glob and some not, in several interleaved rounds.
+        var models = ["gpt-4o-mini-2024-07-18", "claude-haiku-4-5-20251001"]
+        for i in 0..<150 {
+            models.append(["gpt-4o-mini-\(i)", "claude-3-5-sonnet-\(i)", "no-such-model-\(i)"][i % 3])
+        }
+        let spans = models.map {
+            makeSpan(arena, kind: .client, attributes: .init(responseModel: $0, input: 12_345, output: 678, cacheRead: 1_000))
+        }
+        var pricer = SpanPricer(catalog: catalog)
+        for round in 0..<4 {
+            for (i, span) in spans.enumerated() where (i + round) % (round + 1) == 0 || i < 2 {
+                #expect(pricer.price(span) == catalog.price(span))
+                #expect(pricer.price(spans[i % 2]) == catalog.price(spans[i % 2]))
+            }
+        }
+        withExtendedLifetime(arena) {}
+    }
 }
