@@ -20,19 +20,24 @@ public struct LedgerReader: Sendable {
         public var service: String?
     }
 
-    public func traces(on c: PGConnection) throws -> [TraceRow] {
-        let r = try c.execute(
-            """
-            SELECT encode(trace_id, 'hex'), sum(cost_nusd), sum(span_count), sum(error_count), sum(unpriced_count),
-                   sum(input_tokens), sum(output_tokens), min(transaction), min(service)
-            FROM \(t("transactions")) GROUP BY trace_id
-            """)
-        return r.rows.indices.map { i in
+    /// Columns of `TraceRow`, per trace over its months.
+    private static let traceColumns = """
+        SELECT encode(trace_id, 'hex'), sum(cost_nusd), sum(span_count), sum(error_count), sum(unpriced_count),
+               sum(input_tokens), sum(output_tokens), min(transaction), min(service)
+        """
+
+    static func traceRows(_ r: PGQueryResult) -> [TraceRow] {
+        r.rows.indices.map { i in
             TraceRow(
                 traceIDHex: r.string(i, 0) ?? "", costNanoUSD: r.int64(i, 1) ?? 0, spanCount: r.int64(i, 2) ?? 0,
                 errorCount: r.int64(i, 3) ?? 0, unpricedCount: r.int64(i, 4) ?? 0, inputTokens: r.int64(i, 5) ?? 0,
                 outputTokens: r.int64(i, 6) ?? 0, transaction: r.string(i, 7), service: r.string(i, 8))
         }
+    }
+
+    public func traces(on c: PGConnection) throws -> [TraceRow] {
+        let r = try c.execute("\(Self.traceColumns) FROM \(t("transactions")) GROUP BY trace_id")
+        return Self.traceRows(r)
     }
 
     /// One domain (root transaction name) over all hours.
@@ -155,16 +160,8 @@ extension LedgerReader {
     /// The most expensive transactions (traces), summed over months.
     public func topTransactions(limit: Int, on c: PGConnection) throws -> [TraceRow] {
         let r = try c.execute(
-            """
-            SELECT encode(trace_id, 'hex'), sum(cost_nusd), sum(span_count), sum(error_count), sum(unpriced_count),
-                   sum(input_tokens), sum(output_tokens), min(transaction), min(service)
-            FROM \(schema.qualified("transactions")) GROUP BY trace_id ORDER BY sum(cost_nusd) DESC, trace_id LIMIT $1
-            """, [.int8(Int64(limit))])
-        return r.rows.indices.map { i in
-            TraceRow(
-                traceIDHex: r.string(i, 0) ?? "", costNanoUSD: r.int64(i, 1) ?? 0, spanCount: r.int64(i, 2) ?? 0,
-                errorCount: r.int64(i, 3) ?? 0, unpricedCount: r.int64(i, 4) ?? 0, inputTokens: r.int64(i, 5) ?? 0,
-                outputTokens: r.int64(i, 6) ?? 0, transaction: r.string(i, 7), service: r.string(i, 8))
-        }
+            "\(Self.traceColumns) FROM \(schema.qualified("transactions")) GROUP BY trace_id ORDER BY sum(cost_nusd) DESC, trace_id LIMIT $1",
+            [.int8(Int64(limit))])
+        return Self.traceRows(r)
     }
 }

@@ -81,14 +81,7 @@ struct BadInputTests {
         }
         try producer.flush(timeout: .seconds(60))
 
-        var config = Configuration()
-        config.kafkaBrokers = cluster.bootstrapServers
-        config.kafkaTopics = [topic]
-        config.kafkaGroup = group
-        config.kafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        config.pricingFile = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
-        config.flushInterval = .milliseconds(200)
-        config.databaseSchema = schema
+        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
         let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
         let committed = try await InProcessWorker.waitCommitted(
             records: Int64(cases.count), group: group, schema: schema, conninfo: conninfo)

@@ -2,6 +2,7 @@ import DevHarness
 import LoadGen
 import Foundation
 import Logging
+import Pipeline
 import Testing
 
 /// The repository root (for config/pricing.yaml).
@@ -13,6 +14,19 @@ func databaseURL() throws -> String {
         throw LocalRun.Failure(description: "DATABASE_URL is not set: run the tests with scripts/test.sh")
     }
     return url
+}
+
+/// A worker configuration for tests: the mock cluster, one topic, fast epochs, the shipped catalog.
+func testWorkerConfiguration(brokers: String, topic: String, group: String, schema: String) -> Configuration {
+    var config = Configuration()
+    config.kafkaBrokers = brokers
+    config.kafkaTopics = [topic]
+    config.kafkaGroup = group
+    config.kafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    config.pricingFile = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
+    config.flushInterval = .milliseconds(200)
+    config.databaseSchema = schema
+    return config
 }
 
 func uniqueSchema(_ prefix: String) -> String {

@@ -65,14 +65,7 @@ struct RetentionGapTests {
                 try producer.flush(timeout: .seconds(30))
             }
         }
-        var config = Configuration()
-        config.kafkaBrokers = cluster.bootstrapServers
-        config.kafkaTopics = [topic]
-        config.kafkaGroup = group
-        config.kafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        config.pricingFile = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
-        config.flushInterval = .milliseconds(200)
-        config.databaseSchema = schema
+        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
 
         // 1. The worker reads the first 10 records, then stops.
         try produce(0..<10)
