@@ -17,9 +17,10 @@
 # worker with SIGTERM (must exit 0) and runs `traceledger verify --manifest` (must be exact).
 #
 # Sizing: the mock keeps ~5 MiB per partition (compressed batches as produced) and deletes older ones.
-# Measured: ~150-170 bytes per span in the mock's log with loadgen's lz4 batches. The defaults
-# (24 partitions, 8000 spans/s ~ 1.3 MB/s ~ 55 KB/s per partition) keep a 20 s worker outage at
-# ~1.1 MiB and a 30 s DB outage at ~1.6 MiB of un-consumed data per partition (limit: ~4 MiB).
+# Measured (loadgen's lz4 batches, paced or not): a full partition keeps ~2290 records of ~15.1 spans,
+# i.e. ~150 bytes per span. The defaults (24 partitions, 10000 spans/s ~ 1.5 MB/s ~ 63 KB/s per
+# partition) keep a 20 s worker outage at ~1.2 MiB and a 30 s DB outage at ~1.8 MiB of un-consumed
+# data per partition (limit used: ~4 MiB, i.e. ~66 s of load at the default rate).
 #
 # Exit status: 0 = verify exact and nothing died that we did not kill; 1 otherwise. Logs (worker
 # stderr of every incarnation, mock, loadgen, RSS samples) stay in the printed directory on failure
@@ -38,7 +39,7 @@ fi
 # ---------------------------------------------------------------------------------------------- options
 MODE=kill
 SPANS=2000000
-RATE=8000
+RATE=10000
 KILLS=
 PARTITIONS=24
 SEED=$(( (RANDOM << 15) | RANDOM ))
@@ -221,6 +222,9 @@ last_restart=$(now)
 next_kill=0
 OUT_START= OUT_END=
 outage_done=0
+recovering=
+committed_at_kill=0
+declare -a RECOVERY=()
 while alive "$LOADGEN_PID"; do
   alive "$WORKER_PID" || worker_died
   alive "$MOCK_PID" || fail "mock-kafka died"
@@ -229,6 +233,8 @@ while alive "$LOADGEN_PID"; do
      && awk -v g="$(elapsed_since "$last_restart")" -v m="$MIN_GAP" 'BEGIN{exit !(g >= m)}'; then
     kill -KILL "$WORKER_PID"
     wait "$WORKER_PID" 2>/dev/null || true
+    recovering=$(now)
+    committed_at_kill=$(psql_value "SELECT coalesce(sum(next_offset),0) FROM $SCHEMA.ingest_offsets" || echo 0)
     kills=$(( kills + 1 ))
     pause_ms=$(( RANDOM % 3001 ))
     log "kill $kills: SIGKILL worker #$WORKER_N (pid $WORKER_PID) at ${t} s; restart in ${pause_ms} ms"
@@ -238,7 +244,18 @@ while alive "$LOADGEN_PID"; do
     last_restart=$(now)
     next_kill=$(( next_kill + 1 ))
   fi
+  # Recovery: time from the kill (or the database's return) to the first epoch committed after it.
+  if [ -n "$recovering" ]; then
+    c=$(psql_value "SELECT coalesce(sum(next_offset),0) FROM $SCHEMA.ingest_offsets" || true)
+    if [ -n "$c" ] && [ "$c" -gt "$committed_at_kill" ]; then
+      r=$(elapsed_since "$recovering")
+      RECOVERY+=( "$r" )
+      log "  committing again $r s after the $( [ "$MODE" = outage ] && echo 'database came back' || echo kill )"
+      recovering=
+    fi
+  fi
   if [ -n "$OUTAGE_AT" ] && [ "$outage_done" = 0 ] && awk -v t="$t" -v o="$OUTAGE_AT" 'BEGIN{exit !(t >= o)}'; then
+    committed_before_outage=$(psql_value "SELECT coalesce(sum(next_offset),0) FROM $SCHEMA.ingest_offsets" || echo 0)
     log "database outage: pg_ctl stop -m fast"
     OUT_START=$(now)
     PG_STOPPED=1
@@ -251,6 +268,8 @@ while alive "$LOADGEN_PID"; do
     as_pg "$TRACELEDGER_PG_BINDIR/pg_ctl" -D "$TRACELEDGER_PG_DATA" -l "$TRACELEDGER_PG_LOG" -w start >/dev/null
     PG_STOPPED=0
     OUT_END=$(now)
+    recovering=$OUT_END
+    committed_at_kill=$committed_before_outage
     outage_done=1
     log "database back after $(awk -v a="$OUT_START" -v b="$OUT_END" 'BEGIN{printf "%.1f", b-a}') s"
   fi
@@ -274,6 +293,9 @@ committed=0
 while :; do
   alive "$WORKER_PID" || worker_died
   committed=$(psql_value "SELECT coalesce(sum(next_offset),0) FROM $SCHEMA.ingest_offsets WHERE topic = '$TOPIC'" || true)
+  if [ -n "$recovering" ] && [ -n "$committed" ] && [ "$committed" -gt "$committed_at_kill" ]; then
+    RECOVERY+=( "$(elapsed_since "$recovering")" ); recovering=
+  fi
   [ "${committed:-0}" = "$RECORDS" ] && break
   if [ -n "$committed" ] && [ "$committed" -gt "$RECORDS" ]; then fail "committed offsets $committed > records produced $RECORDS"; fi
   awk -v g="$(elapsed_since "$DRAIN_START")" -v m="$DRAIN_TIMEOUT" 'BEGIN{exit !(g >= m)}' \
@@ -325,6 +347,7 @@ ELAPSED=$(elapsed_since "$START_TS")
 
 printf 'crash-test: mode %s, seed %s, partitions %s, rate %s spans/s, workers started %s, fenced log lines %s, epoch write retries %s\n' \
   "$MODE" "$SEED" "$PARTITIONS" "$RATE" "$WORKER_N" "$FENCED" "$RETRIES"
+[ "${#RECOVERY[@]}" -eq 0 ] || printf 'crash-test: seconds until the worker committed again: %s\n' "${RECOVERY[*]}"
 printf 'crash-test: kills %s, records %s, spans %s, rejected %s, verify: %s, elapsed %.0f s\n' \
   "$kills" "$RECORDS" "$SPANS_SENT" "$REJECTED" "$VERDICT" "$ELAPSED"
 
