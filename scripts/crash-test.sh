@@ -16,11 +16,14 @@
 # cluster deleted nothing (every partition still starts at offset 0, no retention_gaps row), stops the
 # worker with SIGTERM (must exit 0) and runs `traceledger verify --manifest` (must be exact).
 #
-# Sizing: the mock keeps ~5 MiB per partition (compressed batches as produced) and deletes older ones.
-# Measured (loadgen's lz4 batches, paced or not): a full partition keeps ~2290 records of ~15.1 spans,
-# i.e. ~150 bytes per span. The defaults (24 partitions, 10000 spans/s ~ 1.5 MB/s ~ 63 KB/s per
-# partition) keep a 20 s worker outage at ~1.2 MiB and a 30 s DB outage at ~1.8 MiB of un-consumed
-# data per partition (limit used: ~4 MiB, i.e. ~66 s of load at the default rate).
+# Sizing: the mock keeps ~5 MiB per partition (compressed batches as produced) and deletes the oldest
+# batches beyond that, consumed or not: a cap on the log, not on the lag. Measured with loadgen's lz4
+# batches (paced or not): a full partition holds ~2290 records of ~15.1 spans, ~150 bytes per span.
+# So the WHOLE load must fit: 2M spans = ~290 MiB, spread over the default 96 partitions = ~3.0 MiB
+# each (60 % of the cap; the script refuses a plan above ~4 MiB per partition). That also bounds the
+# un-consumed data during any outage to < 4 MiB per partition. --rate (default 10000 spans/s, 2M spans
+# in ~200 s) then only sets how long the load runs: long enough for 5 kills >= 25 s apart, and slow
+# enough that the worker (sharing 2 cores with loadgen) keeps up between outages.
 #
 # Exit status: 0 = verify exact and nothing died that we did not kill; 1 otherwise. Logs (worker
 # stderr of every incarnation, mock, loadgen, RSS samples) stay in the printed directory on failure
@@ -41,7 +44,7 @@ MODE=kill
 SPANS=2000000
 RATE=10000
 KILLS=
-PARTITIONS=24
+PARTITIONS=96
 SEED=$(( (RANDOM << 15) | RANDOM ))
 OUTAGE_S=30
 MIN_GAP=25
@@ -74,6 +77,14 @@ fi
 if [ ! -x "$B" ]; then
   echo "crash-test: building $B" >&2
   swift build -c release --product traceledger >&2
+fi
+
+BYTES_PER_SPAN=152
+PER_PARTITION_KIB=$(( SPANS * BYTES_PER_SPAN / PARTITIONS / 1024 ))
+if [ "$PER_PARTITION_KIB" -gt 4096 ]; then
+  echo "crash-test: $SPANS spans over $PARTITIONS partitions = ~$PER_PARTITION_KIB KiB per partition in the mock," \
+    "which keeps only ~5 MiB: use --partitions $(( SPANS * BYTES_PER_SPAN / 3145728 + 1 )) or more" >&2
+  exit 2
 fi
 
 W=$(mktemp -d /tmp/crash-test.XXXXXX)
@@ -175,7 +186,7 @@ start_sampler() {
 psql_value() { psql "$DATABASE_URL" -X -q -Atc "$1" 2>/dev/null; }
 
 # ----------------------------------------------------------------------------------------------- start
-log "mode $MODE, spans $SPANS at $RATE spans/s (~${LOAD_SECONDS} s of load), partitions $PARTITIONS, kills $KILLS, seed $SEED, logs $W"
+log "mode $MODE, spans $SPANS at $RATE spans/s (~${LOAD_SECONDS} s of load), partitions $PARTITIONS (~$PER_PARTITION_KIB KiB each in the mock), kills $KILLS, seed $SEED, logs $W"
 "$B" mock-kafka --brokers 1 --topic "$TOPIC:$PARTITIONS" >"$W/mock.out" 2>"$W/mock.log" &
 MOCK_PID=$!
 for _ in $(seq 1 100); do [ -s "$W/mock.out" ] && break; alive "$MOCK_PID" || break; sleep 0.1; done
