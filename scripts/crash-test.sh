@@ -12,6 +12,10 @@
 #   --db-outage  PostgreSQL is stopped (pg_ctl -m fast) for --outage-seconds (30) mid-load and started
 #                again; the worker must not die; its VmRSS is sampled every 200 ms and the peak of each
 #                phase (before / during / after the outage) must stay within 10 % of the peak before.
+#                The worker starts --late-start s (default: the outage length) after the load, so the
+#                "before" phase also contains catching up on a backlog as large as the outage leaves:
+#                catch-up at full speed costs ~3x the RSS of keeping up with the paced load (librdkafka
+#                prefetch + queued records), with or without an outage. --late-start 0 = a cold baseline.
 # Then it waits until Σ ingest_offsets.next_offset = the records produced, checks that the mock
 # cluster deleted nothing (every partition still starts at offset 0, no retention_gaps row), stops the
 # worker with SIGTERM (must exit 0) and runs `traceledger verify --manifest` (must be exact).
@@ -50,8 +54,9 @@ OUTAGE_S=30
 MIN_GAP=25
 DRAIN_TIMEOUT=300
 KEEP_LOGS=0
+LATE_START=
 B="$ROOT/.build/release/traceledger"
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --db-outage) MODE=outage ;;
@@ -65,11 +70,15 @@ while [ $# -gt 0 ]; do
     --drain-timeout) DRAIN_TIMEOUT=$2; shift ;;
     --binary) B=$2; shift ;;
     --keep-logs) KEEP_LOGS=1 ;;
+    --late-start) LATE_START=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "crash-test: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
+if [ -z "$LATE_START" ]; then
+  if [ "$MODE" = outage ]; then LATE_START=$OUTAGE_S; else LATE_START=0; fi
+fi
 if [ -z "$KILLS" ]; then
   if [ "$MODE" = outage ]; then KILLS=0; else KILLS=5; fi
 fi
@@ -196,17 +205,29 @@ export TRACELEDGER_KAFKA_BROKERS=$BROKERS
 log "mock-kafka $BROKERS (pid $MOCK_PID)"
 
 "$B" migrate >"$W/migrate.log" 2>&1 || { cat "$W/migrate.log" >&2; fail "migrate failed"; }
-start_worker
+start_loadgen() {
+  LOAD_START=$(now)
+  "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --rate "$RATE" --seed "$SEED" \
+    --manifest "$W/manifest.json" >"$W/loadgen.out" 2>"$W/loadgen.log" &
+  LOADGEN_PID=$!
+}
 start_sampler
-# Let the first worker join the group before the load starts.
-sleep 3
-alive "$WORKER_PID" || worker_died
-
-LOAD_START=$(now)
-"$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --rate "$RATE" --seed "$SEED" \
-  --manifest "$W/manifest.json" >"$W/loadgen.out" 2>"$W/loadgen.log" &
-LOADGEN_PID=$!
-log "loadgen pid $LOADGEN_PID, worker #1 pid $WORKER_PID"
+if [ "$LATE_START" -gt 0 ]; then
+  # The first worker starts with a backlog of LATE_START s of load: it begins by catching up at full speed.
+  start_loadgen
+  log "loadgen pid $LOADGEN_PID; worker #1 starts in $LATE_START s"
+  sleep "$LATE_START"
+  alive "$LOADGEN_PID" || fail "loadgen ended within --late-start"
+  start_worker
+  log "worker #1 pid $WORKER_PID"
+else
+  start_worker
+  sleep 3  # let the first worker join the group before the load starts
+  alive "$WORKER_PID" || worker_died
+  start_loadgen
+  log "loadgen pid $LOADGEN_PID, worker #1 pid $WORKER_PID"
+fi
+WORKER1_START=$(now)
 
 # ------------------------------------------------------------------------------------- chaos during load
 # Kill schedule: the load window [10 s, LOAD_SECONDS - 5 s] is split into KILLS slots; each kill falls at
@@ -369,8 +390,8 @@ if [ "$MODE" = outage ]; then
       if (t < s) { if (r > b) b = r } else if (t < e) { if (r > du) du = r } else if (t <= d) { if (r > a) a = r } }
     END { printf "%.1f %.1f %.1f\n", b/1024, du/1024, a/1024 }' "$W/rss.tsv")
   WITHIN=$(awk -v b="$RB" -v d="$RD" -v a="$RA" 'BEGIN{ print (d <= b*1.10 && a <= b*1.10) ? "yes" : "no" }')
-  printf 'crash-test: rss_max_mib before %s during %s after %s (within 10 %%: %s), VmHWM %.1f MiB, samples %s\n' \
-    "$RB" "$RD" "$RA" "$WITHIN" "$(awk -v k="$HWM_KIB" 'BEGIN{print k/1024}')" "$(wc -l <"$W/rss.tsv")"
+  printf 'crash-test: rss_max_mib before %s during %s after %s (within 10 %%: %s), VmHWM %.1f MiB, samples %s, worker started %s s after the load\n' \
+    "$RB" "$RD" "$RA" "$WITHIN" "$(awk -v k="$HWM_KIB" 'BEGIN{print k/1024}')" "$(wc -l <"$W/rss.tsv")" "$LATE_START"
   [ "$RETRIES" -gt 0 ] || echo "crash-test: note: the worker logged no failed epoch write during the outage" >&2
   [ "$WITHIN" = yes ] || FAILED=1
 else
