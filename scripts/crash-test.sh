@@ -389,9 +389,11 @@ if [ "$MODE" = outage ]; then
     { t=$1; r=$2
       if (t < s) { if (r > b) b = r } else if (t < e) { if (r > du) du = r } else if (t <= d) { if (r > a) a = r } }
     END { printf "%.1f %.1f %.1f\n", b/1024, du/1024, a/1024 }' "$W/rss.tsv")
+  RS=$(awk -v s="$OUT_START" '$1 < s { r = $2 } END { printf "%.1f", r/1024 }' "$W/rss.tsv")
   WITHIN=$(awk -v b="$RB" -v d="$RD" -v a="$RA" 'BEGIN{ print (d <= b*1.10 && a <= b*1.10) ? "yes" : "no" }')
   printf 'crash-test: rss_max_mib before %s during %s after %s (within 10 %%: %s), VmHWM %.1f MiB, samples %s, worker started %s s after the load\n' \
     "$RB" "$RD" "$RA" "$WITHIN" "$(awk -v k="$HWM_KIB" 'BEGIN{print k/1024}')" "$(wc -l <"$W/rss.tsv")" "$LATE_START"
+  printf 'crash-test: rss_mib when the database stopped %s, growth during the outage %s MiB\n' "$RS" "$(awk -v a="$RS" -v b="$RD" 'BEGIN{printf "%+.1f", b-a}')"
   [ "$RETRIES" -gt 0 ] || echo "crash-test: note: the worker logged no failed epoch write during the outage" >&2
   [ "$WITHIN" = yes ] || FAILED=1
 else
