@@ -82,9 +82,10 @@ struct IngestSettings: Sendable {
     var start: Configuration.StartPosition
     var gapPolicy: Configuration.GapPolicy
     var group: String
-    var pollMaxMessages = 5_000
+    var pollMaxMessages = 2_000
     /// Records dispatched but not yet processed by shards before ingest pauses.
-    var queuedRecordsMax = 50_000
+    /// (~15 spans a record: ~150k spans, under a second of shard work, and tens of MiB of batches.)
+    var queuedRecordsMax = 10_000
     var shutdownTimeout: Duration
 }
 

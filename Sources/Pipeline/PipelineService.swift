@@ -62,10 +62,14 @@ public final class PipelineService: Service, Sendable {
             store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
             writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
+        // librdkafka prefetches up to 64 MiB by default; catching up on a backlog would then hold that on
+        // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state.
+        var consumerProps = c.kafkaProperties
+        consumerProps["queued.max.messages.kbytes"] = consumerProps["queued.max.messages.kbytes"] ?? "16384"
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
-                properties: c.kafkaProperties),
+                properties: consumerProps),
             logger: logger, startOffsets: { startOffsets.provide($0) })
 
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
