@@ -308,9 +308,13 @@ final class IngestLoop: @unchecked Sendable {
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
         if stored == nil, settings.start == .latest {
-            if let w = try? consumer.queryWatermarks(TopicPartition(topic: key.topic, partition: key.partition), timeout: .seconds(5)) {
+            let tp = TopicPartition(topic: key.topic, partition: key.partition)
+            if let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5)) {
                 logStart = w.low
                 logEnd = w.high
+                // Start exactly at the end we record the gap up to: librdkafka resolves its logical END
+                // later, and records produced in between would otherwise be skipped and seen as a gap.
+                try? consumer.seek([PartitionOffset(tp, offset: w.high)])
             }
         }
         // A stored offset below the log start shows up as a jump at the first record (a gap).

@@ -100,3 +100,47 @@ struct RetentionGapTests {
         #expect(next == marks.high)
     }
 }
+
+@Suite("kafka.start latest", .serialized)
+struct StartLatestTests {
+    @Test("kafka.start latest skips the backlog of a partition with no stored offset and records it in retention_gaps")
+    func latestRecordsSkippedBacklog() async throws {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_latest")
+        let topic = "latest_\(schema)"
+        let group = "g_\(schema)"
+        var logger = Logger(label: "it.latest")
+        logger.logLevel = ProcessInfo.processInfo.environment["IT_DEBUG"] != nil ? .debug : .error
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = UInt64(nowMillis - 1000) * 1_000_000
+        func produce(_ range: Range<Int>) throws {
+            for i in range {
+                try producer.produce(
+                    topic: topic, partition: 0, key: nil, value: try paddedRecord(index: i, startNanos: start, padding: 10),
+                    timestampMilliseconds: nowMillis)
+            }
+            try producer.flush(timeout: .seconds(30))
+        }
+        try produce(0..<5)
+        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        config.kafkaStart = .latest
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
+        // The skipped backlog is committed as a gap once the partition is assigned.
+        #expect(try await InProcessWorker.waitCommitted(records: 5, group: group, schema: schema, conninfo: conninfo))
+        try produce(5..<8)
+        #expect(try await InProcessWorker.waitCommitted(records: 8, group: group, schema: schema, conninfo: conninfo))
+        try await worker.stop()
+
+        let c = try PGConnection.connect(conninfo: conninfo)
+        let gaps = try c.execute("SELECT from_offset, to_offset FROM \"\(schema)\".retention_gaps WHERE topic = $1", [.text(topic)])
+        #expect(gaps.rows.count == 1 && gaps.int64(0, 0) == 0 && gaps.int64(0, 1) == 5)
+        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
+        #expect(spans == 3, "only the records produced after the worker started are counted")
+        withExtendedLifetime(cluster) {}
+    }
+}
