@@ -90,7 +90,7 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
             months[m] = v
             return v
         }
-        func tid(_ t: TraceContext_TraceID) -> LedgerTraceID { LedgerTraceID(high: t.high, low: t.low) }
+        func tid(_ t: TraceID) -> LedgerTraceID { LedgerTraceID(high: t.high, low: t.low) }
         for d in epoch.deltas {
             for (k, v) in d.transactions {
                 out.traces.append(
@@ -148,4 +148,3 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
     }
 }
 
-typealias TraceContext_TraceID = TraceID

@@ -4,6 +4,7 @@ import Foundation
 import Kafka
 import Ledger
 import LoadGen
+import Pricing
 
 extension TrafficConfiguration.Shape: ExpressibleByArgument {}
 
@@ -103,10 +104,5 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 }
 
-/// `-0.000001234` style, exact: nano-USD to a 9-decimal USD string.
-func formatUSD(_ nano: Int64) -> String {
-    let negative = nano < 0
-    let magnitude = nano.magnitude
-    let fraction = String(magnitude % 1_000_000_000)
-    return (negative ? "-" : "") + "\(magnitude / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
-}
+/// Exact decimal USD with 9 fractional digits (`-0.000001234`): Pricing's `NanoUSD` formatting.
+func formatUSD(_ nano: Int64) -> String { NanoUSD(nano).description }
