@@ -89,7 +89,9 @@ public struct KafkaPollResult: Sendable {
 }
 
 /// Chooses where each newly assigned partition starts: the offset of the next record to read, or nil
-/// for the beginning of the log. Called on the polling thread, inside librdkafka's rebalance callback,
+/// for the beginning of the log. ``KafkaOffset/end`` is resolved to the partition's high watermark
+/// before assignment, so the ``KafkaConsumerEvent/assigned(_:)`` event carries the exact offset
+/// consumption starts at (END is kept only when that query fails). Called on the polling thread, inside librdkafka's rebalance callback,
 /// before `incremental_assign`, with every partition of one assignment at once (one query for all).
 /// It must not call the consumer. An offset outside the log (below the log start or past the end) is
 /// handled by librdkafka's `auto.offset.reset`: `earliest` (our default) silently restarts at the log
@@ -380,6 +382,20 @@ final class ConsumerState: RDKafkaLogSink {
         logger.debug("kafka offset commit failed", metadata: ["error": "\(KafkaError.Code(err))"])
     }
 
+    /// The partition's high watermark, asked of its leader (blocking, up to 5 s); nil if that fails.
+    private func highWatermark(rk: OpaquePointer, _ tp: TopicPartition) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 5000)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else {
+            logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
+                "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "\(KafkaError.Code(err))",
+            ])
+            return nil
+        }
+        return high
+    }
+
     func rebalance(
         rk: OpaquePointer, err: rd_kafka_resp_err_t, partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
     ) {
@@ -393,7 +409,12 @@ final class ConsumerState: RDKafkaLogSink {
             let elems = PartitionList.elements(partitions)
             for i in elems.indices {
                 let tp = tps[i]
-                let offset = chosen[tp] ?? KafkaOffset.beginning
+                var offset = chosen[tp] ?? KafkaOffset.beginning
+                if offset == KafkaOffset.end, let high = highWatermark(rk: rk, tp) {
+                    // Pin END to a number now: librdkafka would resolve it later, and a record produced
+                    // in between would be skipped without anyone knowing where consumption began.
+                    offset = high
+                }
                 elems[i].offset = offset
                 assigned.append(PartitionOffset(tp, offset: offset))
             }

@@ -278,7 +278,7 @@ final class IngestLoop: @unchecked Sendable {
                     try? consumer.pause([po.topicPartition])
                     continue
                 }
-                assign(key, stored: answer.stored)
+                _ = assign(key, stored: answer.stored, startsAt: po.offset)
             }
             if paused {
                 try? consumer.pause(offsets.map(\.topicPartition))
@@ -304,22 +304,27 @@ final class IngestLoop: @unchecked Sendable {
         }
     }
 
-    private func assign(_ key: PartitionKey, stored: Int64?) {
+    /// Starts tracking a partition. `startsAt` is the offset the consumer was told to start at, if
+    /// known (the assignment resolves `latest` to a number). Returns where a caller that positions the
+    /// partition itself should seek for `latest`: the end the skipped backlog is recorded up to.
+    private func assign(_ key: PartitionKey, stored: Int64?, startsAt: Int64?) -> Int64? {
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
+        var latestTarget: Int64?
         if stored == nil, settings.start == .latest {
             let tp = TopicPartition(topic: key.topic, partition: key.partition)
             if let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5)) {
                 logStart = w.low
-                logEnd = w.high
-                // Start exactly at the end we record the gap up to: librdkafka resolves its logical END
-                // later, and records produced in between would otherwise be skipped and seen as a gap.
-                try? consumer.seek([PartitionOffset(tp, offset: w.high)])
+                // The gap ends exactly where consumption starts, so no record falls between the two.
+                logEnd = startsAt.flatMap { $0 >= 0 ? $0 : nil } ?? w.high
+                logStart = min(logStart, logEnd)
+                latestTarget = logEnd
             }
         }
         // A stored offset below the log start shows up as a jump at the first record (a gap).
         _ = tracker.partitionAssigned(key, stored: stored, logStart: stored ?? logStart, logEnd: logEnd, start: settings.start)
         if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
+        return latestTarget
     }
 
     /// Partitions whose stored offset could not be read wait paused; retried every loop.
@@ -341,12 +346,12 @@ final class IngestLoop: @unchecked Sendable {
             unsynced.remove(key)
             guard assigned.contains(tp) else { continue }
             startOffsets.markSynced(key, stored: stored[key])
-            assign(key, stored: stored[key])
+            let latestTarget = assign(key, stored: stored[key], startsAt: nil)
             let target: Int64
             if let s = stored[key] {
                 target = s
             } else if settings.start == .latest {
-                target = KafkaOffset.end
+                target = latestTarget ?? KafkaOffset.end
             } else {
                 target = KafkaOffset.beginning
             }

@@ -139,6 +139,46 @@ struct ConsumerTests {
         #expect(outcome.committed.isEmpty, "enable.auto.commit=false: nothing committed unless told")
     }
 
+    @Test("a start offset of END is pinned to the high watermark at assignment: the event says where consumption starts, and a record produced right after is delivered")
+    func endIsResolvedAtAssignment() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("ends", partitions: 1)
+        let bootstrap = cluster.bootstrapServers
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        try produceRecords(producer, topic: "ends", partition: 0, tag: "old", range: 0..<4)
+        let p0 = TopicPartition(topic: "ends", partition: 0)
+
+        struct Outcome: Sendable {
+            var events: [KafkaConsumerEvent] = []
+            var delivered: [Int64] = []
+        }
+        let outcome = try await onDedicatedThread("ends-consumer") { () throws -> Outcome in
+            var out = Outcome()
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "ends", topics: ["ends"], properties: fastGroup),
+                logger: testLogger("consumer"),
+                startOffsets: { tps in Dictionary(uniqueKeysWithValues: tps.map { ($0, KafkaOffset.end) }) })
+            var deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while out.events.isEmpty && ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 100, timeout: .milliseconds(100))
+                out.events += r.events
+                out.delivered += r.records.map(\.offset)
+            }
+            // Produced right after the assignment, before librdkafka could have resolved a logical END.
+            try produceRecords(producer, topic: "ends", partition: 0, tag: "new", range: 4..<6)
+            deadline = ContinuousClock.now.advanced(by: .seconds(20))
+            while out.delivered.count < 2 && ContinuousClock.now < deadline {
+                out.delivered += try consumer.poll(maxMessages: 100, timeout: .milliseconds(100)).records.map(\.offset)
+            }
+            try consumer.close()
+            return out
+        }
+        #expect(outcome.events.first == KafkaConsumerEvent.assigned([PartitionOffset(p0, offset: 4)]))
+        #expect(outcome.delivered == [4, 5])
+    }
+
     @Test("flush throws when a delivery failed since the last flush, and succeeds again afterwards")
     func flushReportsFailedDeliveries() async throws {
         let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
