@@ -12,6 +12,10 @@ public struct KafkaProducerConfiguration: Sendable {
     /// How long `produce` keeps polling and retrying while librdkafka's queue is full before it throws
     /// `QUEUE_FULL`.
     public var queueFullTimeout: Duration
+    /// Keep an owned copy of every record whose delivery failed, for ``KafkaProducer/takeFailedRecords()``
+    /// (the dead-letter producer re-produces them before the epoch they belong to commits). Off by
+    /// default: a plain producer only counts failures.
+    public var keepsFailedRecords = false
 
     /// `message.timeout.ms` lowered from librdkafka's 300000 so that a dead cluster fails a flush in a
     /// minute, not five.
@@ -20,10 +24,14 @@ public struct KafkaProducerConfiguration: Sendable {
         "acks": "all",
     ]
 
-    public init(bootstrapServers: String, properties: [String: String] = [:], queueFullTimeout: Duration = .seconds(60)) {
+    public init(
+        bootstrapServers: String, properties: [String: String] = [:], queueFullTimeout: Duration = .seconds(60),
+        keepsFailedRecords: Bool = false
+    ) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.queueFullTimeout = queueFullTimeout
+        self.keepsFailedRecords = keepsFailedRecords
     }
 
     public var resolvedProperties: [String: String] {
@@ -32,6 +40,18 @@ public struct KafkaProducerConfiguration: Sendable {
         p.merge(properties) { _, new in new }
         return p
     }
+}
+
+/// A record whose delivery failed, copied out of its delivery report (owned bytes): what to produce
+/// again, and why it failed (with topic and partition).
+public struct FailedRecord: Sendable {
+    public var topic: String
+    public var key: [UInt8]?
+    /// Nil for a null value.
+    public var value: [UInt8]?
+    public var headers: [(name: String, value: [UInt8])]
+    public var timestampMilliseconds: Int64?
+    public var error: KafkaError
 }
 
 /// A header to produce: a name and a borrowed value.
@@ -72,7 +92,7 @@ public final class KafkaProducer: Sendable {
 
     /// - Throws: ``KafkaError`` `.invalidArgument` for a bad property.
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
-        let state = ProducerState(logger: logger)
+        let state = ProducerState(logger: logger, keepsFailedRecords: configuration.keepsFailedRecords)
         self.rk = try makeHandle(
             type: RD_KAFKA_PRODUCER, properties: configuration.resolvedProperties,
             opaque: Unmanaged.passUnretained(state).toOpaque()
@@ -101,7 +121,7 @@ public final class KafkaProducer: Sendable {
         headers: some Collection<KafkaHeader> = EmptyCollection<KafkaHeader>(), timestampMilliseconds: Int64? = nil
     ) throws(KafkaError) {
         let error: OpaquePointer? = withUnsafeTemporaryAllocation(
-            of: rd_kafka_vu_t.self, capacity: 6 + headers.count
+            of: rd_kafka_vu_t.self, capacity: 7 + headers.count
         ) { vus in
             topic.withCString { topicC in
                 var n = 0
@@ -136,6 +156,11 @@ public final class KafkaProducer: Sendable {
                     vus[n] = rd_kafka_vu_t()
                     vus[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP
                     vus[n].u.i64 = timestampMilliseconds
+                    n += 1
+                    // A failed delivery report has no timestamp; carry it in the message opaque.
+                    vus[n] = rd_kafka_vu_t()
+                    vus[n].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    vus[n].u.ptr = TimestampOpaque.encode(timestampMilliseconds)
                     n += 1
                 }
                 var it = headers.makeIterator()
@@ -178,7 +203,10 @@ public final class KafkaProducer: Sendable {
     private func produceRetrying(_ vus: UnsafeBufferPointer<rd_kafka_vu_t>) -> OpaquePointer? {
         var deadline: ContinuousClock.Instant? = nil
         while true {
+            // Counted before librdkafka has the record, so its report can never be served first.
+            state.unreported.add(1, ordering: .relaxed)
             guard let error = rd_kafka_produceva(rk, vus.baseAddress, vus.count) else { return nil }
+            state.unreported.subtract(1, ordering: .relaxed)
             guard rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL else { return error }
             let now = ContinuousClock.now
             if deadline == nil { deadline = now.advanced(by: queueFullTimeout) }
@@ -188,13 +216,14 @@ public final class KafkaProducer: Sendable {
         }
     }
 
-    /// Convenience for tests and tools: byte arrays (one copy into librdkafka, as above).
+    /// Convenience for tests and tools: byte arrays (one copy into librdkafka, as above); a nil value
+    /// is produced as a null value.
     public func produce(
-        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8],
+        topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?,
         headers: [(name: String, value: [UInt8])] = [], timestampMilliseconds: Int64? = nil
     ) throws(KafkaError) {
-        let result: Result<Void, KafkaError> = value.withUnsafeBytes { v in
-            withKey(key) { k in
+        let result: Result<Void, KafkaError> = withBytes(value) { v in
+            withBytes(key) { k in
                 withHeaderViews(headers[...], []) { hs in
                     do throws(KafkaError) {
                         try produce(
@@ -221,12 +250,27 @@ public final class KafkaProducer: Sendable {
     /// Records whose delivery failed, since creation.
     public var failedCount: Int { state.failedTotal.load(ordering: .relaxed) }
 
+    /// The records whose delivery failed since the last call, oldest first (empty unless
+    /// ``KafkaProducerConfiguration/keepsFailedRecords``). A failure is listed here before it is counted
+    /// by ``flush(timeout:)``, so after a flush that threw, this holds every record that flush saw fail.
+    public func takeFailedRecords() -> [FailedRecord] { state.takeFailedRecords() }
+
     /// Waits up to `timeout` until every record is delivered or failed, serving delivery reports.
     /// - Throws: `_TIMED_OUT` if records are still pending (the message says how many), or the first
     ///   delivery failure since the previous `flush` (the message says how many failed); either way the
     ///   failure count is reset.
     public func flush(timeout: Duration) throws(KafkaError) {
-        let err = rd_kafka_flush(rk, milliseconds(timeout))
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var err = rd_kafka_flush(rk, milliseconds(timeout))
+        // librdkafka's queue can be empty while another thread is still inside a delivery report it
+        // took from it: wait until every report has been accounted for.
+        while err == RD_KAFKA_RESP_ERR_NO_ERROR, state.unreported.load(ordering: .acquiring) > 0 {
+            if ContinuousClock.now >= deadline {
+                err = RD_KAFKA_RESP_ERR__TIMED_OUT
+                break
+            }
+            rd_kafka_poll(rk, 1)
+        }
         let failed = state.failedSinceFlush.exchange(0, ordering: .acquiringAndReleasing)
         let first = state.takeFirstFailure()
         if err == RD_KAFKA_RESP_ERR__TIMED_OUT {
@@ -241,7 +285,7 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-private func withKey<R>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+private func withBytes<R>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
     guard let key else { return body(nil) }
     return key.withUnsafeBytes { body($0) }
 }
@@ -255,27 +299,72 @@ private func withHeaderViews<R>(
     }
 }
 
+/// A record's explicit timestamp carried in its message opaque (librdkafka reports no timestamp for a
+/// failed delivery). Offset by one so that a timestamp of 0 is not a null pointer.
+enum TimestampOpaque {
+    static func encode(_ ms: Int64) -> UnsafeMutableRawPointer? { UnsafeMutableRawPointer(bitPattern: Int(truncatingIfNeeded: ms) &+ 1) }
+    static func decode(_ p: UnsafeMutableRawPointer?) -> Int64? { p.map { Int64(Int(bitPattern: $0) &- 1) } }
+}
+
 /// Delivery-report counters, updated from whichever thread serves reports.
 final class ProducerState: RDKafkaLogSink, Sendable {
     let logger: Logger
     let delivered = Atomic<Int>(0)
     let failedTotal = Atomic<Int>(0)
     let failedSinceFlush = Atomic<Int>(0)
+    /// Records handed to librdkafka whose delivery report has not been fully served yet.
+    let unreported = Atomic<Int>(0)
     private let firstFailure = Mutex<KafkaError?>(nil)
+    private let keepsFailedRecords: Bool
+    private let failedRecords = Mutex<[FailedRecord]>([])
 
-    init(logger: Logger) { self.logger = logger }
+    init(logger: Logger, keepsFailedRecords: Bool = false) {
+        self.logger = logger
+        self.keepsFailedRecords = keepsFailedRecords
+    }
 
     func delivered(_ m: UnsafePointer<rd_kafka_message_t>) {
+        defer { unreported.subtract(1, ordering: .releasing) }
         let err = m.pointee.err
         if err == RD_KAFKA_RESP_ERR_NO_ERROR {
             delivered.add(1, ordering: .relaxed)
             return
         }
-        failedTotal.add(1, ordering: .relaxed)
-        failedSinceFlush.add(1, ordering: .relaxed)
         let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
         let error = KafkaError(err, context: "delivery", topic: topic, partition: m.pointee.partition)
+        if keepsFailedRecords {
+            let record = Self.copy(m, topic: topic ?? "", error: error)
+            failedRecords.withLock { $0.append(record) }
+        }
         firstFailure.withLock { if $0 == nil { $0 = error } }
+        failedTotal.add(1, ordering: .relaxed)
+        failedSinceFlush.add(1, ordering: .releasing)
+    }
+
+    func takeFailedRecords() -> [FailedRecord] { failedRecords.withLock { f in defer { f = [] }; return f } }
+
+    /// Owned copies of a reported message's key, value, headers and timestamp.
+    private static func copy(_ m: UnsafePointer<rd_kafka_message_t>, topic: String, error: KafkaError) -> FailedRecord {
+        func bytes(_ p: UnsafeMutableRawPointer?, _ n: Int) -> [UInt8]? {
+            guard let p else { return nil }
+            return Array(UnsafeRawBufferPointer(start: p, count: n))
+        }
+        var headers: [(name: String, value: [UInt8])] = []
+        var hdrs: OpaquePointer?
+        if rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR, let hdrs {
+            var i = 0
+            var name: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR {
+                let v = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                headers.append((name.map { String(cString: $0) } ?? "", v))
+                i += 1
+            }
+        }
+        return FailedRecord(
+            topic: topic, key: bytes(m.pointee.key, m.pointee.key_len), value: bytes(m.pointee.payload, m.pointee.len),
+            headers: headers, timestampMilliseconds: TimestampOpaque.decode(m.pointee._private), error: error)
     }
 
     func takeFirstFailure() -> KafkaError? { firstFailure.withLock { f in defer { f = nil }; return f } }

@@ -27,7 +27,8 @@ public final class PipelineStatus: Sendable {
 /// The epoch writer: ONE dedicated thread that takes sealed epochs in order and writes each in one
 /// Postgres transaction (through an `EpochStore` it alone uses).
 ///
-/// Guarantees: dead letters are flushed (delivery confirmed) before an epoch's transaction; a
+/// Guarantees: dead letters are flushed (delivery confirmed) before an epoch's transaction, and a
+/// dead letter whose delivery failed is produced again (and flushed) before any epoch commits; a
 /// transient failure is retried with capped exponential backoff and jitter, forever (nothing is
 /// dropped; ingest pauses meanwhile because the epoch stays in flight); a fencing failure voids this
 /// and every later epoch of the same generation; every epoch taken is answered with exactly one notice.
@@ -46,6 +47,10 @@ final class EpochWriterLoop: @unchecked Sendable {
     /// Set at shutdown: stop retrying after the deadline.
     let giveUp = Atomic<Bool>(false)
     private let backoffMax: Duration
+    /// Dead letters whose delivery failed, to produce again before the next commit. Writer thread only.
+    private var redeliveries: [DeadLetterCopy] = []
+    /// The producer's failure count when failed records were last taken: more means a flush is due.
+    private var deliveryFailuresSeen = 0
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
@@ -86,11 +91,26 @@ final class EpochWriterLoop: @unchecked Sendable {
                     }
                     retriesProduced += 1
                 }
-                if epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || deadLetters.producer.pendingCount > 0 {
+                while let copy = redeliveries.first {
+                    do {
+                        try deadLetters.resend(copy)
+                    } catch {
+                        throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
+                    }
+                    redeliveries.removeFirst()
+                }
+                if epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || deadLetters.producer.pendingCount > 0
+                    || deadLetters.producer.failedCount > deliveryFailuresSeen
+                {
                     do {
                         try deadLetters.producer.flush(timeout: .seconds(30))
                     } catch {
-                        throw EpochStoreError(.unavailable, "dead-letter flush: \(error)")
+                        // Every failure this flush saw is listed: produce those records again, then retry.
+                        let failed = deadLetters.producer.takeFailedRecords()
+                        redeliveries += failed.map(DeadLetterCopy.init(failed:))
+                        deliveryFailuresSeen = deadLetters.producer.failedCount
+                        throw EpochStoreError(
+                            .unavailable, "dead-letter flush: \(error); \(failed.count) records will be produced again")
                     }
                 }
                 let start = ContinuousClock.now

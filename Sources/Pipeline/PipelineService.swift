@@ -51,7 +51,8 @@ public final class PipelineService: Service, Sendable {
         producerProps["message.max.bytes"] = producerProps["message.max.bytes"] ?? "1000000000"
         producerProps["compression.codec"] = producerProps["compression.codec"] ?? "lz4"
         let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: c.kafkaBrokers, properties: producerProps),
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: c.kafkaBrokers, properties: producerProps, keepsFailedRecords: true),
             logger: logger)
         let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger)
 

@@ -111,6 +111,13 @@ struct DeadLetterCopy: Sendable {
     var timestampMilliseconds: Int64?
 }
 
+extension DeadLetterCopy {
+    /// A dead letter the producer reported as failed: the same record, to produce again.
+    init(failed r: FailedRecord) {
+        self.init(topic: r.topic, key: r.key, value: r.value, headers: r.headers, timestampMilliseconds: r.timestampMilliseconds)
+    }
+}
+
 extension DeadLetterSink {
     /// The copy `send` would have produced, with its own bytes.
     func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> DeadLetterCopy {
@@ -126,10 +133,10 @@ extension DeadLetterSink {
             headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
     }
 
-    /// Produces a kept copy (the writer's retry before commit).
+    /// Produces a kept copy (the writer's retry before commit); a null value stays null.
     func resend(_ c: DeadLetterCopy) throws(KafkaError) {
         try producer.produce(
-            topic: c.topic, key: c.key, value: c.value ?? [], headers: c.headers, timestampMilliseconds: c.timestampMilliseconds)
+            topic: c.topic, key: c.key, value: c.value, headers: c.headers, timestampMilliseconds: c.timestampMilliseconds)
     }
 }
 

@@ -142,3 +142,63 @@ struct BadInputTests {
         }
     }
 }
+
+@Suite("dead-letter delivery failures", .serialized)
+struct DeadLetterFailureTests {
+    @Test("a dead-letter copy whose delivery fails is produced again before its epoch commits: the DLQ still holds every bad record")
+    func failedDeadLetterIsRedelivered() async throws {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_dlqfail")
+        let topic = "dlqfail_\(schema)"
+        let group = "g_\(schema)"
+        var logger = Logger(label: "it.dlqfail")
+        logger.logLevel = .critical
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 1)
+        try cluster.createTopic(topic + ".dlq", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let now = UInt64(nowMillis) * 1_000_000
+        let good = try otlpRequest(spans: [(bytes(15, 1) + [2], bytes(7, 3) + [4], [])], startNanos: now - 1_000_000_000)
+        let values: [[UInt8]] = [good, [0xFF, 0xFF, 0xFF, 0x0A], [0x0A, 0x05, 0x01], good]
+        for (i, v) in values.enumerated() {
+            try producer.produce(topic: topic, partition: 0, key: Array("k\(i)".utf8), value: v, timestampMilliseconds: nowMillis)
+        }
+        try producer.flush(timeout: .seconds(30))
+        // The worker's next produce requests (its dead letters) fail with a non-retriable error, twice.
+        cluster.pushRequestErrors(.produce, [.invalidRecord, .invalidRecord])
+
+        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
+        let committed = try await InProcessWorker.waitCommitted(records: Int64(values.count), group: group, schema: schema, conninfo: conninfo)
+        try await worker.stop()
+        #expect(committed)
+
+        let c = try PGConnection.connect(conninfo: conninfo)
+        let rows = try c.execute("SELECT \"offset\" FROM \"\(schema)\".rejected_records ORDER BY \"offset\"")
+        #expect(rows.rows.indices.map { rows.int64($0, 0) } == [1, 2])
+        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
+        #expect(spans == 2)
+
+        let dlq = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
+                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+            logger: logger)
+        var sources: Set<String> = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while sources.count < 2, ContinuousClock.now < deadline {
+            let r = try dlq.poll(maxMessages: 100, timeout: .milliseconds(200))
+            guard let batch = r.messages else { continue }
+            for m in batch {
+                let source = m.header("traceledger-source").map { String(decoding: $0, as: UTF8.self) } ?? ""
+                sources.insert(source)
+                #expect(m.header("traceledger-error").map { String(decoding: $0, as: UTF8.self) } == "undecodable")
+            }
+        }
+        _ = try? dlq.close()
+        #expect(sources == ["\(topic)/0/1", "\(topic)/0/2"], "every bad record has a dead-letter copy (duplicates allowed)")
+    }
+}

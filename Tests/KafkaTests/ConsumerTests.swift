@@ -196,6 +196,36 @@ struct ConsumerTests {
         #expect(producer.failedCount == 1)
         try produceRecords(producer, topic: "dlq", partition: 0, tag: "ok", range: 1..<2)
         #expect(producer.deliveredCount == 2)
+        #expect(producer.takeFailedRecords().isEmpty, "a plain producer keeps no copies")
+    }
+
+    @Test("a producer that keeps failed records hands back each failed record's key, value, headers and timestamp, once")
+    func failedRecordsAreHandedBack() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("keep", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true),
+            logger: testLogger("producer"))
+        try produceRecords(producer, topic: "keep", partition: 0, tag: "ok", range: 0..<1)  // Connects.
+        cluster.pushRequestErrors(.produce, [.invalidRecord])
+        let headers: [(name: String, value: [UInt8])] = [("a", [1, 2, 3]), ("traceledger-source", Array("t/0/7".utf8))]
+        try producer.produce(
+            topic: "keep", partition: 0, key: [9, 9], value: Array("doomed".utf8), headers: headers,
+            timestampMilliseconds: 1_790_000_000_123)
+        #expect(throws: KafkaError.self) { try producer.flush(timeout: .seconds(20)) }
+        let failed = producer.takeFailedRecords()
+        #expect(failed.count == 1)
+        let f = try #require(failed.first)
+        #expect(f.topic == "keep" && f.key == [9, 9] && f.value == Array("doomed".utf8))
+        #expect(f.headers.map(\.name) == ["a", "traceledger-source"] && f.headers.map(\.value) == headers.map(\.value))
+        #expect(f.timestampMilliseconds == 1_790_000_000_123)
+        #expect(f.error.code == .invalidRecord)
+        #expect(producer.takeFailedRecords().isEmpty)
+        // Produced again, it is delivered.
+        try producer.produce(topic: f.topic, key: f.key, value: f.value, headers: f.headers, timestampMilliseconds: f.timestampMilliseconds)
+        try producer.flush(timeout: .seconds(20))
+        #expect(producer.deliveredCount == 2)
     }
 
     @Test("a bad librdkafka property is a typed error, not a crash")
