@@ -106,9 +106,11 @@ final class EpochWriterLoop: @unchecked Sendable {
                         try deadLetters.producer.flush(timeout: .seconds(30))
                     } catch {
                         // Every failure this flush saw is listed: produce those records again, then retry.
+                        // The count is read first: a failure listed after it makes the next flush due.
+                        let failuresNow = deadLetters.producer.failedCount
                         let failed = deadLetters.producer.takeFailedRecords()
                         redeliveries += failed.map(DeadLetterCopy.init(failed:))
-                        deliveryFailuresSeen = deadLetters.producer.failedCount
+                        deliveryFailuresSeen = failuresNow
                         throw EpochStoreError(
                             .unavailable, "dead-letter flush: \(error); \(failed.count) records will be produced again")
                     }
