@@ -29,6 +29,8 @@
 # in ~200 s) then only sets how long the load runs: long enough for 5 kills >= 25 s apart, and slow
 # enough that the worker (sharing 2 cores with loadgen) keeps up between outages.
 #
+# CRASH_KAFKA_PROPERTIES="name=value,..." adds librdkafka properties to the worker's (e.g. smaller fetch buffers).
+#
 # Exit status: 0 = verify exact and nothing died that we did not kill; 1 otherwise. Logs (worker
 # stderr of every incarnation, mock, loadgen, RSS samples) stay in the printed directory on failure
 # (and with --keep-logs).
@@ -166,7 +168,7 @@ worker_died() {  # the worker exited without our kill: report and fail
   fail "worker died unexpectedly"
 }
 
-export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
+export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500${CRASH_KAFKA_PROPERTIES:+,$CRASH_KAFKA_PROPERTIES}"
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_LOG_LEVEL=${TRACELEDGER_LOG_LEVEL:-warning}
 
