@@ -91,8 +91,9 @@ public struct KafkaPollResult: Sendable {
 /// Chooses where each newly assigned partition starts: the offset of the next record to read, or nil
 /// for the beginning of the log. ``KafkaOffset/end`` is resolved to the partition's high watermark
 /// before assignment, so the ``KafkaConsumerEvent/assigned(_:)`` event carries the exact offset
-/// consumption starts at (END is kept only when that query fails). Called on the polling thread, inside librdkafka's rebalance callback,
-/// before `incremental_assign`, with every partition of one assignment at once (one query for all).
+/// consumption starts at (END is kept only when that query fails). Called on the polling thread,
+/// inside librdkafka's rebalance callback, before `incremental_assign`, with every partition of one
+/// assignment at once (one query for all).
 /// It must not call the consumer. An offset outside the log (below the log start or past the end) is
 /// handled by librdkafka's `auto.offset.reset`: `earliest` (our default) silently restarts at the log
 /// start, so check ``KafkaConsumer/queryWatermarks(_:timeout:)`` first to detect a retention gap; `error`

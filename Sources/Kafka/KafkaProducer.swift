@@ -285,9 +285,9 @@ public final class KafkaProducer: Sendable {
     }
 }
 
-private func withBytes<R>(_ key: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
-    guard let key else { return body(nil) }
-    return key.withUnsafeBytes { body($0) }
+private func withBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
 }
 
 private func withHeaderViews<R>(
