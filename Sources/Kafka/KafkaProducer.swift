@@ -42,15 +42,32 @@ public struct KafkaProducerConfiguration: Sendable {
     }
 }
 
-/// A record whose delivery failed, copied out of its delivery report (owned bytes): what to produce
-/// again, and why it failed (with topic and partition).
-public struct FailedRecord: Sendable {
+/// A record to produce that owns its bytes (kept to be produced later, e.g. again after a failure).
+public struct OwnedRecord: Sendable {
     public var topic: String
     public var key: [UInt8]?
     /// Nil for a null value.
     public var value: [UInt8]?
     public var headers: [(name: String, value: [UInt8])]
+    /// Nil = the time of producing.
     public var timestampMilliseconds: Int64?
+
+    public init(
+        topic: String, key: [UInt8]?, value: [UInt8]?, headers: [(name: String, value: [UInt8])],
+        timestampMilliseconds: Int64?
+    ) {
+        self.topic = topic
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestampMilliseconds = timestampMilliseconds
+    }
+}
+
+/// A record whose delivery failed, copied out of its delivery report: what to produce again, and why
+/// it failed (with topic and partition).
+public struct FailedRecord: Sendable {
+    public var record: OwnedRecord
     public var error: KafkaError
 }
 
@@ -237,6 +254,11 @@ public final class KafkaProducer: Sendable {
         try result.get()
     }
 
+    /// Produces an owned record (one copy into librdkafka, as above).
+    public func produce(_ r: OwnedRecord) throws(KafkaError) {
+        try produce(topic: r.topic, key: r.key, value: r.value, headers: r.headers, timestampMilliseconds: r.timestampMilliseconds)
+    }
+
     /// Serves delivery reports for up to `timeout`. Returns the number of reports served.
     @discardableResult
     public func poll(timeout: Duration = .zero) -> Int {
@@ -362,9 +384,10 @@ final class ProducerState: RDKafkaLogSink, Sendable {
                 i += 1
             }
         }
-        return FailedRecord(
+        let record = OwnedRecord(
             topic: topic, key: bytes(m.pointee.key, m.pointee.key_len), value: bytes(m.pointee.payload, m.pointee.len),
-            headers: headers, timestampMilliseconds: TimestampOpaque.decode(m.pointee._private), error: error)
+            headers: headers, timestampMilliseconds: TimestampOpaque.decode(m.pointee._private))
+        return FailedRecord(record: record, error: error)
     }
 
     func takeFirstFailure() -> KafkaError? { firstFailure.withLock { f in defer { f = nil }; return f } }

@@ -1,4 +1,5 @@
 public import Aggregation
+import Kafka
 import Foundation
 import Synchronization
 
@@ -7,7 +8,7 @@ public struct SealedEpoch: Sendable {
     public var plan: SealedEpochPlan
     public var deltas: [EpochDelta]
     /// Dead-letter copies whose first produce failed: produced by the writer before the commit.
-    var deadLetterRetries: [DeadLetterCopy] = []
+    var deadLetterRetries: [OwnedRecord] = []
 }
 
 /// Joins the two halves of a sealed epoch: the ingest thread's plan and one delta per shard. When the
@@ -17,7 +18,7 @@ final class EpochAssembler: Sendable {
     private struct Partial {
         var plan: SealedEpochPlan?
         var deltas: [EpochDelta?]
-        var retries: [DeadLetterCopy] = []
+        var retries: [OwnedRecord] = []
         var received = 0
     }
     private let shardCount: Int
@@ -40,7 +41,7 @@ final class EpochAssembler: Sendable {
     }
 
     func shardDelivered(
-        epochID: UInt64, generation: UInt64, shard: Int, delta: EpochDelta, deadLetterRetries: [DeadLetterCopy] = []
+        epochID: UInt64, generation: UInt64, shard: Int, delta: EpochDelta, deadLetterRetries: [OwnedRecord] = []
     ) {
         parts.withLock { parts in
             var p = parts[epochID] ?? Partial(deltas: Array(repeating: nil, count: shardCount))

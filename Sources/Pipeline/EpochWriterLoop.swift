@@ -48,7 +48,7 @@ final class EpochWriterLoop: @unchecked Sendable {
     let giveUp = Atomic<Bool>(false)
     private let backoffMax: Duration
     /// Dead letters whose delivery failed, to produce again before the next commit. Writer thread only.
-    private var redeliveries: [DeadLetterCopy] = []
+    private var redeliveries: [OwnedRecord] = []
     /// The producer's failure count when failed records were last taken: more means a flush is due.
     private var deliveryFailuresSeen = 0
 
@@ -85,7 +85,7 @@ final class EpochWriterLoop: @unchecked Sendable {
             do {
                 while retriesProduced < epoch.deadLetterRetries.count {
                     do {
-                        try deadLetters.resend(epoch.deadLetterRetries[retriesProduced])
+                        try deadLetters.producer.produce(epoch.deadLetterRetries[retriesProduced])
                     } catch {
                         throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
                     }
@@ -93,7 +93,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                 }
                 while let copy = redeliveries.first {
                     do {
-                        try deadLetters.resend(copy)
+                        try deadLetters.producer.produce(copy)
                     } catch {
                         throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
                     }
@@ -109,7 +109,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                         // The count is read first: a failure listed after it makes the next flush due.
                         let failuresNow = deadLetters.producer.failedCount
                         let failed = deadLetters.producer.takeFailedRecords()
-                        redeliveries += failed.map(DeadLetterCopy.init(failed:))
+                        redeliveries += failed.map(\.record)
                         deliveryFailuresSeen = failuresNow
                         throw EpochStoreError(
                             .unavailable, "dead-letter flush: \(error); \(failed.count) records will be produced again")

@@ -101,26 +101,10 @@ final class DeadLetterSink: Sendable {
     }
 }
 
-/// A dead-letter record whose first produce failed: kept (copied) with its epoch, so that the writer
-/// produces it before that epoch commits. Rare, so copying is fine.
-struct DeadLetterCopy: Sendable {
-    var topic: String
-    var key: [UInt8]?
-    var value: [UInt8]?
-    var headers: [(name: String, value: [UInt8])]
-    var timestampMilliseconds: Int64?
-}
-
-extension DeadLetterCopy {
-    /// A dead letter the producer reported as failed: the same record, to produce again.
-    init(failed r: FailedRecord) {
-        self.init(topic: r.topic, key: r.key, value: r.value, headers: r.headers, timestampMilliseconds: r.timestampMilliseconds)
-    }
-}
-
 extension DeadLetterSink {
-    /// The copy `send` would have produced, with its own bytes.
-    func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> DeadLetterCopy {
+    /// The copy `send` would have produced, owning its bytes: kept with its epoch when a produce call
+    /// failed, so that the writer produces it before that epoch commits (rare, so copying is fine).
+    func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> OwnedRecord {
         var headers: [(name: String, value: [UInt8])] = []
         for i in 0..<message.headerCount {
             guard let h = message.header(at: i) else { continue }
@@ -128,15 +112,9 @@ extension DeadLetterSink {
         }
         headers.append(("traceledger-error", Array(reason.rawValue.utf8)))
         headers.append(("traceledger-source", Array("\(topic)/\(message.partition)/\(message.offset)".utf8)))
-        return DeadLetterCopy(
+        return OwnedRecord(
             topic: topic + suffix, key: message.key.map { Array($0) }, value: message.valueIsNull ? nil : Array(message.value),
             headers: headers, timestampMilliseconds: message.timestamp?.milliseconds)
-    }
-
-    /// Produces a kept copy (the writer's retry before commit); a null value stays null.
-    func resend(_ c: DeadLetterCopy) throws(KafkaError) {
-        try producer.produce(
-            topic: c.topic, key: c.key, value: c.value, headers: c.headers, timestampMilliseconds: c.timestampMilliseconds)
     }
 }
 
@@ -164,7 +142,7 @@ struct Shard: Sendable {
         var (catalog, version) = (env.catalogSource.current, env.catalogSource.version)
         var processor = RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: env.limits)
         var delta = EpochDelta()
-        var deadLetterRetries: [DeadLetterCopy] = []
+        var deadLetterRetries: [OwnedRecord] = []
         let contentType: StaticString = "application/json"
         for await message in messages {
             switch message {

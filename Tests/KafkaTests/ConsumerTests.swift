@@ -217,13 +217,14 @@ struct ConsumerTests {
         let failed = producer.takeFailedRecords()
         #expect(failed.count == 1)
         let f = try #require(failed.first)
-        #expect(f.topic == "keep" && f.key == [9, 9] && f.value == Array("doomed".utf8))
-        #expect(f.headers.map(\.name) == ["a", "traceledger-source"] && f.headers.map(\.value) == headers.map(\.value))
-        #expect(f.timestampMilliseconds == 1_790_000_000_123)
+        let r = f.record
+        #expect(r.topic == "keep" && r.key == [9, 9] && r.value == Array("doomed".utf8))
+        #expect(r.headers.map(\.name) == ["a", "traceledger-source"] && r.headers.map(\.value) == headers.map(\.value))
+        #expect(r.timestampMilliseconds == 1_790_000_000_123)
         #expect(f.error.code == .invalidRecord)
         #expect(producer.takeFailedRecords().isEmpty)
         // Produced again, it is delivered.
-        try producer.produce(topic: f.topic, key: f.key, value: f.value, headers: f.headers, timestampMilliseconds: f.timestampMilliseconds)
+        try producer.produce(r)
         try producer.flush(timeout: .seconds(20))
         #expect(producer.deliveredCount == 2)
     }
