@@ -1,4 +1,5 @@
 public import TraceContext
+import Pricing
 
 /// Key of a `transactions` row: the month of the span's start and the trace.
 public struct TransactionKey: Hashable, Comparable, Sendable {
@@ -167,6 +168,12 @@ public enum RejectReason: String, Sendable, CaseIterable {
     case tooLarge = "too_large"
     case timestampOutOfRange = "timestamp_out_of_range"
     case badIDs = "bad_ids"
+    /// The database refused the record's values as out of range (SQLSTATE 22003), found by isolating
+    /// the record after its epoch could not be written.
+    case valueOutOfRange = "value_out_of_range"
+    /// The database refused the record's data for another reason (SQLSTATE classes 22, 23, 54), found by
+    /// isolating the record after its epoch could not be written; `detail` carries the SQLSTATE.
+    case unwritable
 }
 
 /// A record that ends in `rejected_records` + the dead-letter topic instead of the ledger.
@@ -202,6 +209,8 @@ public struct EpochCounters: Sendable, Equatable {
     public var spansUnpriced: Int64 = 0
     public var spansClamped: Int64 = 0
     public var spansInvalidUpstreamCost: Int64 = 0
+    /// Spans whose computed cost exceeded 1e9 USD (absurd duration or token counts): charged 0, unpriced.
+    public var spansCostOutOfRange: Int64 = 0
     /// Spans whose trace id differs from their record's `traceparent` header.
     public var spansTraceMismatch: Int64 = 0
     /// Records whose `traceparent` header was present but invalid (the body's ids were used).
@@ -218,18 +227,72 @@ public struct EpochCounters: Sendable, Equatable {
         spansUnpriced += o.spansUnpriced
         spansClamped += o.spansClamped
         spansInvalidUpstreamCost += o.spansInvalidUpstreamCost
+        spansCostOutOfRange += o.spansCostOutOfRange
         spansTraceMismatch += o.spansTraceMismatch
         recordsBadTraceparent += o.recordsBadTraceparent
         spansExcluded.merge(o.spansExcluded, uniquingKeysWith: +)
     }
 }
 
+/// Σ of the magnitudes each summed column of a slice has taken, per column. Every row sum of a slice is
+/// a sum over a subset of its spans, so while each budget stays ≤ `Int64.max`, no row sum can overflow.
+public struct SliceBudget: Sendable, Equatable {
+    static let limit = UInt64(Int64.max)
+    var cost: UInt64 = 0
+    var compute: UInt64 = 0
+    var serverless: UInt64 = 0
+    var llm: UInt64 = 0
+    var inputTokens: UInt64 = 0
+    var outputTokens: UInt64 = 0
+
+    public init() {}
+
+    /// Whether a span with these values fits. Safe: every field is ≤ 2^63 − 1 and every magnitude ≤ 2^63,
+    /// so each sum is < 2^64.
+    func admits(_ c: SpanCost) -> Bool {
+        cost + c.total.value.magnitude <= Self.limit && compute + c.compute.value.magnitude <= Self.limit
+            && serverless + c.serverless.value.magnitude <= Self.limit && llm + c.llm.value.magnitude <= Self.limit
+            && inputTokens + c.inputTokens.magnitude <= Self.limit && outputTokens + c.outputTokens.magnitude <= Self.limit
+    }
+
+    func admits(_ o: SliceBudget) -> Bool {
+        cost + o.cost <= Self.limit && compute + o.compute <= Self.limit && serverless + o.serverless <= Self.limit
+            && llm + o.llm <= Self.limit && inputTokens + o.inputTokens <= Self.limit
+            && outputTokens + o.outputTokens <= Self.limit
+    }
+
+    /// Safe: called after `admits` returned true, or on an empty budget (each magnitude ≤ 2^63 < 2^64).
+    mutating func take(_ c: SpanCost) {
+        cost += c.total.value.magnitude
+        compute += c.compute.value.magnitude
+        serverless += c.serverless.value.magnitude
+        llm += c.llm.value.magnitude
+        inputTokens += c.inputTokens.magnitude
+        outputTokens += c.outputTokens.magnitude
+    }
+
+    mutating func take(_ o: SliceBudget) {
+        cost += o.cost
+        compute += o.compute
+        serverless += o.serverless
+        llm += o.llm
+        inputTokens += o.inputTokens
+        outputTokens += o.outputTokens
+    }
+
+    var isEmpty: Bool { self == SliceBudget() }
+}
+
 /// Everything one shard (or a merge of shards) folded during one epoch: the delta maps of every
 /// ledger table plus rejected records and counters.
 ///
-/// Guarantees (checked by `checkInvariants()`): the cost and spans in `transactions` equal those in
-/// `traceHours`; the spans in `sessions` equal `counters.spansWithSession`; the spans in
-/// `transactions` equal `counters.spansCounted`. Memory is proportional to the distinct keys folded,
+/// Guarantees: no arithmetic on record values can overflow or trap. The maps form a *slice* whose
+/// ``SliceBudget`` bounds every row sum by `Int64.max`; a span that would break the budget closes the
+/// slice (moved to ``closedSlices``) and starts a new one, so an epoch of absurd values becomes several
+/// slices whose rows the writer adds up in SQL `numeric` — exact, never wrapped, never refused.
+/// Per slice (checked by `invariantViolations()`): the cost and spans in `transactions` equal those in
+/// `traceHours`; over all slices the spans in `sessions` equal `counters.spansWithSession` and the spans
+/// in `transactions` equal `counters.spansCounted`. Memory is proportional to the distinct keys folded,
 /// which the pipeline bounds with `flush.max_spans` per epoch.
 public struct EpochDelta: Sendable {
     public var transactions: [TransactionKey: TransactionDelta] = [:]
@@ -239,60 +302,103 @@ public struct EpochDelta: Sendable {
     public var models: [ModelKey: ModelDelta] = [:]
     public var rejected: [RejectedRecord] = []
     public var counters = EpochCounters()
+    /// What the open slice's maps have taken.
+    public internal(set) var budget = SliceBudget()
+    /// Earlier slices of this epoch whose budget was full (empty unless values were absurd). Their own
+    /// `rejected`, `counters` and `closedSlices` are empty: those stay on the outer delta.
+    public internal(set) var closedSlices: [EpochDelta] = []
 
     public init() {}
 
     public var isEmpty: Bool {
         transactions.isEmpty && rejected.isEmpty && counters.spansExcluded.isEmpty && counters.recordsCounted == 0
+            && closedSlices.isEmpty
     }
 
-    /// Adds another delta (another shard's, or a later slice of the same epoch).
+    /// The open slice's maps followed by every closed slice (each with its own maps only).
+    public var slices: [EpochDelta] {
+        var open = EpochDelta()
+        open.transactions = transactions
+        open.traceHours = traceHours
+        open.roots = roots
+        open.sessions = sessions
+        open.models = models
+        open.budget = budget
+        return [open] + closedSlices
+    }
+
+    /// Closes the open slice (its maps move to `closedSlices`) and starts an empty one.
+    mutating func startNewSlice() {
+        var closed = EpochDelta()
+        swap(&closed.transactions, &transactions)
+        swap(&closed.traceHours, &traceHours)
+        swap(&closed.roots, &roots)
+        swap(&closed.sessions, &sessions)
+        swap(&closed.models, &models)
+        swap(&closed.budget, &budget)
+        closedSlices.append(closed)
+    }
+
+    /// Adds another delta (another shard's, or a later slice of the same epoch). When the two budgets
+    /// together would overflow, `o`'s maps are kept as separate slices instead of being added.
     public mutating func merge(_ o: EpochDelta) {
-        transactions.merge(o.transactions) { a, b in
-            var m = a
-            m.merge(b)
-            return m
-        }
-        traceHours.merge(o.traceHours) { a, b in
-            var m = a
-            m.costNanoUSD += b.costNanoUSD
-            m.spanCount += b.spanCount
-            return m
-        }
-        roots.merge(o.roots) { a, _ in a }
-        sessions.merge(o.sessions) { a, b in
-            var m = a
-            m.merge(b)
-            return m
-        }
-        models.merge(o.models) { a, b in
-            var m = a
-            m.merge(b)
-            return m
-        }
         rejected.append(contentsOf: o.rejected)
         counters.merge(o.counters)
+        for slice in o.slices where !slice.transactions.isEmpty || !slice.sessions.isEmpty || !slice.models.isEmpty {
+            if !budget.admits(slice.budget) { startNewSlice() }
+            budget.take(slice.budget)
+            transactions.merge(slice.transactions) { a, b in
+                var m = a
+                m.merge(b)
+                return m
+            }
+            traceHours.merge(slice.traceHours) { a, b in
+                var m = a
+                m.costNanoUSD += b.costNanoUSD
+                m.spanCount += b.spanCount
+                return m
+            }
+            roots.merge(slice.roots) { a, _ in a }
+            sessions.merge(slice.sessions) { a, b in
+                var m = a
+                m.merge(b)
+                return m
+            }
+            models.merge(slice.models) { a, b in
+                var m = a
+                m.merge(b)
+                return m
+            }
+        }
     }
 
-    /// Total cost in the transaction deltas.
-    public var totalCostNanoUSD: Int64 { transactions.values.reduce(0) { $0 + $1.costNanoUSD } }
+    /// Total cost in the transaction deltas of every slice.
+    public var totalCostNanoUSD: Int128 {
+        slices.reduce(Int128(0)) { acc, s in s.transactions.values.reduce(acc) { $0 + Int128($1.costNanoUSD) } }
+    }
 
     /// The rollup invariants of CONTRACTS.md §3, on this delta alone. Returns the broken ones (empty =
     /// all hold); tests and debug builds assert it is empty.
     public func invariantViolations() -> [String] {
         var broken: [String] = []
-        let txCost = totalCostNanoUSD
-        let txSpans = transactions.values.reduce(Int64(0)) { $0 + $1.spanCount }
-        let hourCost = traceHours.values.reduce(Int64(0)) { $0 + $1.costNanoUSD }
-        let hourSpans = traceHours.values.reduce(Int64(0)) { $0 + $1.spanCount }
-        let sessionSpans = sessions.values.reduce(Int64(0)) { $0 + $1.spanCount }
-        if txCost != hourCost { broken.append("Σ transactions cost \(txCost) ≠ Σ trace-hours cost \(hourCost)") }
-        if txSpans != hourSpans { broken.append("Σ transactions spans \(txSpans) ≠ Σ trace-hours spans \(hourSpans)") }
-        if txSpans != counters.spansCounted {
-            broken.append("Σ transactions spans \(txSpans) ≠ spans counted \(counters.spansCounted)")
+        var txSpansAll: Int64 = 0
+        var sessionSpansAll: Int64 = 0
+        for (i, slice) in slices.enumerated() {
+            // Safe: the slice budget bounds the cost sums; span counts are bounded by memory.
+            let txCost = slice.transactions.values.reduce(Int64(0)) { $0 + $1.costNanoUSD }
+            let txSpans = slice.transactions.values.reduce(Int64(0)) { $0 + $1.spanCount }
+            let hourCost = slice.traceHours.values.reduce(Int64(0)) { $0 + $1.costNanoUSD }
+            let hourSpans = slice.traceHours.values.reduce(Int64(0)) { $0 + $1.spanCount }
+            if txCost != hourCost { broken.append("slice \(i): Σ transactions cost \(txCost) ≠ Σ trace-hours cost \(hourCost)") }
+            if txSpans != hourSpans { broken.append("slice \(i): Σ transactions spans \(txSpans) ≠ Σ trace-hours spans \(hourSpans)") }
+            txSpansAll += txSpans
+            sessionSpansAll += slice.sessions.values.reduce(Int64(0)) { $0 + $1.spanCount }
         }
-        if sessionSpans != counters.spansWithSession {
-            broken.append("Σ session spans \(sessionSpans) ≠ spans with a session \(counters.spansWithSession)")
+        if txSpansAll != counters.spansCounted {
+            broken.append("Σ transactions spans \(txSpansAll) ≠ spans counted \(counters.spansCounted)")
+        }
+        if sessionSpansAll != counters.spansWithSession {
+            broken.append("Σ session spans \(sessionSpansAll) ≠ spans with a session \(counters.spansWithSession)")
         }
         return broken
     }

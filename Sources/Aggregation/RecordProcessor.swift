@@ -10,6 +10,11 @@ public struct RecordLimits: Sendable, Equatable {
     public var maxFutureSkewNanos: Int64
     /// A record value larger than this is `too_large`.
     public var maxBytes: Int
+    /// A record whose Kafka timestamp is later than this (ms since the epoch) is `timestamp_out_of_range`:
+    /// the shard sets it before each batch to its wall clock + `maxFutureSkew`, so that no producer's
+    /// clock can claim a far future (which would sweep pending attribution and create partitions for
+    /// year 2100). `Int64.max` (the default) disables the check.
+    public var recordTimeCeilingUnixMillis: Int64 = .max
 
     public init(maxAgeNanos: Int64 = 35 * 86_400 * 1_000_000_000, maxFutureSkewNanos: Int64 = 2 * 3_600 * 1_000_000_000, maxBytes: Int = 16 << 20) {
         self.maxAgeNanos = maxAgeNanos
@@ -92,7 +97,7 @@ public struct RecordProcessor {
             delta.rejected.append(
                 RejectedRecord(
                     topic: record.topic, partition: record.partition, offset: record.offset, reason: reason,
-                    detail: detail, sizeBytes: Int64(record.value.count), recordTimeUnixMillis: record.timestampUnixMillis))
+                    detail: BoundedText.key(detail, limit: BoundedText.detailLimit), sizeBytes: Int64(record.value.count), recordTimeUnixMillis: record.timestampUnixMillis))
             delta.counters.recordsRejected += 1
             return .rejected(reason)
         }
@@ -119,18 +124,27 @@ public struct RecordProcessor {
         }
         if scratch.isEmpty { return reject(.empty, "no spans") }
 
-        // Rule 5: every span must start inside [record time − max_age, record time + max_future_skew].
-        // Safe: timestamps are ms since 1970 (|t| < 2^53 for any real clock), so ×1e6 and ± limits fit.
+        // The record's own time must be a time: representable in ns (before 2262) and not past this
+        // worker's clock + max_future_skew. Only such a time may serve as "now" for the checks below.
         let recordNanos = record.timestampUnixMillis.multipliedReportingOverflow(by: 1_000_000)
-        if !recordNanos.overflow {
-            let low = recordNanos.partialValue &- limits.maxAgeNanos
-            let high = recordNanos.partialValue &+ limits.maxFutureSkewNanos
+        if recordNanos.overflow || record.timestampUnixMillis > limits.recordTimeCeilingUnixMillis {
+            return reject(
+                .timestampOutOfRange,
+                "record time \(record.timestampUnixMillis) ms is "
+                    + (recordNanos.overflow ? "not representable in nanoseconds" : "later than this worker's clock + max_future_skew"))
+        }
+        // Rule 5: every span must start inside [record time − max_age, record time + max_future_skew].
+        do {
+            let low = recordNanos.partialValue.subtractingReportingOverflow(limits.maxAgeNanos)
+            let high = recordNanos.partialValue.addingReportingOverflow(limits.maxFutureSkewNanos)
+            let lowBound = low.overflow ? Int64.min : low.partialValue
+            let highBound = high.overflow ? Int64.max : high.partialValue
             for span in scratch {
                 let start = span.startTimeUnixNano
-                if start > UInt64(Int64.max) || Int64(start) < low || Int64(start) > high {
+                if start > UInt64(Int64.max) || Int64(start) < lowBound || Int64(start) > highBound {
                     return reject(
                         .timestampOutOfRange,
-                        "span \(span.spanID) starts at \(start) ns, outside [\(low), \(high)] around record time \(record.timestampUnixMillis) ms")
+                        "span \(span.spanID) starts at \(start) ns, outside [\(lowBound), \(highBound)] around record time \(record.timestampUnixMillis) ms")
                 }
             }
         }

@@ -9,11 +9,13 @@ extension EpochDelta {
     /// - Otherwise the span adds to its (month, trace) transaction row, its (hour, trace) attribution
     ///   row, its session row when it carries a session id (attribute, else `baggageSessionID`), and
     ///   its (hour, model, service) row when it names a model.
-    /// Strings are copied out of the borrowed span only where a row needs them.
+    /// Strings are copied out of the borrowed span only where a row needs them, through `BoundedText`
+    /// (at most 256 bytes, no NUL, valid UTF-8). Never traps: a span whose values would break the open
+    /// slice's budget starts a new slice first (see `EpochDelta`), so every `+=` below stays in range.
     public mutating func fold(_ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String? = nil) {
         let attrs = span.attributes
         if cost.outcome == .excluded {
-            let env = (attrs.environmentName ?? attrs.environmentLegacy)?.string ?? ""
+            let env = (attrs.environmentName ?? attrs.environmentLegacy).map { BoundedText.key($0.bytes) } ?? ""
             counters.spansExcluded[env, default: 0] += 1
             return
         }
@@ -26,25 +28,28 @@ extension EpochDelta {
         let isError = span.statusCode == .error
         let isRoot = span.isRoot
 
+        if !budget.admits(cost) { startNewSlice() }
+        budget.take(cost)
+
         counters.spansCounted += 1
         if cost.outcome == .unpriced { counters.spansUnpriced += 1 }
         if cost.clamped { counters.spansClamped += 1 }
         if cost.invalidUpstreamCost { counters.spansInvalidUpstreamCost += 1 }
+        if cost.outOfRange { counters.spansCostOutOfRange += 1 }
 
-        let sessionID = attrs.sessionID?.string ?? baggageSessionID
+        let sessionID = attrs.sessionID.map { BoundedText.key($0.bytes) } ?? baggageSessionID.map { BoundedText.key($0) }
 
-        // Safe: each sum is bounded by spans × per-span cost (|cost.usd| ≤ 1e9 USD = 1e18 nUSD is the
-        // one extreme; the pipeline's epoch cap keeps realistic sums far below Int64.max); `+` traps
-        // rather than wraps if that bound is ever broken.
+        // Safe: every money and token sum below is over spans of this slice, whose budget (Σ of
+        // magnitudes per column) is ≤ Int64.max; counts are bounded by the spans in memory.
         let txKey = TransactionKey(month: month, traceID: span.traceID)
         do {
             var tx = transactions[txKey, default: TransactionDelta()]
             if isRoot {
-                if tx.transaction == nil { tx.transaction = span.name.string }
-                if tx.service == nil, let s = attrs.serviceName { tx.service = s.string }
+                if tx.transaction == nil { tx.transaction = BoundedText.key(span.name.bytes) }
+                if tx.service == nil, let s = attrs.serviceName { tx.service = BoundedText.key(s.bytes) }
             }
             if tx.environment == nil, let e = attrs.environmentName ?? attrs.environmentLegacy {
-                tx.environment = e.string
+                tx.environment = BoundedText.key(e.bytes)
             }
             if tx.sessionID == nil, let s = sessionID { tx.sessionID = s }
             tx.costNanoUSD += total
@@ -66,7 +71,7 @@ extension EpochDelta {
         traceHours[hourKey, default: TraceHourDelta()].spanCount += 1
 
         if isRoot, roots[span.traceID] == nil {
-            roots[span.traceID] = RootSeen(hour: hour, transaction: span.name.string)
+            roots[span.traceID] = RootSeen(hour: hour, transaction: BoundedText.key(span.name.bytes))
         }
 
         if let sessionID {
@@ -82,14 +87,15 @@ extension EpochDelta {
                 s.agentCount += 1
             }
             if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
-            if s.parentSession == nil, let p = attrs.agentParentSession { s.parentSession = p.string }
+            if s.parentSession == nil, let p = attrs.agentParentSession { s.parentSession = BoundedText.key(p.bytes) }
             s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
             s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
             sessions[key] = s
         }
 
         if let model = attrs.responseModel ?? attrs.requestModel {
-            let key = ModelKey(hour: hour, model: model.string, service: attrs.serviceName?.string ?? "")
+            let key = ModelKey(
+                hour: hour, model: BoundedText.key(model.bytes), service: attrs.serviceName.map { BoundedText.key($0.bytes) } ?? "")
             var m = models[key, default: ModelDelta()]
             m.costNanoUSD += total
             m.inputTokens += cost.inputTokens

@@ -161,7 +161,9 @@ public struct LedgerEpochWriter: Sendable {
     }
 
     private func upsertTransactionsAndAttribute(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {
-        let recordNow = epoch.maxRecordTimeUnixMillis &* 1000  // Safe: ms timestamps ≪ Int64.max / 1000.
+        // "Now" for the grace rule: the newest valid record time (the pipeline passes only those); a value
+        // outside years 1 ... 9999 would not be a time, so it sweeps nothing and stamps the epoch start.
+        let recordNow = PGTime.unixMicros(fromMillis: epoch.maxRecordTimeUnixMillis) ?? 0
         let graceMicros = attributionGrace.components.seconds * 1_000_000 + attributionGrace.components.attoseconds / 1_000_000_000_000
         if !epoch.traces.isEmpty {
             // transactions first, in key order; RETURNING gives each touched trace's (possibly older) root name.
@@ -174,9 +176,9 @@ public struct LedgerEpochWriter: Sendable {
                     SELECT month, trace_id, max(transaction),
                         coalesce(max(service) FILTER (WHERE transaction IS NOT NULL), max(service)),
                         coalesce(max(environment) FILTER (WHERE transaction IS NOT NULL), max(environment)),
-                        max(session_id), sum(cost)::bigint, sum(compute)::bigint, sum(serverless)::bigint,
-                        sum(llm)::bigint, sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
-                        sum(input_tokens)::bigint, sum(output_tokens)::bigint, min(first_start), max(last_end), now()
+                        max(session_id), sum(cost), sum(compute), sum(serverless),
+                        sum(llm), sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
+                        sum(input_tokens), sum(output_tokens), min(first_start), max(last_end), now()
                     FROM pg_temp.traceledger_stage_tx
                     GROUP BY trace_id, month ORDER BY trace_id, month
                     ON CONFLICT (trace_id, month) DO UPDATE SET
@@ -240,7 +242,7 @@ public struct LedgerEpochWriter: Sendable {
         try connection.execute(
             """
             INSERT INTO \(table("pending_attribution")) AS p (month, trace_id, hour, cost_nusd, span_count, first_seen)
-            SELECT th.month, th.trace_id, th.hour, sum(th.cost)::bigint, sum(th.spans)::bigint, $1
+            SELECT th.month, th.trace_id, th.hour, sum(th.cost), sum(th.spans)::bigint, $1
             FROM pg_temp.traceledger_stage_th th
             WHERE NOT EXISTS (SELECT 1 FROM pg_temp.traceledger_stage_names n WHERE n.trace_id = th.trace_id)
             GROUP BY th.trace_id, th.month, th.hour ORDER BY th.trace_id, th.month, th.hour
@@ -253,7 +255,7 @@ public struct LedgerEpochWriter: Sendable {
         try connection.execute(
             """
             INSERT INTO \(table("domain_hourly")) AS d (hour, transaction, cost_nusd, span_count, trace_count, updated_at)
-            SELECT hour, transaction, sum(cost)::bigint, sum(spans)::bigint, sum(traces)::bigint, now()
+            SELECT hour, transaction, sum(cost), sum(spans)::bigint, sum(traces)::bigint, now()
             FROM pg_temp.traceledger_stage_dom
             GROUP BY hour, transaction ORDER BY hour, transaction
             ON CONFLICT (hour, transaction) DO UPDATE SET
@@ -270,7 +272,7 @@ public struct LedgerEpochWriter: Sendable {
                 """
                 INSERT INTO \(table("sessions")) AS s (month, session_id, cost_nusd, input_tokens, output_tokens,
                     span_count, depth_max, agent_count, ceiling_hits, parent_session, first_start, last_end, updated_at)
-                SELECT month, session_id, sum(cost)::bigint, sum(input_tokens)::bigint, sum(output_tokens)::bigint,
+                SELECT month, session_id, sum(cost), sum(input_tokens), sum(output_tokens),
                     sum(spans)::bigint, max(depth_max), sum(agent_count)::bigint, sum(ceiling_hits)::bigint,
                     max(parent_session), min(first_start), max(last_end), now()
                 FROM pg_temp.traceledger_stage_sess
@@ -294,8 +296,8 @@ public struct LedgerEpochWriter: Sendable {
                 """
                 INSERT INTO \(table("model_hourly")) AS m (hour, model, service, cost_nusd, input_tokens,
                     output_tokens, calls, updated_at)
-                SELECT hour, model, service, sum(cost)::bigint, sum(input_tokens)::bigint,
-                    sum(output_tokens)::bigint, sum(calls)::bigint, now()
+                SELECT hour, model, service, sum(cost), sum(input_tokens),
+                    sum(output_tokens), sum(calls)::bigint, now()
                 FROM pg_temp.traceledger_stage_model
                 GROUP BY hour, model, service ORDER BY hour, model, service
                 ON CONFLICT (hour, model, service) DO UPDATE SET
@@ -345,7 +347,7 @@ public struct LedgerEpochWriter: Sendable {
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_gap (topic text, partition int4, from_offset int8,
             to_offset int8) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_names (trace_id bytea, transaction text) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_dom (hour timestamptz, transaction text, cost int8,
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_dom (hour timestamptz, transaction text, cost numeric,
             spans int8, traces int8) ON COMMIT DELETE ROWS
         """
 }
@@ -451,8 +453,8 @@ struct StagedEpoch: Sendable {
                 encoder.appendText(record.reason)
                 encoder.appendText(record.detail)
                 encoder.appendInt8(record.sizeBytes)
-                if let millis = record.recordTimeUnixMillis {
-                    encoder.appendTimestamptz(unixMicros: millis &* 1000)  // Safe: ms timestamps ≪ Int64.max / 1000.
+                if let micros = record.recordTimeUnixMillis.flatMap(PGTime.unixMicros(fromMillis:)) {
+                    encoder.appendTimestamptz(unixMicros: micros)
                 } else {
                     encoder.appendNull()
                 }

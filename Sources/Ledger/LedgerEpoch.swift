@@ -293,18 +293,12 @@ public struct LedgerEpoch: Sendable {
         func fail(_ message: String) -> LedgerError { LedgerError(.invalidEpoch, message: message) }
         guard !consumerGroup.isEmpty, !writerID.isEmpty else { throw fail("consumer group and writer id must be set") }
         _ = try months()
-        var traceSum: Int64 = 0
-        var hourSum: Int64 = 0
-        for delta in traces {
-            let (sum, overflow) = traceSum.addingReportingOverflow(delta.costNanoUSD)
-            guard !overflow else { throw fail("trace cost sum overflows Int64") }
-            traceSum = sum
-        }
-        for delta in traceHours {
-            let (sum, overflow) = hourSum.addingReportingOverflow(delta.costNanoUSD)
-            guard !overflow else { throw fail("hour cost sum overflows Int64") }
-            hourSum = sum
-        }
+        // Int128: rows of several slices may together exceed Int64 (the ledger stores numeric); no
+        // count of Int64 values that fits in memory can overflow it.
+        var traceSum: Int128 = 0
+        var hourSum: Int128 = 0
+        for delta in traces { traceSum += Int128(delta.costNanoUSD) }
+        for delta in traceHours { hourSum += Int128(delta.costNanoUSD) }
         guard traceSum == hourSum else {
             throw fail("Σ trace cost \(traceSum) nusd ≠ Σ trace-hour cost \(hourSum) nusd")
         }

@@ -84,10 +84,11 @@ public struct LedgerSchema: Sendable {
     public static let migrations: [Migration] = [
         Migration(version: 1, name: "ledger tables", sql: ledgerTablesSQL),
         Migration(version: 2, name: "budgets and views", sql: viewsSQL),
+        Migration(version: 3, name: "money and tokens as numeric", sql: numericMoneySQL),
     ]
 }
 
-// Money is bigint nano-USD; USD in views is `numeric(30,9)` computed as cost_nusd × 0.000000001 (a
+// Money is integer nano-USD (numeric since v3, so that no sum of untrusted values can overflow); USD in views is `numeric(30,9)` computed as cost_nusd × 0.000000001 (a
 // multiplication keeps scale 9 exactly; a division might round).
 private let usd = "::numeric * 0.000000001)::numeric(30,9)"
 
@@ -236,4 +237,55 @@ private let usd = "::numeric * 0.000000001)::numeric(30,9)"
     FROM \(s.qualified("sessions")) s
     GROUP BY s.session_id;
     """
+}
+
+/// v3: money and token columns become `numeric` (integers, exact, unbounded): a row sums what any number
+/// of epochs added, and 64 bits would overflow (SQLSTATE 22003, an unwritable epoch) on a stream that
+/// claims a few billion USD or 2^63 tokens. The views are recreated with numeric sums.
+@Sendable private func numericMoneySQL(_ s: SchemaName) -> String {
+    let money = ["transactions": ["cost_nusd", "compute_nusd", "serverless_nusd", "llm_nusd", "input_tokens", "output_tokens"],
+                 "domain_hourly": ["cost_nusd"], "pending_attribution": ["cost_nusd"],
+                 "sessions": ["cost_nusd", "input_tokens", "output_tokens"],
+                 "model_hourly": ["cost_nusd", "input_tokens", "output_tokens"]]
+    var sql = """
+        DROP VIEW \(s.qualified("transaction_costs"));
+        DROP VIEW \(s.qualified("domain_costs_24h"));
+        DROP VIEW \(s.qualified("session_costs"));
+
+        """
+    for table in money.keys.sorted() {
+        let columns = money[table] ?? []
+        sql += "ALTER TABLE \(s.qualified(table)) "
+            + columns.map { "ALTER COLUMN \($0) TYPE numeric" }.joined(separator: ", ") + ";\n"
+    }
+    return sql + """
+        CREATE VIEW \(s.qualified("transaction_costs")) AS
+        SELECT encode(t.trace_id, 'hex') AS trace_id, t.month, t.transaction, t.service, t.environment,
+               t.session_id, t.cost_nusd, (t.cost_nusd\(usd) AS cost_usd,
+               t.compute_nusd, t.serverless_nusd, t.llm_nusd,
+               t.span_count, t.error_count, t.unpriced_count, t.input_tokens, t.output_tokens,
+               t.first_start, t.last_end, t.updated_at
+        FROM \(s.qualified("transactions")) t;
+
+        CREATE VIEW \(s.qualified("domain_costs_24h")) AS
+        SELECT d.transaction, sum(d.cost_nusd) AS cost_nusd, (sum(d.cost_nusd)\(usd) AS cost_usd,
+               sum(d.span_count)::bigint AS span_count, sum(d.trace_count)::bigint AS trace_count,
+               b.usd_per_24h AS budget_usd,
+               CASE WHEN b.usd_per_24h > 0
+                    THEN round((sum(d.cost_nusd) * 0.000000001) / b.usd_per_24h, 6) END AS utilization
+        FROM \(s.qualified("domain_hourly")) d
+        LEFT JOIN \(s.qualified("budgets")) b ON b.transaction = d.transaction
+        WHERE d.hour >= date_trunc('hour', now(), 'UTC') - interval '23 hours'
+        GROUP BY d.transaction, b.usd_per_24h;
+
+        CREATE VIEW \(s.qualified("session_costs")) AS
+        SELECT s.session_id, sum(s.cost_nusd) AS cost_nusd, (sum(s.cost_nusd)\(usd) AS cost_usd,
+               sum(s.input_tokens) AS input_tokens, sum(s.output_tokens) AS output_tokens,
+               sum(s.span_count)::bigint AS span_count, max(s.depth_max) AS depth_max,
+               sum(s.agent_count)::bigint AS agent_count, sum(s.ceiling_hits)::bigint AS ceiling_hits,
+               max(s.parent_session) AS parent_session, min(s.first_start) AS first_start,
+               max(s.last_end) AS last_end
+        FROM \(s.qualified("sessions")) s
+        GROUP BY s.session_id;
+        """
 }

@@ -61,6 +61,13 @@ enum PGTime {
     }
 
     static func unixMicros(fromNanos nanos: Int64) -> Int64 { floorDiv(nanos, 1000) }
+
+    /// Milliseconds since the Unix epoch from a record (untrusted) → microseconds, or nil outside
+    /// years 1 ... 9999 (never a wrapped value, never one `timestamptz` refuses).
+    static func unixMicros(fromMillis millis: Int64) -> Int64? {
+        guard millis >= -62_135_596_800_000, millis <= 253_402_300_799_999 else { return nil }
+        return millis * 1000  // Safe: |millis| < 2.6e14, so the product < 2.6e17.
+    }
 }
 
 extension Array where Element == UInt8 {

@@ -102,6 +102,9 @@ enum WriterNotice: Sendable {
     case dropped(epochID: UInt64)
     /// The fencing check failed: another writer moved a partition; everything in flight is void.
     case fenced(epochID: UInt64, detail: String)
+    /// The database refused the epoch's data (`sqlState` class 22/23/54, or nil for our own validation):
+    /// everything in flight is void; the ingest thread isolates the offending record(s).
+    case unwritable(epochID: UInt64, records: Int, advances: [PartitionAdvance], sqlState: String?, detail: String)
 }
 
 /// A mailbox from the writer thread to the ingest thread, with a blocking wait for the ingest thread's

@@ -7,12 +7,18 @@ public struct EpochStoreError: Error, CustomStringConvertible, Sendable {
         case unavailable
         /// The epoch was refused for a reason a retry cannot fix (a bug or a schema problem).
         case rejected
+        /// The database refused the epoch's data (see `sqlState`): some record in it cannot be written.
+        /// The pipeline isolates the record(s) and rejects them; the rest commits.
+        case unwritable
     }
     public var kind: Kind
     public var detail: String
-    public init(_ kind: Kind, _ detail: String) {
+    /// The SQLSTATE of an `.unwritable` error (nil when our own validation refused the epoch).
+    public var sqlState: String?
+    public init(_ kind: Kind, _ detail: String, sqlState: String? = nil) {
         self.kind = kind
         self.detail = detail
+        self.sqlState = sqlState
     }
     public var description: String { "\(kind): \(detail)" }
 }

@@ -129,7 +129,21 @@ final class EpochWriterLoop: @unchecked Sendable {
                     logger.warning("epoch fenced: another writer moved a partition; dropping state", metadata: ["epoch": "\(id)", "detail": "\(error.detail)"])
                     notices.post(.fenced(epochID: id, detail: error.detail))
                     return
-                case .unavailable, .rejected:
+                case .unwritable where epoch.plan.records > 0:
+                    // The same epoch can never commit: void it (and this generation) like a fencing
+                    // failure; the ingest thread re-reads the records in smaller epochs until it finds the
+                    // one(s) the database refuses, rejects those, and commits the rest.
+                    voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
+                    logger.error(
+                        "epoch unwritable: the database refused its data; isolating the record(s)",
+                        metadata: ["epoch": "\(id)", "records": "\(epoch.plan.records)", "sqlstate": "\(error.sqlState ?? "none")",
+                                   "error": "\(error.detail)"])
+                    notices.post(
+                        .unwritable(
+                            epochID: id, records: epoch.plan.records, advances: epoch.plan.advances,
+                            sqlState: error.sqlState, detail: error.detail))
+                    return
+                case .unavailable, .rejected, .unwritable:
                     status.setDatabaseError(error.detail)
                     let delay = backoff(attempt)
                     logger.error(

@@ -82,6 +82,9 @@ struct IngestSettings: Sendable {
     var start: Configuration.StartPosition
     var gapPolicy: Configuration.GapPolicy
     var group: String
+    /// `records.max_future_skew`: a record stamped later than the wall clock + this is out of range and
+    /// never advances the epoch's clock.
+    var maxFutureSkew: Duration = .seconds(2 * 3600)
     var pollMaxMessages = 2_000
     /// Records dispatched but not yet processed by shards before ingest pauses.
     /// (~15 spans a record: ~150k spans, under a second of shard work, and tens of MiB of batches.)
@@ -111,6 +114,12 @@ final class IngestLoop: @unchecked Sendable {
     private var paused = false
     private var unsynced: Set<PartitionKey> = []
     private var roundRobin = 0
+    /// Isolation of records the database refuses (survives resyncs).
+    private var quarantine = Quarantine()
+    /// The last record taken into the open epoch (names the culprit of a one-record epoch).
+    private var lastTaken: (key: PartitionKey, offset: Int64)?
+    /// Sealed one-record epochs in flight → their record.
+    private var singleRecordEpochs: [UInt64: (key: PartitionKey, offset: Int64)] = [:]
 
     init(
         consumer: KafkaConsumer, shards: [AsyncStream<ShardMessage>.Continuation], assembler: EpochAssembler,
@@ -138,7 +147,12 @@ final class IngestLoop: @unchecked Sendable {
             syncUnsyncedPartitions()
             let result: KafkaPollResult
             do {
-                result = try consumer.poll(maxMessages: settings.pollMaxMessages, timeout: .milliseconds(100))
+                // Under quarantine, poll no more than the epochs in flight may hold, so that sealing every
+                // `limit` records does not pile up epochs.
+                let pollMax = quarantine.epochRecordLimit.map {
+                    min(settings.pollMaxMessages, max(1, $0.multipliedReportingOverflow(by: settings.maxInflightEpochs).partialValue))
+                } ?? settings.pollMaxMessages
+                result = try consumer.poll(maxMessages: pollMax, timeout: .milliseconds(100))
             } catch {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
@@ -165,14 +179,43 @@ final class IngestLoop: @unchecked Sendable {
     private func dispatch(_ batch: KafkaMessageBatch) {
         let n = shards.count
         var perShard = [[Int32]](repeating: [], count: n)
-        var taken = 0
+        var pending = 0
+        // Hands what was routed so far to the shards (before a mid-batch seal, and at the end).
+        func handOver() {
+            guard pending > 0 else { return }
+            gauges.queuedRecords.add(pending, ordering: .relaxed)
+            for s in 0..<n where !perShard[s].isEmpty {
+                shards[s].yield(.records(batch, perShard[s]))
+                perShard[s] = []
+            }
+            pending = 0
+        }
+        let clockCeiling = Self.recordTimeCeiling(skew: settings.maxFutureSkew)
         for i in batch.indices {
             let m = batch[i]
             let key = PartitionKey(topic: m.topic, partition: m.partition)
-            switch tracker.recordDelivered(key, offset: m.offset, timestampUnixMillis: m.timestamp?.milliseconds ?? 0) {
+            // Only a record time that is a plausible time may move the epoch's clock ("now" for the grace rule).
+            let stamp = m.timestamp?.milliseconds ?? 0
+            let clock = stamp >= 0 && stamp <= clockCeiling ? stamp : 0
+            switch tracker.recordDelivered(key, offset: m.offset, timestampUnixMillis: clock) {
             case .take:
-                perShard[route(m, shards: n)].append(Int32(i))
-                taken += 1
+                lastTaken = (key, m.offset)
+                if let poison = quarantine.poison(key, offset: m.offset) {
+                    handOver()
+                    gauges.queuedRecords.add(1, ordering: .relaxed)
+                    shards[route(m, shards: n)].yield(.reject(batch, Int32(i), poison.reason, poison.detail))
+                    logger.warning(
+                        "rejecting a record the database refused",
+                        metadata: ["partition": "\(key)", "offset": "\(m.offset)", "reason": "\(poison.reason.rawValue)"])
+                } else {
+                    perShard[route(m, shards: n)].append(Int32(i))
+                    pending += 1
+                }
+                quarantine.recordTaken(key, offset: m.offset)
+                if let limit = quarantine.epochRecordLimit, tracker.recordsInOpenEpoch >= limit {
+                    handOver()
+                    seal()
+                }
             case .duplicate, .notAssigned:
                 continue
             case .stopAtGap:
@@ -180,11 +223,13 @@ final class IngestLoop: @unchecked Sendable {
                 try? consumer.pause([TopicPartition(topic: key.topic, partition: key.partition)])
             }
         }
-        guard taken > 0 else { return }
-        gauges.queuedRecords.add(taken, ordering: .relaxed)
-        for (s, indices) in perShard.enumerated() where !indices.isEmpty {
-            shards[s].yield(.records(batch, indices))
-        }
+        handOver()
+    }
+
+    /// The latest record time (ms) that counts as a time: this worker's clock + `records.max_future_skew`.
+    static func recordTimeCeiling(skew: Duration) -> Int64 {
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        return nowMillis + skew.components.seconds * 1000  // Safe: both ≪ Int64.max.
     }
 
     private func route(_ m: KafkaMessage, shards n: Int) -> Int {
@@ -202,7 +247,10 @@ final class IngestLoop: @unchecked Sendable {
     // MARK: epochs
 
     private func seal() {
+        let single = tracker.recordsInOpenEpoch == 1 ? lastTaken : nil
+        lastTaken = nil
         guard let plan = tracker.seal() else { return }
+        if let single { singleRecordEpochs[plan.epochID] = single }
         gauges.openSpans.store(0, ordering: .relaxed)
         for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
         assembler.planSealed(plan)
@@ -213,13 +261,27 @@ final class IngestLoop: @unchecked Sendable {
             switch n {
             case .committed(let id, let advances, _, let duration):
                 tracker.epochFinished()
+                singleRecordEpochs[id] = nil
+                quarantine.epochCommitted(advances)
                 gauges.committedEpochs.add(1, ordering: .relaxed)
                 gauges.recordWrite(duration)
                 commitToKafka(advances, epochID: id)
-            case .dropped:
+            case .dropped(let id):
                 tracker.epochFinished()
+                singleRecordEpochs[id] = nil
+            case .unwritable(let id, let records, let advances, let sqlState, let detail):
+                tracker.epochFinished()
+                quarantine.epochUnwritable(
+                    records: records, advances: advances, single: singleRecordEpochs.removeValue(forKey: id),
+                    sqlState: sqlState, detail: detail)
+                gauges.unwritableEpochs.add(1, ordering: .relaxed)
+                logger.warning(
+                    "unwritable epoch: re-reading its records in epochs of at most \(quarantine.epochRecordLimit ?? 0)",
+                    metadata: ["epoch": "\(id)", "records": "\(records)", "sqlstate": "\(sqlState ?? "none")"])
+                resync()
             case .fenced(let id, let detail):
                 tracker.epochFinished()
+                singleRecordEpochs[id] = nil
                 gauges.fencedEpochs.add(1, ordering: .relaxed)
                 logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
                 resync()
@@ -246,6 +308,7 @@ final class IngestLoop: @unchecked Sendable {
     /// every assigned partition's offset from Postgres and seeks there.
     private func resync() {
         tracker.resync()
+        lastTaken = nil
         writer.voidBelow.store(tracker.generation, ordering: .releasing)
         for s in shards { s.yield(.discard) }
         gauges.openSpans.store(0, ordering: .relaxed)
@@ -289,6 +352,7 @@ final class IngestLoop: @unchecked Sendable {
             if lost {
                 logger.warning("assignment lost: dropping open state", metadata: ["partitions": "\(keys)"])
                 tracker.partitionsRemoved(keys)
+                quarantine.partitionsRemoved(keys)
                 resync()
             } else {
                 // Write what we hold for them before another member starts on them; fencing makes a
@@ -296,6 +360,7 @@ final class IngestLoop: @unchecked Sendable {
                 seal()
                 drainInflight(deadline: ContinuousClock.now + settings.shutdownTimeout)
                 tracker.partitionsRemoved(keys)
+                quarantine.partitionsRemoved(keys)
             }
             unsynced.subtract(keys)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])

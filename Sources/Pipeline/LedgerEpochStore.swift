@@ -5,8 +5,9 @@ import Ledger
 
 /// The Postgres `EpochStore`: converts a sealed epoch into Ledger's plain values and writes it with
 /// `LedgerEpochWriter` on a connection this store alone owns (one store per thread; it reconnects after
-/// a broken connection). Ledger errors map to `.fenced` (nothing written; resync), or `.unavailable`
-/// (retry).
+/// a broken connection). Ledger errors map to `.fenced` (nothing written; resync), `.unwritable` (the
+/// epoch's own data was refused: SQLSTATE classes 22, 23 and 54, or an epoch that fails validation;
+/// retrying the same epoch cannot help), or `.unavailable` (connection-level and everything else: retry).
 public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
     // Safe: used by one thread at a time (the writer thread, or `StartOffsets` under its Mutex).
     private let conninfo: String
@@ -42,10 +43,22 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
                 connection = nil
                 return EpochStoreError(.unavailable, e.description)
             }
-            if e.code == .invalidEpoch || e.code == .invalidMonth { return EpochStoreError(.rejected, e.description) }
+            if e.code == .invalidEpoch || e.code == .invalidMonth {
+                return EpochStoreError(.unwritable, e.description, sqlState: nil)
+            }
+            if let state = e.sqlState, Self.isDataError(state) {
+                return EpochStoreError(.unwritable, e.description, sqlState: state)
+            }
             return EpochStoreError(.unavailable, e.description)
         }
         return EpochStoreError(.unavailable, "\(error)")
+    }
+
+    /// SQLSTATEs a record's data can cause: class 22 (data exception: out of range, bad encoding, bad
+    /// datetime), class 23 (integrity: a constraint the data breaks; 23514 for a missing partition is
+    /// retried inside the writer first), class 54 (program limit: an index row too large).
+    static func isDataError(_ state: String) -> Bool {
+        state.hasPrefix("22") || state.hasPrefix("23") || state.hasPrefix("54")
     }
 
     public func write(_ epoch: SealedEpoch, group: String, writer writerID: String) throws(EpochStoreError) {
@@ -53,7 +66,7 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
         do {
             ledgerEpoch = try Self.convert(epoch, group: group, writer: writerID)
         } catch {
-            throw EpochStoreError(.rejected, "epoch \(epoch.plan.epochID): \(error)")
+            throw EpochStoreError(.unwritable, "epoch \(epoch.plan.epochID): \(error)", sqlState: nil)
         }
         let c = try connected()
         do {
@@ -91,7 +104,8 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
             return v
         }
         func tid(_ t: TraceID) -> LedgerTraceID { LedgerTraceID(high: t.high, low: t.low) }
-        for d in epoch.deltas {
+        for outer in epoch.deltas {
+          for d in outer.slices {
             for (k, v) in d.transactions {
                 out.traces.append(
                     TraceDelta(
@@ -127,7 +141,8 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
                         hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), model: k.model, service: k.service,
                         costNanoUSD: v.costNanoUSD, inputTokens: v.inputTokens, outputTokens: v.outputTokens, calls: v.calls))
             }
-            for r in d.rejected {
+          }
+            for r in outer.rejected {
                 out.rejected.append(
                     Ledger.RejectedRecord(
                         topic: r.topic, partition: r.partition, offset: r.offset, reason: r.reason.rawValue, detail: r.detail,

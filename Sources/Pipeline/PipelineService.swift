@@ -94,7 +94,7 @@ public final class PipelineService: Service, Sendable {
             settings: IngestSettings(
                 flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
                 maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
-                group: c.kafkaGroup, shutdownTimeout: c.shutdownTimeout),
+                group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew, shutdownTimeout: c.shutdownTimeout),
             logger: logger)
 
         logger.info(

@@ -14,6 +14,9 @@ enum ShardMessage: Sendable {
     case seal(epochID: UInt64, generation: UInt64)
     /// Drop the open epoch (after a fencing failure or a lost assignment).
     case discard
+    /// Reject one record of the batch with this reason instead of folding it (a record the database
+    /// refused, found by the ingest thread's `Quarantine`).
+    case reject(KafkaMessageBatch, Int32, RejectReason, String)
 }
 
 /// Counters shared by the ingest thread and the shards (atomics; relaxed: they steer heuristics).
@@ -27,6 +30,8 @@ final class PipelineGauges: Sendable {
     let rejectedTotal = Atomic<Int>(0)
     let committedEpochs = Atomic<Int>(0)
     let fencedEpochs = Atomic<Int>(0)
+    /// Epochs the database refused for their data (each starts an isolation of the culprit records).
+    let unwritableEpochs = Atomic<Int>(0)
     let inflightEpochs = Atomic<Int>(0)
     /// The last `writeTimesMax` epoch write durations (ms), a ring: bounded whatever the uptime.
     private let writeTimes = Mutex<(values: [Double], next: Int)>(([], 0))
@@ -152,6 +157,8 @@ struct Shard: Sendable {
                     version = v
                     processor.pricer.use(catalog)
                 }
+                processor.limits.recordTimeCeilingUnixMillis = IngestLoop.recordTimeCeiling(
+                    skew: .nanoseconds(env.limits.maxFutureSkewNanos))
                 var spans = 0
                 for i in indices {
                     let m = batch[Int(i)]
@@ -190,6 +197,25 @@ struct Shard: Sendable {
             case .discard:
                 delta = EpochDelta()
                 deadLetterRetries = []
+            case .reject(let batch, let i, let reason, let detail):
+                let m = batch[Int(i)]
+                let topic = m.topic
+                delta.rejected.append(
+                    RejectedRecord(
+                        topic: topic, partition: m.partition, offset: m.offset, reason: reason, detail: detail,
+                        sizeBytes: Int64(m.value.count), recordTimeUnixMillis: m.timestamp?.milliseconds ?? 0))
+                delta.counters.recordsRejected += 1
+                env.gauges.rejectedTotal.add(1, ordering: .relaxed)
+                env.gauges.recordsTotal.add(1, ordering: .relaxed)
+                env.gauges.queuedRecords.subtract(1, ordering: .relaxed)
+                do {
+                    try env.deadLetters.send(m, topic: topic, reason: reason)
+                } catch {
+                    env.logger.warning(
+                        "dead-letter produce failed; the writer retries it before commit",
+                        metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
+                    deadLetterRetries.append(env.deadLetters.copy(of: m, topic: topic, reason: reason))
+                }
             }
         }
     }
