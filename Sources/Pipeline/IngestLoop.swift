@@ -256,7 +256,10 @@ final class IngestLoop: @unchecked Sendable {
         assembler.planSealed(plan)
     }
 
+    /// Accounts for every notice first, then resyncs once if any asked for it: a resync drains the epochs
+    /// in flight, and notices still unprocessed in this array would never reach that drain.
     private func handle(_ notices: [WriterNotice]) {
+        var resyncNeeded = false
         for n in notices {
             switch n {
             case .committed(let id, let advances, _, let duration):
@@ -278,15 +281,16 @@ final class IngestLoop: @unchecked Sendable {
                 logger.warning(
                     "unwritable epoch: re-reading its records in epochs of at most \(quarantine.epochRecordLimit ?? 0)",
                     metadata: ["epoch": "\(id)", "records": "\(records)", "sqlstate": "\(sqlState ?? "none")"])
-                resync()
+                resyncNeeded = true
             case .fenced(let id, let detail):
                 tracker.epochFinished()
                 singleRecordEpochs[id] = nil
                 gauges.fencedEpochs.add(1, ordering: .relaxed)
                 logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
-                resync()
+                resyncNeeded = true
             }
         }
+        if resyncNeeded { resync() }
     }
 
     /// Lag reporting only: Postgres holds the truth.
