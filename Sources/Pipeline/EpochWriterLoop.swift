@@ -109,7 +109,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                         // The count is read first: a failure listed after it makes the next flush due.
                         let failuresNow = deadLetters.producer.failedCount
                         let failed = deadLetters.producer.takeFailedRecords()
-                        redeliveries += failed.map(\.record)
+                        redeliveries += failed.compactMap(\.record)
                         deliveryFailuresSeen = failuresNow
                         throw EpochStoreError(
                             .unavailable, "dead-letter flush: \(error); \(failed.count) records will be produced again")
