@@ -54,10 +54,21 @@ final class PipelineGauges: Sendable {
 }
 
 /// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
+///
+/// A dead letter Kafka refuses permanently (``KafkaError/isPermanent``: too large for the producer or
+/// the broker, not authorized, a topic missing past the producer's bound, …) is not retried: the
+/// refusal is appended to its `rejected_records.detail` (``withRefusal(_:_:)``), counted in
+/// ``refusedCount`` and logged once at error level, and its epoch commits.
 final class DeadLetterSink: Sendable {
     let producer: KafkaProducer
     let suffix: String
     let logger: Logger
+    /// Dead letters Kafka refused permanently, since start (for `/metrics`).
+    let refusedCount = Atomic<Int>(0)
+    /// `rejected_records.detail` stays within this many UTF-8 bytes once a refusal is appended.
+    static let detailMaxBytes = 2048
+    /// How many of the record's first value bytes a refusal quotes.
+    static let quotedBytes = FailedRecord.prefixLength
 
     init(producer: KafkaProducer, suffix: String, logger: Logger) {
         self.producer = producer
@@ -102,6 +113,45 @@ final class DeadLetterSink: Sendable {
 }
 
 extension DeadLetterSink {
+    /// The text a permanent refusal adds to the detail: the error, then the value's size and its first
+    /// bytes, escaped (printable ASCII as is, `\\`, `\xHH` otherwise).
+    static func refusal(_ error: KafkaError, valuePrefix: some Collection<UInt8>, valueLength: Int) -> String {
+        var quoted = ""
+        for b in valuePrefix.prefix(quotedBytes) {
+            switch b {
+            case UInt8(ascii: "\\"): quoted += "\\\\"
+            case 0x20..<0x7F: quoted.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                quoted += "\\x" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+            }
+        }
+        let more = valueLength > quotedBytes ? "…" : ""
+        return "dead letter refused permanently by Kafka (\(error.code)): \(error.message); value \(valueLength) bytes, first: \"\(quoted)\"\(more)"
+    }
+
+    /// `detail` with `refusal` appended, within ``detailMaxBytes`` (the original detail is shortened
+    /// first, then the refusal).
+    static func withRefusal(_ detail: String, _ refusal: String) -> String {
+        let separator = "; "
+        let room = max(0, detailMaxBytes - refusal.utf8.count - separator.utf8.count)
+        let head = detail.utf8.count <= room ? detail : String(decoding: detail.utf8.prefix(room), as: UTF8.self)
+        let full = head + separator + refusal
+        guard full.utf8.count > detailMaxBytes else { return full }
+        // Never cut inside a character: decoding repairs a split scalar, so trim until it fits.
+        var out = String(decoding: full.utf8.prefix(detailMaxBytes), as: UTF8.self)
+        while out.utf8.count > detailMaxBytes { out.removeLast() }
+        return out
+    }
+
+    /// Counts and logs (once, at error level) a dead letter Kafka refused permanently.
+    func noteRefused(source: String, error: KafkaError) {
+        refusedCount.add(1, ordering: .relaxed)
+        logger.error(
+            "dead letter refused permanently; not retried, the refusal is recorded in rejected_records.detail",
+            metadata: ["source": "\(source)", "dlq_topic": "\(error.topic ?? "")", "error": "\(error)"])
+    }
+
     /// The copy `send` would have produced, owning its bytes: kept with its epoch when a produce call
     /// failed, so that the writer produces it before that epoch commits (rare, so copying is fine).
     func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> OwnedRecord {
@@ -169,6 +219,16 @@ struct Shard: Sendable {
                         env.gauges.rejectedTotal.add(1, ordering: .relaxed)
                         do {
                             try env.deadLetters.send(m, topic: topic, reason: reason)
+                        } catch let error where error.isPermanent {
+                            // Refused for good (e.g. over message.max.bytes): no copy, no retry; the
+                            // refusal goes into the rejected row this record just added.
+                            let refusal = DeadLetterSink.refusal(error, valuePrefix: m.value, valueLength: m.value.count)
+                            if let r = delta.rejected.lastIndex(where: {
+                                $0.offset == m.offset && $0.partition == m.partition && $0.topic == topic
+                            }) {
+                                delta.rejected[r].detail = DeadLetterSink.withRefusal(delta.rejected[r].detail, refusal)
+                            }
+                            env.deadLetters.noteRefused(source: "\(topic)/\(m.partition)/\(m.offset)", error: error)
                         } catch {
                             // Keep a copy with the epoch: the writer produces it before the epoch commits.
                             env.logger.warning(
