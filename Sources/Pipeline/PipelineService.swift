@@ -39,6 +39,9 @@ public final class PipelineService: Service, Sendable {
         )
     }
 
+    /// Dead letters Kafka refused permanently since start (their refusal is in `rejected_records.detail`).
+    public var deadLettersRefused: Int { gauges.deadLettersRefused.load(ordering: .relaxed) }
+
     public func run() async throws {
         let c = configuration
         let catalogSource = try PriceCatalogSource(path: c.pricingFile)
@@ -60,7 +63,7 @@ public final class PipelineService: Service, Sendable {
             configuration: KafkaProducerConfiguration(
                 bootstrapServers: c.kafkaBrokers, properties: producerProps, keepsFailedRecords: true),
             logger: logger)
-        let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger)
+        let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger, gauges: gauges)
 
         let queue = WriterQueue()
         let notices = NoticeBox()

@@ -25,6 +25,8 @@ final class PipelineGauges: Sendable {
     let spansTotal = Atomic<Int>(0)
     let recordsTotal = Atomic<Int>(0)
     let rejectedTotal = Atomic<Int>(0)
+    /// Dead letters Kafka refused permanently (not retried; the refusal is in their rejected row).
+    let deadLettersRefused = Atomic<Int>(0)
     let committedEpochs = Atomic<Int>(0)
     let fencedEpochs = Atomic<Int>(0)
     let inflightEpochs = Atomic<Int>(0)
@@ -58,22 +60,22 @@ final class PipelineGauges: Sendable {
 /// A dead letter Kafka refuses permanently (``KafkaError/isPermanent``: too large for the producer or
 /// the broker, not authorized, a topic missing past the producer's bound, …) is not retried: the
 /// refusal is appended to its `rejected_records.detail` (``withRefusal(_:_:)``), counted in
-/// ``refusedCount`` and logged once at error level, and its epoch commits.
+/// `PipelineGauges.deadLettersRefused` and logged once at error level, and its epoch commits.
 final class DeadLetterSink: Sendable {
     let producer: KafkaProducer
     let suffix: String
     let logger: Logger
-    /// Dead letters Kafka refused permanently, since start (for `/metrics`).
-    let refusedCount = Atomic<Int>(0)
+    let gauges: PipelineGauges
     /// `rejected_records.detail` stays within this many UTF-8 bytes once a refusal is appended.
     static let detailMaxBytes = 2048
     /// How many of the record's first value bytes a refusal quotes.
     static let quotedBytes = FailedRecord.prefixLength
 
-    init(producer: KafkaProducer, suffix: String, logger: Logger) {
+    init(producer: KafkaProducer, suffix: String, logger: Logger, gauges: PipelineGauges) {
         self.producer = producer
         self.suffix = suffix
         self.logger = logger
+        self.gauges = gauges
     }
 
     /// Enqueues a copy of the original record (key, value, headers) plus `traceledger-error` and
@@ -146,7 +148,7 @@ extension DeadLetterSink {
 
     /// Counts and logs (once, at error level) a dead letter Kafka refused permanently.
     func noteRefused(source: String, error: KafkaError) {
-        refusedCount.add(1, ordering: .relaxed)
+        gauges.deadLettersRefused.add(1, ordering: .relaxed)
         logger.error(
             "dead letter refused permanently; not retried, the refusal is recorded in rejected_records.detail",
             metadata: ["source": "\(source)", "dlq_topic": "\(error.topic ?? "")", "error": "\(error)"])

@@ -75,7 +75,9 @@ struct DeadLetterRefusalTests {
         let first = try await InProcessWorker.waitCommitted(records: 2, group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
         try s.produce([try s.good(2)], from: 2)
         let all = try await InProcessWorker.waitCommitted(records: 3, group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
+        let refused = worker.pipeline.deadLettersRefused
         try await worker.stop()
+        #expect(refused == 1)
         #expect(first, "the epoch holding the refused dead letter commits (no stall)")
         #expect(all, "the good record after it commits")
 
@@ -100,8 +102,10 @@ struct DeadLetterRefusalTests {
         let worker = InProcessWorker(configuration: config, conninfo: s.conninfo, logger: s.logger)
         let committed = try await InProcessWorker.waitCommitted(
             records: Int64(values.count), group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
+        let refused = worker.pipeline.deadLettersRefused
         try await worker.stop()
         #expect(committed, "no stall")
+        #expect(refused == 2)
 
         let (rejected, spans) = try s.ledger()
         #expect(spans == 2)
