@@ -126,4 +126,43 @@ struct PermanentFailureTests {
         try produceRecords(producer, topic: "few", partition: 0, tag: "ok", range: 1..<2)
         #expect(missing()?.isPermanent == false)
     }
+
+    @Test("a full queue makes produce wait (backpressure) and drops nothing; past queueFullTimeout it throws QUEUE_FULL, which is transient")
+    func fullQueueWaits() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        try cluster.createTopic("bp", partitions: 1)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: ["queue.buffering.max.messages": "2", "linger.ms": "300"], queueFullTimeout: .seconds(20)),
+            logger: testLogger("producer"))
+        let start = ContinuousClock.now
+        for i in 0..<6 { try producer.produce(topic: "bp", partition: 0, key: nil, value: [UInt8(i)]) }
+        #expect(ContinuousClock.now - start >= .milliseconds(250), "produce waited for room in the queue")
+        try producer.flush(timeout: .seconds(20))
+        #expect(producer.deliveredCount == 6 && producer.failedCount == 0)
+
+        try cluster.setBrokerDown(-1)
+        let stuck = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: ["queue.buffering.max.messages": "1"],
+                queueFullTimeout: .milliseconds(300)),
+            logger: testLogger("producer"))
+        try stuck.produce(topic: "bp", partition: 0, key: nil, value: [1])
+        let error = #expect(throws: KafkaError.self) { try stuck.produce(topic: "bp", partition: 0, key: nil, value: [2]) }
+        #expect(error?.code == .queueFull && error?.isPermanent == false)
+        try cluster.setBrokerUp(-1)
+        try stuck.flush(timeout: .seconds(30))
+        #expect(stuck.deliveredCount == 1)
+    }
+
+    @Test("the bounded-queue defaults: at least 32 MiB and two of the largest record, 10000 records; given values win")
+    func boundedQueueDefaults() {
+        let small = KafkaProducerConfiguration.boundedQueue([:])
+        #expect(small["queue.buffering.max.kbytes"] == "32768" && small["queue.buffering.max.messages"] == "10000")
+        let big = KafkaProducerConfiguration.boundedQueue(["message.max.bytes": "\(17 << 20)"])
+        #expect(big["queue.buffering.max.kbytes"] == "\(2 * (17 << 10) + 1)")
+        let given = KafkaProducerConfiguration.boundedQueue(["queue.buffering.max.kbytes": "1000", "queue.buffering.max.messages": "5"])
+        #expect(given["queue.buffering.max.kbytes"] == "1000" && given["queue.buffering.max.messages"] == "5")
+    }
 }
