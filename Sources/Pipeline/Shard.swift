@@ -137,13 +137,16 @@ extension DeadLetterSink {
     static func withRefusal(_ detail: String, _ refusal: String) -> String {
         let separator = "; "
         let room = max(0, detailMaxBytes - refusal.utf8.count - separator.utf8.count)
-        let head = detail.utf8.count <= room ? detail : String(decoding: detail.utf8.prefix(room), as: UTF8.self)
-        let full = head + separator + refusal
-        guard full.utf8.count > detailMaxBytes else { return full }
-        // Never cut inside a character: decoding repairs a split scalar, so trim until it fits.
-        var out = String(decoding: full.utf8.prefix(detailMaxBytes), as: UTF8.self)
-        while out.utf8.count > detailMaxBytes { out.removeLast() }
-        return out
+        return prefix(prefix(detail, utf8Bytes: room) + separator + refusal, utf8Bytes: detailMaxBytes)
+    }
+
+    /// The longest prefix of `s` within `n` UTF-8 bytes that ends on a Unicode scalar boundary.
+    static func prefix(_ s: String, utf8Bytes n: Int) -> String {
+        guard s.utf8.count > n else { return s }
+        var end = s.utf8.index(s.utf8.startIndex, offsetBy: n)
+        // Back off continuation bytes (10xxxxxx) to the start of the scalar cut in two.
+        while end > s.utf8.startIndex, s.utf8[end] & 0xC0 == 0x80 { s.utf8.formIndex(before: &end) }
+        return String(decoding: s.utf8[..<end], as: UTF8.self)
     }
 
     /// Counts and logs (once, at error level) a dead letter Kafka refused permanently.
