@@ -5,7 +5,8 @@ internal import CRdKafka
 /// Guarantees: a plain `Sendable` value (no C pointer inside); `code` is librdkafka's
 /// `rd_kafka_resp_err_t` value, so every librdkafka error maps to a `Code` without loss.
 /// `isRetriable`/`isFatal` are librdkafka's own verdicts when it gave one (`rd_kafka_error_t`),
-/// else a fixed table of codes librdkafka documents as transient.
+/// else a fixed table of codes librdkafka documents as transient. `isPermanent` says a produce that
+/// failed this way can never succeed however often it is retried (see ``Code/isPermanentRefusal``).
 public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// librdkafka's error code (`rd_kafka_resp_err_t`). Negative codes are librdkafka-internal
     /// (`_TIMED_OUT`, `_PARTITION_EOF`, …), positive ones are Kafka protocol errors.
@@ -37,8 +38,17 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let autoOffsetReset = Code(rawValue: -140)
         public static let unknown = Code(rawValue: -1)
         public static let offsetOutOfRange = Code(rawValue: 1)
+        /// `INVALID_MSG` (`CORRUPT_MESSAGE`): CRC mismatch, null key on a compacted topic, …
+        public static let invalidMessage = Code(rawValue: 2)
         public static let unknownTopicOrPartition = Code(rawValue: 3)
         public static let messageSizeTooLarge = Code(rawValue: 10)
+        public static let invalidTopic = Code(rawValue: 17)
+        public static let recordListTooLarge = Code(rawValue: 18)
+        public static let notEnoughReplicas = Code(rawValue: 19)
+        public static let clusterAuthorizationFailed = Code(rawValue: 31)
+        public static let invalidTimestamp = Code(rawValue: 32)
+        public static let unsupportedForMessageFormat = Code(rawValue: 43)
+        public static let policyViolation = Code(rawValue: 44)
         public static let leaderNotAvailable = Code(rawValue: 5)
         public static let notLeaderForPartition = Code(rawValue: 6)
         public static let requestTimedOut = Code(rawValue: 7)
@@ -66,6 +76,26 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             }
         }
 
+        /// A produce refused this way fails the same way every time, whatever the retries: the record
+        /// (size, contents, timestamp) or the topic (authorization, name, policy) is refused, not the
+        /// moment. Unknown topics are not in this table: a topic can be created, so the producer makes
+        /// them permanent only after a bound (``KafkaProducerConfiguration/unknownTopicGrace``).
+        public var isPermanentRefusal: Bool {
+            switch self {
+            case .messageSizeTooLarge, .recordListTooLarge, .invalidMessage, .invalidRecord, .invalidTimestamp,
+                .topicAuthorizationFailed, .clusterAuthorizationFailed, .invalidTopic, .policyViolation,
+                .unsupportedForMessageFormat:
+                return true
+            default:
+                return false
+            }
+        }
+
+        /// The topic (or an explicitly chosen partition) does not exist, per the broker or librdkafka.
+        public var isUnknownTopic: Bool {
+            self == .unknownTopicOrPartition || self == .unknownTopic || self == .unknownPartition
+        }
+
         init(_ err: rd_kafka_resp_err_t) { self.rawValue = err.rawValue }
         var c: rd_kafka_resp_err_t { rd_kafka_resp_err_t(rawValue: rawValue) }
     }
@@ -80,12 +110,16 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isRetriable: Bool
     /// librdkafka says the client instance is unusable (only with idempotence/transactions, or `_FATAL`).
     public var isFatal: Bool
+    /// Retrying the same produce can never succeed: don't (``Code/isPermanentRefusal``, or an unknown
+    /// topic past the producer's bound). Not part of equality.
+    public var isPermanent: Bool
     public var file: String
     public var line: Int
 
     public init(
         code: Code, message: String, topic: String? = nil, partition: Int32? = nil, offset: Int64? = nil,
-        isRetriable: Bool? = nil, isFatal: Bool? = nil, file: String = #fileID, line: Int = #line
+        isRetriable: Bool? = nil, isFatal: Bool? = nil, isPermanent: Bool? = nil, file: String = #fileID,
+        line: Int = #line
     ) {
         self.code = code
         self.message = message
@@ -94,12 +128,14 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         self.offset = offset
         self.isRetriable = isRetriable ?? code.isRetriableByTable
         self.isFatal = isFatal ?? (code == .fatal)
+        self.isPermanent = isPermanent ?? code.isPermanentRefusal
         self.file = file
         self.line = line
     }
 
     public var description: String {
         var s = "KafkaError.\(code): \(message)"
+        if isPermanent { s += " (permanent)" }
         if let topic { s += " topic=\(topic)" }
         if let partition { s += " partition=\(partition)" }
         if let offset { s += " offset=\(offset)" }

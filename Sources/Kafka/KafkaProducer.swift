@@ -16,6 +16,14 @@ public struct KafkaProducerConfiguration: Sendable {
     /// (the dead-letter producer re-produces them before the epoch they belong to commits). Off by
     /// default: a plain producer only counts failures.
     public var keepsFailedRecords = false
+    /// How long a topic must have been reported unknown (`UNKNOWN_TOPIC_OR_PART`, `_UNKNOWN_TOPIC`,
+    /// `_UNKNOWN_PARTITION`), with no delivery to it in between, before such a failure is permanent
+    /// (``KafkaError/isPermanent``): a missing topic may be created meanwhile, a topic missing for
+    /// this long is not coming. Both this and ``unknownTopicMinFailures`` must be reached.
+    public var unknownTopicGrace: Duration = .seconds(120)
+    /// How many unknown-topic failures (produce calls and delivery reports) the topic must have had
+    /// since it was first reported unknown before one is permanent.
+    public var unknownTopicMinFailures = 3
 
     /// `message.timeout.ms` lowered from librdkafka's 300000 so that a dead cluster fails a flush in a
     /// minute, not five.
@@ -32,6 +40,22 @@ public struct KafkaProducerConfiguration: Sendable {
         self.properties = properties
         self.queueFullTimeout = queueFullTimeout
         self.keepsFailedRecords = keepsFailedRecords
+    }
+
+    /// Properties that bound the producer's memory: `queue.buffering.max.kbytes` (librdkafka's default
+    /// is 1 GiB) is at least `minimumQueueKBytes` and holds two records of `message.max.bytes` (one
+    /// record larger than the queue could never be enqueued: librdkafka would answer `QUEUE_FULL`
+    /// forever); `queue.buffering.max.messages` 10000 (default 100000). A full queue is waited on by
+    /// `produce` (backpressure), never dropped. Values already in `properties` win.
+    public static func boundedQueue(
+        _ properties: [String: String], minimumQueueKBytes: Int = 32 << 10
+    ) -> [String: String] {
+        var p = properties
+        let messageMax = p["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+        p["queue.buffering.max.kbytes"] =
+            p["queue.buffering.max.kbytes"] ?? "\(min(2_147_483_647, max(minimumQueueKBytes, 2 * messageMax / 1024 + 1)))"
+        p["queue.buffering.max.messages"] = p["queue.buffering.max.messages"] ?? "10000"
+        return p
     }
 
     public var resolvedProperties: [String: String] {
@@ -66,9 +90,27 @@ public struct OwnedRecord: Sendable {
 
 /// A record whose delivery failed, copied out of its delivery report: what to produce again, and why
 /// it failed (with topic and partition).
+///
+/// Guarantees: when the failure is permanent (``KafkaError/isPermanent``) the value is not copied
+/// (`record` is nil): only the key, the headers and the first ``prefixLength`` bytes of the value are
+/// kept, enough to identify and describe a record that can never be delivered.
 public struct FailedRecord: Sendable {
-    public var record: OwnedRecord
+    /// How many value bytes `valuePrefix` keeps at most.
+    public static let prefixLength = 256
+
+    /// What to produce again; nil when the failure is permanent.
+    public var record: OwnedRecord?
+    public var topic: String
+    public var key: [UInt8]?
+    public var headers: [(name: String, value: [UInt8])]
+    /// The value's first bytes (at most ``prefixLength``).
+    public var valuePrefix: [UInt8]
+    /// The value's size in bytes (0 for a null value).
+    public var valueLength: Int
     public var error: KafkaError
+
+    /// The last header of that name.
+    public func header(_ name: String) -> [UInt8]? { headers.last(where: { $0.name == name })?.value }
 }
 
 /// A header to produce: a name and a borrowed value.
@@ -109,7 +151,9 @@ public final class KafkaProducer: Sendable {
 
     /// - Throws: ``KafkaError`` `.invalidArgument` for a bad property.
     public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
-        let state = ProducerState(logger: logger, keepsFailedRecords: configuration.keepsFailedRecords)
+        let state = ProducerState(
+            logger: logger, keepsFailedRecords: configuration.keepsFailedRecords,
+            unknownTopicBound: (configuration.unknownTopicGrace, configuration.unknownTopicMinFailures))
         self.rk = try makeHandle(
             type: RD_KAFKA_PRODUCER, properties: configuration.resolvedProperties,
             opaque: Unmanaged.passUnretained(state).toOpaque()
@@ -132,7 +176,8 @@ public final class KafkaProducer: Sendable {
     /// Enqueues one record. `partition` nil lets librdkafka's partitioner choose (by key).
     /// `timestampMilliseconds` nil = now. Returns once librdkafka has copied the bytes.
     /// - Throws: ``KafkaError`` with the topic (and partition), e.g. `UNKNOWN_PARTITION`,
-    ///   `MSG_SIZE_TOO_LARGE`, or `QUEUE_FULL` after `queueFullTimeout`.
+    ///   `MSG_SIZE_TOO_LARGE` (over `message.max.bytes`: permanent), or `QUEUE_FULL` after
+    ///   `queueFullTimeout`.
     public func produce(
         topic: String, partition: Int32? = nil, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
         headers: some Collection<KafkaHeader> = EmptyCollection<KafkaHeader>(), timestampMilliseconds: Int64? = nil
@@ -188,6 +233,7 @@ public final class KafkaProducer: Sendable {
             var e = KafkaError(consuming: error, context: "produce")
             e.topic = topic
             e.partition = partition
+            state.classify(&e, topic: topic)
             throw e
         }
         // Serve delivery reports now and then so their queue stays short without a poller thread.
@@ -273,7 +319,8 @@ public final class KafkaProducer: Sendable {
     public var failedCount: Int { state.failedTotal.load(ordering: .relaxed) }
 
     /// The records whose delivery failed since the last call, oldest first (empty unless
-    /// ``KafkaProducerConfiguration/keepsFailedRecords``). A failure is listed here before it is counted
+    /// ``KafkaProducerConfiguration/keepsFailedRecords``); a permanently refused one without its value
+    /// (``FailedRecord``). A failure is listed here before it is counted
     /// by ``flush(timeout:)``, so after a flush that threw, this holds every record that flush saw fail.
     public func takeFailedRecords() -> [FailedRecord] { state.takeFailedRecords() }
 
@@ -339,10 +386,33 @@ final class ProducerState: RDKafkaLogSink, Sendable {
     private let firstFailure = Mutex<KafkaError?>(nil)
     private let keepsFailedRecords: Bool
     private let failedRecords = Mutex<[FailedRecord]>([])
+    /// Topics reported unknown and not delivered to since: when first, and how many failures.
+    private let unknownTopics = Mutex<[String: (since: ContinuousClock.Instant, failures: Int)]>([:])
+    /// `unknownTopics` is not empty (read on every successful delivery, so without the lock).
+    private let anyUnknownTopic = Atomic<Bool>(false)
+    private let unknownTopicBound: (grace: Duration, failures: Int)
 
-    init(logger: Logger, keepsFailedRecords: Bool = false) {
+    init(logger: Logger, keepsFailedRecords: Bool = false, unknownTopicBound: (Duration, Int) = (.seconds(120), 3)) {
         self.logger = logger
         self.keepsFailedRecords = keepsFailedRecords
+        self.unknownTopicBound = unknownTopicBound
+    }
+
+    /// Sets `error.isPermanent` for an unknown topic once the topic has been unknown past the bound.
+    func classify(_ error: inout KafkaError, topic: String?) {
+        guard error.code.isUnknownTopic, let topic else { return }
+        let now = ContinuousClock.now
+        let entry = unknownTopics.withLock { t in
+            var e = t[topic] ?? (now, 0)
+            e.failures += 1
+            t[topic] = e
+            anyUnknownTopic.store(true, ordering: .relaxed)
+            return e
+        }
+        if now - entry.since >= unknownTopicBound.grace && entry.failures >= unknownTopicBound.failures {
+            error.isPermanent = true
+            error.message += " (unknown for \(now - entry.since), \(entry.failures) failures)"
+        }
     }
 
     func delivered(_ m: UnsafePointer<rd_kafka_message_t>) {
@@ -350,10 +420,18 @@ final class ProducerState: RDKafkaLogSink, Sendable {
         let err = m.pointee.err
         if err == RD_KAFKA_RESP_ERR_NO_ERROR {
             delivered.add(1, ordering: .relaxed)
+            if anyUnknownTopic.load(ordering: .relaxed), let rkt = m.pointee.rkt {
+                let topic = String(cString: rd_kafka_topic_name(rkt))
+                unknownTopics.withLock { t in
+                    t[topic] = nil
+                    anyUnknownTopic.store(!t.isEmpty, ordering: .relaxed)
+                }
+            }
             return
         }
         let topic = m.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
-        let error = KafkaError(err, context: "delivery", topic: topic, partition: m.pointee.partition)
+        var error = KafkaError(err, context: "delivery", topic: topic, partition: m.pointee.partition)
+        classify(&error, topic: topic)
         if keepsFailedRecords {
             let record = Self.copy(m, topic: topic ?? "", error: error)
             failedRecords.withLock { $0.append(record) }
@@ -384,10 +462,18 @@ final class ProducerState: RDKafkaLogSink, Sendable {
                 i += 1
             }
         }
-        let record = OwnedRecord(
-            topic: topic, key: bytes(m.pointee.key, m.pointee.key_len), value: bytes(m.pointee.payload, m.pointee.len),
-            headers: headers, timestampMilliseconds: TimestampOpaque.decode(m.pointee._private))
-        return FailedRecord(record: record, error: error)
+        let key = bytes(m.pointee.key, m.pointee.key_len)
+        let length = m.pointee.payload == nil ? 0 : m.pointee.len
+        let prefix = bytes(m.pointee.payload, min(length, FailedRecord.prefixLength)) ?? []
+        // A record that can never be delivered keeps no copy of its value (it may be many MiB).
+        let record = error.isPermanent
+            ? nil
+            : OwnedRecord(
+                topic: topic, key: key, value: bytes(m.pointee.payload, m.pointee.len), headers: headers,
+                timestampMilliseconds: TimestampOpaque.decode(m.pointee._private))
+        return FailedRecord(
+            record: record, topic: topic, key: key, headers: headers, valuePrefix: prefix, valueLength: length,
+            error: error)
     }
 
     func takeFirstFailure() -> KafkaError? { firstFailure.withLock { f in defer { f = nil }; return f } }

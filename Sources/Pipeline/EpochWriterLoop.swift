@@ -51,6 +51,10 @@ final class EpochWriterLoop: @unchecked Sendable {
     private var redeliveries: [OwnedRecord] = []
     /// The producer's failure count when failed records were last taken: more means a flush is due.
     private var deliveryFailuresSeen = 0
+    /// Dead letters refused permanently, by `traceledger-source`: the refusal text for their rejected
+    /// row, and the epoch it was applied to (kept while that epoch is retried). Writer thread only.
+    private var refusals: [String: (text: String, epochID: UInt64?)] = [:]
+    static let refusalsMax = 10_000
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
@@ -83,38 +87,8 @@ final class EpochWriterLoop: @unchecked Sendable {
                 return
             }
             do {
-                while retriesProduced < epoch.deadLetterRetries.count {
-                    do {
-                        try deadLetters.producer.produce(epoch.deadLetterRetries[retriesProduced])
-                    } catch {
-                        throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
-                    }
-                    retriesProduced += 1
-                }
-                while let copy = redeliveries.first {
-                    do {
-                        try deadLetters.producer.produce(copy)
-                    } catch {
-                        throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
-                    }
-                    redeliveries.removeFirst()
-                }
-                if epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || deadLetters.producer.pendingCount > 0
-                    || deadLetters.producer.failedCount > deliveryFailuresSeen
-                {
-                    do {
-                        try deadLetters.producer.flush(timeout: .seconds(30))
-                    } catch {
-                        // Every failure this flush saw is listed: produce those records again, then retry.
-                        // The count is read first: a failure listed after it makes the next flush due.
-                        let failuresNow = deadLetters.producer.failedCount
-                        let failed = deadLetters.producer.takeFailedRecords()
-                        redeliveries += failed.map(\.record)
-                        deliveryFailuresSeen = failuresNow
-                        throw EpochStoreError(
-                            .unavailable, "dead-letter flush: \(error); \(failed.count) records will be produced again")
-                    }
-                }
+                // The local copy carries the permanent refusals of its dead letters in their rejected rows.
+                let epoch = try deliverDeadLetters(of: epoch, retriesProduced: &retriesProduced)
                 let start = ContinuousClock.now
                 try store.write(epoch, group: group, writer: writerID)
                 let spans = epoch.deltas.reduce(Int64(0)) { $0 + $1.counters.spansCounted }
@@ -156,6 +130,100 @@ final class EpochWriterLoop: @unchecked Sendable {
                 preconditionFailure("EpochStore threw a non-EpochStoreError: \(error)")
             }
         }
+    }
+
+    /// Produces the dead letters kept for a retry, then flushes until every dead letter is delivered or
+    /// permanently refused. A transient failure throws (`.unavailable`: the caller backs off and calls
+    /// again); a permanent refusal is not retried: it is noted in `refusals` and written into its
+    /// rejected row. Returns `epoch` with the refusals of its own rows applied to their detail.
+    /// - Throws: ``EpochStoreError`` only (untyped, so that `write`'s catch clauses stay as they were).
+    private func deliverDeadLetters(of epoch: SealedEpoch, retriesProduced: inout Int) throws -> SealedEpoch {
+        let producer = deadLetters.producer
+        let id = epoch.plan.epochID
+        // Refusals applied to an earlier epoch are settled (written, or dropped with it).
+        refusals = refusals.filter { $0.value.epochID == nil || $0.value.epochID == id }
+        while retriesProduced < epoch.deadLetterRetries.count {
+            let copy = epoch.deadLetterRetries[retriesProduced]
+            do {
+                try producer.produce(copy)
+            } catch let error where error.isPermanent {
+                noteRefusal(
+                    source: copy.headers.last(where: { $0.name == "traceledger-source" })?.value, error: error,
+                    valuePrefix: Array((copy.value ?? []).prefix(DeadLetterSink.quotedBytes)), valueLength: copy.value?.count ?? 0)
+            } catch {
+                throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
+            }
+            retriesProduced += 1
+        }
+        while let copy = redeliveries.first {
+            do {
+                try producer.produce(copy)
+            } catch let error where error.isPermanent {
+                noteRefusal(
+                    source: copy.headers.last(where: { $0.name == "traceledger-source" })?.value, error: error,
+                    valuePrefix: Array((copy.value ?? []).prefix(DeadLetterSink.quotedBytes)), valueLength: copy.value?.count ?? 0)
+            } catch {
+                throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
+            }
+            redeliveries.removeFirst()
+        }
+        var flushes = 0
+        while epoch.deltas.contains(where: { !$0.rejected.isEmpty }) || producer.pendingCount > 0
+            || producer.failedCount > deliveryFailuresSeen
+        {
+            do {
+                try producer.flush(timeout: .seconds(30))
+                break
+            } catch {
+                // Every failure this flush saw is listed: produce the transient ones again, then retry.
+                // The count is read first: a failure listed after it makes the next flush due.
+                let failuresNow = producer.failedCount
+                let failed = producer.takeFailedRecords()
+                deliveryFailuresSeen = failuresNow
+                var again = 0
+                for f in failed {
+                    if let record = f.record, !f.error.isPermanent {
+                        redeliveries.append(record)
+                        again += 1
+                    } else {
+                        noteRefusal(
+                            source: f.header("traceledger-source"), error: f.error, valuePrefix: f.valuePrefix,
+                            valueLength: f.valueLength)
+                    }
+                }
+                flushes += 1
+                // Only permanent refusals: they are settled, flush again at once (a few times at most,
+                // then back off like any failure).
+                if again > 0 || failed.isEmpty || error.code == .timedOut || flushes >= 8 {
+                    throw EpochStoreError(
+                        .unavailable,
+                        "dead-letter flush: \(error); \(again) records will be produced again, \(failed.count - again) refused permanently")
+                }
+            }
+        }
+        guard !refusals.isEmpty else { return epoch }
+        var patched = epoch
+        for d in patched.deltas.indices {
+            for r in patched.deltas[d].rejected.indices {
+                let row = patched.deltas[d].rejected[r]
+                let source = "\(row.topic)/\(row.partition)/\(row.offset)"
+                guard let refusal = refusals[source] else { continue }
+                patched.deltas[d].rejected[r].detail = DeadLetterSink.withRefusal(row.detail, refusal.text)
+                refusals[source]?.epochID = id
+            }
+        }
+        return patched
+    }
+
+    /// Counts, logs and keeps (for the epoch holding its rejected row) a permanent refusal.
+    private func noteRefusal(source: [UInt8]?, error: KafkaError, valuePrefix: [UInt8], valueLength: Int) {
+        let source = source.map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        deadLetters.noteRefused(source: source, error: error)
+        // Unmatched refusals (their epoch was discarded before it sealed) are bounded.
+        if refusals.count >= Self.refusalsMax {
+            refusals = refusals.filter { $0.value.epochID != nil }
+        }
+        refusals[source] = (DeadLetterSink.refusal(error, valuePrefix: valuePrefix, valueLength: valueLength), nil)
     }
 
     /// Capped exponential backoff with full jitter: 100 ms × 2^attempt, at most `backoffMax`.

@@ -39,6 +39,9 @@ public final class PipelineService: Service, Sendable {
         )
     }
 
+    /// Dead letters Kafka refused permanently since start (their refusal is in `rejected_records.detail`).
+    public var deadLettersRefused: Int { gauges.deadLettersRefused.load(ordering: .relaxed) }
+
     public func run() async throws {
         let c = configuration
         let catalogSource = try PriceCatalogSource(path: c.pricingFile)
@@ -46,15 +49,21 @@ public final class PipelineService: Service, Sendable {
 
         var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
         producerProps["message.timeout.ms"] = producerProps["message.timeout.ms"] ?? "30000"
-        // A dead-letter copy is the original record, which may be larger than librdkafka's 1 MB default
-        // (a too_large record is larger than records.max_bytes by definition).
-        producerProps["message.max.bytes"] = producerProps["message.max.bytes"] ?? "1000000000"
+        // A dead-letter copy is the original record, which may be larger than librdkafka's 1 MB default:
+        // any record up to records.max_bytes, plus its key and headers (1 MiB of room), can be produced;
+        // whether the broker takes it is the broker's business (a refusal is permanent). A too_large
+        // record beyond that is refused by the producer at once, permanently (no copy, no retry).
+        producerProps["message.max.bytes"] =
+            producerProps["message.max.bytes"] ?? "\(min(1_000_000_000, max(1_000_000, c.recordsMaxBytes + (1 << 20))))"
         producerProps["compression.codec"] = producerProps["compression.codec"] ?? "lz4"
+        // Bounded memory: at least 32 MiB and two of the largest record (librdkafka's default is 1 GiB),
+        // 10000 records; a full queue makes produce wait (backpressure), it never drops.
+        producerProps = KafkaProducerConfiguration.boundedQueue(producerProps)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(
                 bootstrapServers: c.kafkaBrokers, properties: producerProps, keepsFailedRecords: true),
             logger: logger)
-        let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger)
+        let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger, gauges: gauges)
 
         let queue = WriterQueue()
         let notices = NoticeBox()

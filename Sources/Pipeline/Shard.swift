@@ -28,6 +28,8 @@ final class PipelineGauges: Sendable {
     let spansTotal = Atomic<Int>(0)
     let recordsTotal = Atomic<Int>(0)
     let rejectedTotal = Atomic<Int>(0)
+    /// Dead letters Kafka refused permanently (not retried; the refusal is in their rejected row).
+    let deadLettersRefused = Atomic<Int>(0)
     let committedEpochs = Atomic<Int>(0)
     let fencedEpochs = Atomic<Int>(0)
     /// Epochs the database refused for their data (each starts an isolation of the culprit records).
@@ -59,15 +61,26 @@ final class PipelineGauges: Sendable {
 }
 
 /// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
+///
+/// A dead letter Kafka refuses permanently (``KafkaError/isPermanent``: too large for the producer or
+/// the broker, not authorized, a topic missing past the producer's bound, …) is not retried: the
+/// refusal is appended to its `rejected_records.detail` (``withRefusal(_:_:)``), counted in
+/// `PipelineGauges.deadLettersRefused` and logged once at error level, and its epoch commits.
 final class DeadLetterSink: Sendable {
     let producer: KafkaProducer
     let suffix: String
     let logger: Logger
+    let gauges: PipelineGauges
+    /// `rejected_records.detail` stays within this many UTF-8 bytes once a refusal is appended.
+    static let detailMaxBytes = 2048
+    /// How many of the record's first value bytes a refusal quotes.
+    static let quotedBytes = FailedRecord.prefixLength
 
-    init(producer: KafkaProducer, suffix: String, logger: Logger) {
+    init(producer: KafkaProducer, suffix: String, logger: Logger, gauges: PipelineGauges) {
         self.producer = producer
         self.suffix = suffix
         self.logger = logger
+        self.gauges = gauges
     }
 
     /// Enqueues a copy of the original record (key, value, headers) plus `traceledger-error` and
@@ -107,6 +120,48 @@ final class DeadLetterSink: Sendable {
 }
 
 extension DeadLetterSink {
+    /// The text a permanent refusal adds to the detail: the error, then the value's size and its first
+    /// bytes, escaped (printable ASCII as is, `\\`, `\xHH` otherwise).
+    static func refusal(_ error: KafkaError, valuePrefix: some Collection<UInt8>, valueLength: Int) -> String {
+        var quoted = ""
+        for b in valuePrefix.prefix(quotedBytes) {
+            switch b {
+            case UInt8(ascii: "\\"): quoted += "\\\\"
+            case 0x20..<0x7F: quoted.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                quoted += "\\x" + String(decoding: [hex[Int(b >> 4)], hex[Int(b & 15)]], as: UTF8.self)
+            }
+        }
+        let more = valueLength > quotedBytes ? "…" : ""
+        return "dead letter refused permanently by Kafka (\(error.code)): \(error.message); value \(valueLength) bytes, first: \"\(quoted)\"\(more)"
+    }
+
+    /// `detail` with `refusal` appended, within ``detailMaxBytes`` (the original detail is shortened
+    /// first, then the refusal).
+    static func withRefusal(_ detail: String, _ refusal: String) -> String {
+        let separator = "; "
+        let room = max(0, detailMaxBytes - refusal.utf8.count - separator.utf8.count)
+        return prefix(prefix(detail, utf8Bytes: room) + separator + refusal, utf8Bytes: detailMaxBytes)
+    }
+
+    /// The longest prefix of `s` within `n` UTF-8 bytes that ends on a Unicode scalar boundary.
+    static func prefix(_ s: String, utf8Bytes n: Int) -> String {
+        guard s.utf8.count > n else { return s }
+        var end = s.utf8.index(s.utf8.startIndex, offsetBy: n)
+        // Back off continuation bytes (10xxxxxx) to the start of the scalar cut in two.
+        while end > s.utf8.startIndex, s.utf8[end] & 0xC0 == 0x80 { s.utf8.formIndex(before: &end) }
+        return String(decoding: s.utf8[..<end], as: UTF8.self)
+    }
+
+    /// Counts and logs (once, at error level) a dead letter Kafka refused permanently.
+    func noteRefused(source: String, error: KafkaError) {
+        gauges.deadLettersRefused.add(1, ordering: .relaxed)
+        logger.error(
+            "dead letter refused permanently; not retried, the refusal is recorded in rejected_records.detail",
+            metadata: ["source": "\(source)", "dlq_topic": "\(error.topic ?? "")", "error": "\(error)"])
+    }
+
     /// The copy `send` would have produced, owning its bytes: kept with its epoch when a produce call
     /// failed, so that the writer produces it before that epoch commits (rare, so copying is fine).
     func copy(of message: KafkaMessage, topic: String, reason: RejectReason) -> OwnedRecord {
@@ -176,6 +231,16 @@ struct Shard: Sendable {
                         env.gauges.rejectedTotal.add(1, ordering: .relaxed)
                         do {
                             try env.deadLetters.send(m, topic: topic, reason: reason)
+                        } catch let error where error.isPermanent {
+                            // Refused for good (e.g. over message.max.bytes): no copy, no retry; the
+                            // refusal goes into the rejected row this record just added.
+                            let refusal = DeadLetterSink.refusal(error, valuePrefix: m.value, valueLength: m.value.count)
+                            if let r = delta.rejected.lastIndex(where: {
+                                $0.offset == m.offset && $0.partition == m.partition && $0.topic == topic
+                            }) {
+                                delta.rejected[r].detail = DeadLetterSink.withRefusal(delta.rejected[r].detail, refusal)
+                            }
+                            env.deadLetters.noteRefused(source: "\(topic)/\(m.partition)/\(m.offset)", error: error)
                         } catch {
                             // Keep a copy with the epoch: the writer produces it before the epoch commits.
                             env.logger.warning(

@@ -85,7 +85,11 @@ struct BadInputTests {
         }
         try producer.flush(timeout: .seconds(60))
 
-        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        // The dead-letter producer takes records up to records.max_bytes + 1 MiB by default; the 50 MB
+        // copy needs the limit raised (as an operator would for a broker that takes it). Over the limit
+        // it is refused permanently: DeadLetterRefusalTests.
+        config.kafkaProperties["message.max.bytes"] = "104857600"
         let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
         let committed = try await InProcessWorker.waitCommitted(
             records: Int64(cases.count), group: group, schema: schema, conninfo: conninfo)
@@ -167,8 +171,9 @@ struct DeadLetterFailureTests {
             try producer.produce(topic: topic, partition: 0, key: Array("k\(i)".utf8), value: v, timestampMilliseconds: nowMillis)
         }
         try producer.flush(timeout: .seconds(30))
-        // The worker's next produce requests (its dead letters) fail with a non-retriable error, twice.
-        cluster.pushRequestErrors(.produce, [.invalidRecord, .invalidRecord])
+        // The worker's next produce requests (its dead letters) fail, twice, with an error librdkafka
+        // does not retry but which is not a permanent refusal (a permanent one: DeadLetterRefusalTests).
+        cluster.pushRequestErrors(.produce, [.unknown, .unknown])
 
         let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
         let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)

@@ -208,7 +208,8 @@ struct ConsumerTests {
                 bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true),
             logger: testLogger("producer"))
         try produceRecords(producer, topic: "keep", partition: 0, tag: "ok", range: 0..<1)  // Connects.
-        cluster.pushRequestErrors(.produce, [.invalidRecord])
+        // A transient failure (a permanent one keeps no value: PermanentFailureTests).
+        cluster.pushRequestErrors(.produce, [.unknown])
         let headers: [(name: String, value: [UInt8])] = [("a", [1, 2, 3]), ("traceledger-source", Array("t/0/7".utf8))]
         try producer.produce(
             topic: "keep", partition: 0, key: [9, 9], value: Array("doomed".utf8), headers: headers,
@@ -217,11 +218,11 @@ struct ConsumerTests {
         let failed = producer.takeFailedRecords()
         #expect(failed.count == 1)
         let f = try #require(failed.first)
-        let r = f.record
+        let r = try #require(f.record)
         #expect(r.topic == "keep" && r.key == [9, 9] && r.value == Array("doomed".utf8))
         #expect(r.headers.map(\.name) == ["a", "traceledger-source"] && r.headers.map(\.value) == headers.map(\.value))
         #expect(r.timestampMilliseconds == 1_790_000_000_123)
-        #expect(f.error.code == .invalidRecord)
+        #expect(f.error.code == .unknown && !f.error.isPermanent)
         #expect(producer.takeFailedRecords().isEmpty)
         // Produced again, it is delivered.
         try producer.produce(r)
