@@ -229,25 +229,7 @@ struct Shard: Sendable {
                         spans += n
                     case .rejected(let reason):
                         env.gauges.rejectedTotal.add(1, ordering: .relaxed)
-                        do {
-                            try env.deadLetters.send(m, topic: topic, reason: reason)
-                        } catch let error where error.isPermanent {
-                            // Refused for good (e.g. over message.max.bytes): no copy, no retry; the
-                            // refusal goes into the rejected row this record just added.
-                            let refusal = DeadLetterSink.refusal(error, valuePrefix: m.value, valueLength: m.value.count)
-                            if let r = delta.rejected.lastIndex(where: {
-                                $0.offset == m.offset && $0.partition == m.partition && $0.topic == topic
-                            }) {
-                                delta.rejected[r].detail = DeadLetterSink.withRefusal(delta.rejected[r].detail, refusal)
-                            }
-                            env.deadLetters.noteRefused(source: "\(topic)/\(m.partition)/\(m.offset)", error: error)
-                        } catch {
-                            // Keep a copy with the epoch: the writer produces it before the epoch commits.
-                            env.logger.warning(
-                                "dead-letter produce failed; the writer retries it before commit",
-                                metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
-                            deadLetterRetries.append(env.deadLetters.copy(of: m, topic: topic, reason: reason))
-                        }
+                        deadLetter(m, topic: topic, reason: reason, delta: &delta, retries: &deadLetterRetries)
                     }
                 }
                 env.gauges.openSpans.add(spans, ordering: .relaxed)
@@ -273,15 +255,33 @@ struct Shard: Sendable {
                 env.gauges.rejectedTotal.add(1, ordering: .relaxed)
                 env.gauges.recordsTotal.add(1, ordering: .relaxed)
                 env.gauges.queuedRecords.subtract(1, ordering: .relaxed)
-                do {
-                    try env.deadLetters.send(m, topic: topic, reason: reason)
-                } catch {
-                    env.logger.warning(
-                        "dead-letter produce failed; the writer retries it before commit",
-                        metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
-                    deadLetterRetries.append(env.deadLetters.copy(of: m, topic: topic, reason: reason))
-                }
+                deadLetter(m, topic: topic, reason: reason, delta: &delta, retries: &deadLetterRetries)
             }
+        }
+    }
+}
+
+extension Shard {
+    /// Sends the dead-letter copy of a record just rejected into `delta`. A copy Kafka refuses for good
+    /// (e.g. over message.max.bytes) is not kept: the refusal goes into the record's rejected row. Any
+    /// other failure keeps an owned copy with the epoch: the writer produces it before the epoch commits.
+    func deadLetter(
+        _ m: KafkaMessage, topic: String, reason: RejectReason, delta: inout EpochDelta, retries: inout [OwnedRecord]
+    ) {
+        let env = environment
+        do {
+            try env.deadLetters.send(m, topic: topic, reason: reason)
+        } catch let error where error.isPermanent {
+            let refusal = DeadLetterSink.refusal(error, valuePrefix: m.value, valueLength: m.value.count)
+            if let r = delta.rejected.lastIndex(where: { $0.offset == m.offset && $0.partition == m.partition && $0.topic == topic }) {
+                delta.rejected[r].detail = DeadLetterSink.withRefusal(delta.rejected[r].detail, refusal)
+            }
+            env.deadLetters.noteRefused(source: "\(topic)/\(m.partition)/\(m.offset)", error: error)
+        } catch {
+            env.logger.warning(
+                "dead-letter produce failed; the writer retries it before commit",
+                metadata: ["source": "\(topic)/\(m.partition)/\(m.offset)", "error": "\(error)"])
+            retries.append(env.deadLetters.copy(of: m, topic: topic, reason: reason))
         }
     }
 }
