@@ -7,12 +7,18 @@ import TraceContext
 
 /// Reads the stored offsets for the start-offset provider, which runs inside librdkafka's rebalance
 /// callback on the ingest thread. Thread-safe (one `Mutex` around its own store/connection). Remembers
-/// which partitions had no row (they start at the log start or end, per `kafka.start`) and which could
-/// not be read (the database was down: they start paused, "unsynced", until a read succeeds).
+/// which partitions had no row (they start at the log start or end, per `kafka.start`), which could
+/// not be read (the database was down: they start paused, "unsynced", until a read succeeds), and, for
+/// `kafka.start: latest`, the start each partition without a row was first given (``LatestStartPins``):
+/// it is reused until Postgres has a row, so a wait before the first commit skips nothing.
 final class StartOffsets: Sendable {
     struct Answer: Sendable {
         var stored: [PartitionKey: Int64] = [:]
         var unsynced: Set<PartitionKey> = []
+        /// Partitions the provider answered END for: the consumer resolves END to a number, which
+        /// `answer(for:assignedAt:)` pins.
+        var endRequested: Set<PartitionKey> = []
+        var pins = LatestStartPins()
     }
     private let store: Mutex<any EpochStore & Sendable>
     private let group: String
@@ -27,33 +33,48 @@ final class StartOffsets: Sendable {
         self.logger = logger
     }
 
-    /// `StartOffsetProvider`: stored offset, or END for `latest`, or nothing (beginning); END for all
-    /// when the database cannot be read (those partitions are marked unsynced).
+    /// `StartOffsetProvider`: stored offset, or for `latest` the pinned start (END the first time), or
+    /// nothing (beginning); END for all when the database cannot be read (those partitions are marked
+    /// unsynced).
     func provide(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
         let keys = partitions.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
         do {
             let stored = try read(keys)
-            lastAnswer.withLock { a in
-                for k in keys {
+            return lastAnswer.withLock { a in
+                var out: [TopicPartition: Int64] = [:]
+                for (tp, k) in zip(partitions, keys) {
                     a.unsynced.remove(k)
                     a.stored[k] = stored[k]
+                    a.endRequested.remove(k)
+                    if let s = stored[k] {
+                        a.pins.storedOffsetFound(k)
+                        out[tp] = s
+                    } else if start == .latest {
+                        if let pin = a.pins.pinned(k) {
+                            out[tp] = pin
+                        } else {
+                            out[tp] = KafkaOffset.end
+                            a.endRequested.insert(k)
+                        }
+                    }
                 }
+                return out
             }
-            var out: [TopicPartition: Int64] = [:]
-            for tp in partitions {
-                if let s = stored[PartitionKey(topic: tp.topic, partition: tp.partition)] {
-                    out[tp] = s
-                } else if start == .latest {
-                    out[tp] = KafkaOffset.end
-                }
-            }
-            return out
         } catch {
             logger.error("cannot read stored offsets at assignment; partitions wait paused", metadata: ["error": "\(error)"])
-            lastAnswer.withLock { a in for k in keys { a.unsynced.insert(k) } }
-            var out: [TopicPartition: Int64] = [:]
-            for tp in partitions { out[tp] = KafkaOffset.end }
-            return out
+            return lastAnswer.withLock { a in
+                var out: [TopicPartition: Int64] = [:]
+                for (tp, k) in zip(partitions, keys) {
+                    a.unsynced.insert(k)
+                    if start == .latest, let pin = a.pins.pinned(k) {
+                        out[tp] = pin
+                    } else {
+                        out[tp] = KafkaOffset.end
+                        if start == .latest { a.endRequested.insert(k) }
+                    }
+                }
+                return out
+            }
         }
     }
 
@@ -61,16 +82,30 @@ final class StartOffsets: Sendable {
         try store.withLock { s throws(EpochStoreError) in try s.readOffsets(group: group, partitions: keys) }
     }
 
-    /// What the last provider call found for `key`: (stored offset or nil, unsynced).
-    func answer(for key: PartitionKey) -> (stored: Int64?, unsynced: Bool) {
-        lastAnswer.withLock { ($0.stored[key], $0.unsynced.contains(key)) }
+    /// What the last provider call found for `key`: (stored offset or nil, unsynced). `assignedAt` is the
+    /// offset the assignment started `key` at: when the provider asked for END, that is the resolved
+    /// END, pinned as the partition's `latest` start (also while it waits unsynced).
+    func answer(for key: PartitionKey, assignedAt: Int64? = nil) -> (stored: Int64?, unsynced: Bool) {
+        lastAnswer.withLock { a in
+            if let assignedAt, a.endRequested.remove(key) != nil { a.pins.positioned(key, at: assignedAt) }
+            return (a.stored[key], a.unsynced.contains(key))
+        }
     }
 
     func markSynced(_ key: PartitionKey, stored: Int64?) {
         lastAnswer.withLock { a in
             a.unsynced.remove(key)
             a.stored[key] = stored
+            if stored != nil { a.pins.storedOffsetFound(key) }
         }
+    }
+
+    /// `kafka.start: latest`, no stored offset: where `key` starts and the backlog it skips, from the
+    /// pinned start when there is one (see ``LatestStartPins/start(for:startsAt:watermarks:)``).
+    func latestStart(
+        for key: PartitionKey, startsAt: Int64?, watermarks: (low: Int64, high: Int64)?
+    ) -> LatestStartPins.Start? {
+        lastAnswer.withLock { $0.pins.start(for: key, startsAt: startsAt, watermarks: watermarks) }
     }
 }
 
@@ -180,10 +215,29 @@ final class IngestLoop: @unchecked Sendable {
                 try? consumer.pause([TopicPartition(topic: key.topic, partition: key.partition)])
             }
         }
+        reportDetectedGaps()
         guard taken > 0 else { return }
         gauges.queuedRecords.add(taken, ordering: .relaxed)
         for (s, indices) in perShard.enumerated() where !indices.isEmpty {
             shards[s].yield(.records(batch, indices))
+        }
+    }
+
+    /// Logs and counts each gap the tracker found (once): records Kafka no longer had when we read.
+    private func reportDetectedGaps() {
+        for d in tracker.takeDetectedGaps() {
+            // Safe: to > from ≥ 0 (the tracker records a gap only for a jump forward).
+            let skipped = d.gap.to - d.gap.from
+            gauges.gapsDetected.add(1, ordering: .relaxed)
+            gauges.gapRecordsSkipped.add(Int(skipped), ordering: .relaxed)
+            logger.error(
+                settings.gapPolicy == .stop
+                    ? "records missing (kafka.on_gap: stop): partition stopped before the gap"
+                    : "records missing: recorded in retention_gaps",
+                metadata: [
+                    "topic": "\(d.partition.topic)", "partition": "\(d.partition.partition)", "from": "\(d.gap.from)",
+                    "to": "\(d.gap.to)", "records": "\(skipped)",
+                ])
         }
     }
 
@@ -272,7 +326,7 @@ final class IngestLoop: @unchecked Sendable {
         case .assigned(let offsets):
             for po in offsets {
                 let key = PartitionKey(topic: po.topicPartition.topic, partition: po.topicPartition.partition)
-                let answer = startOffsets.answer(for: key)
+                let answer = startOffsets.answer(for: key, assignedAt: po.offset)
                 if answer.unsynced {
                     unsynced.insert(key)
                     try? consumer.pause([po.topicPartition])
@@ -306,24 +360,39 @@ final class IngestLoop: @unchecked Sendable {
 
     /// Starts tracking a partition. `startsAt` is the offset the consumer was told to start at, if
     /// known (the assignment resolves `latest` to a number). Returns where a caller that positions the
-    /// partition itself should seek for `latest`: the end the skipped backlog is recorded up to.
+    /// partition itself should seek for `latest`: the end the skipped backlog is recorded up to (the
+    /// start pinned for the partition, reused until Postgres has a row).
+    ///
+    /// A stored offset past the partition's high watermark (topic deleted and recreated, log truncated)
+    /// stops the partition: it stays paused, takes and advances nothing, and the mismatch is logged and
+    /// counted (`offsetsBeyondLogEnd`). Reading on would skip the new log's records up to the stored offset.
     private func assign(_ key: PartitionKey, stored: Int64?, startsAt: Int64?) -> Int64? {
+        let tp = TopicPartition(topic: key.topic, partition: key.partition)
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
         var latestTarget: Int64?
-        if stored == nil, settings.start == .latest {
-            let tp = TopicPartition(topic: key.topic, partition: key.partition)
-            if let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5)) {
-                logStart = w.low
+        if let stored {
+            // A stored offset below the log start shows up as a jump at the first record (a gap), so only
+            // the end matters here. When the query fails, nothing can be checked: go on as before.
+            logStart = stored
+            logEnd = (try? consumer.queryWatermarks(tp, timeout: .seconds(5)))?.high ?? stored
+        } else if settings.start == .latest {
+            let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5))
+            if let s = startOffsets.latestStart(for: key, startsAt: startsAt, watermarks: w.map { ($0.low, $0.high) }) {
                 // The gap ends exactly where consumption starts, so no record falls between the two.
-                logEnd = startsAt.flatMap { $0 >= 0 ? $0 : nil } ?? w.high
-                logStart = min(logStart, logEnd)
-                latestTarget = logEnd
+                (logStart, logEnd) = (s.logStart, s.logEnd)
+                latestTarget = s.logEnd
             }
         }
-        // A stored offset below the log start shows up as a jump at the first record (a gap).
-        _ = tracker.partitionAssigned(key, stored: stored, logStart: stored ?? logStart, logEnd: logEnd, start: settings.start)
+        _ = tracker.partitionAssigned(key, stored: stored, logStart: logStart, logEnd: logEnd, start: settings.start)
         if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
+        if case .storedBeyondLogEnd(let s, let high) = tracker.stopReason(key) {
+            gauges.offsetsBeyondLogEnd.add(1, ordering: .relaxed)
+            logger.error(
+                "stored offset is past the partition's end (topic recreated or log truncated?): partition stopped, nothing read; fix ingest_offsets and restart",
+                metadata: ["topic": "\(key.topic)", "partition": "\(key.partition)", "stored": "\(s)", "high_watermark": "\(high)"])
+            try? consumer.pause([tp])
+        }
         return latestTarget
     }
 
@@ -347,6 +416,7 @@ final class IngestLoop: @unchecked Sendable {
             guard assigned.contains(tp) else { continue }
             startOffsets.markSynced(key, stored: stored[key])
             let latestTarget = assign(key, stored: stored[key], startsAt: nil)
+            if tracker.isStopped(key) { continue }  // stays paused (assign said why)
             let target: Int64
             if let s = stored[key] {
                 target = s

@@ -20,6 +20,11 @@ enum ShardMessage: Sendable {
 final class PipelineGauges: Sendable {
     /// Records dispatched to shards and not yet processed: the ingest thread pauses above a bound.
     let queuedRecords = Atomic<Int>(0)
+    /// Gaps found while reading (offset jumps, stored offsets below the log start), and the records in them.
+    let gapsDetected = Atomic<Int>(0)
+    let gapRecordsSkipped = Atomic<Int>(0)
+    /// Assignments whose stored offset was past the partition's high watermark (the partition stopped).
+    let offsetsBeyondLogEnd = Atomic<Int>(0)
     /// Spans folded since the last seal (for `flush.max_spans`).
     let openSpans = Atomic<Int>(0)
     let spansTotal = Atomic<Int>(0)
