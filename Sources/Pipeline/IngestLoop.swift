@@ -118,10 +118,78 @@ struct IngestSettings: Sendable {
     var gapPolicy: Configuration.GapPolicy
     var group: String
     var pollMaxMessages = 2_000
-    /// Records dispatched but not yet processed by shards before ingest pauses.
-    /// (~15 spans a record: ~150k spans, under a second of shard work, and tens of MiB of batches.)
-    var queuedRecordsMax = 10_000
+    /// `pipeline.max_buffered_bytes`: bytes of polled batches dispatched to the shards and not yet
+    /// processed (see ``DispatchBudget``) above which the ingest thread waits before its next poll.
+    var maxBufferedBytes = Configuration().pipelineMaxBufferedBytes
+    /// The longest the ingest thread waits without polling for the shards to get under the budget;
+    /// then it pauses its partitions and polls (rebalances and `max.poll.interval.ms` need polls).
+    var bufferWaitMax = Duration.seconds(1)
     var shutdownTimeout: Duration
+}
+
+/// The memory bound of the hand-off to the shards, in bytes: what a polled batch holds (value and key
+/// bytes plus ``recordOverheadBytes`` a record) counts from dispatch until every shard it went to has
+/// processed its part (then librdkafka's messages are freed). A pure value: the ingest thread asks it,
+/// before each poll, whether to poll, wait, or (after waiting `waitMax`) pause.
+///
+/// Over budget the ingest thread waits instead of pausing, since a pause purges librdkafka's prefetched
+/// records. A single record larger than the budget still passes: with nothing buffered, a poll is
+/// always allowed. One poll can overshoot the budget by one batch, itself bounded by librdkafka's
+/// prefetch queue (`queued.max.messages.kbytes`).
+public struct DispatchBudget: Sendable, Equatable {
+    /// What a record holds beyond its key and value: librdkafka's message and headers, our index.
+    public static let recordOverheadBytes = 512
+
+    public enum Action: Equatable, Sendable {
+        /// Under budget (or nothing buffered): poll.
+        case poll
+        /// Over budget: wait a short slice (serving the writer's notices), then ask again.
+        case wait
+        /// Over budget for longer than `waitMax`: pause the partitions and keep polling.
+        case pause
+    }
+
+    public let maxBytes: Int
+
+    public init(maxBytes: Int) {
+        precondition(maxBytes > 0, "pipeline.max_buffered_bytes must be positive")
+        self.maxBytes = maxBytes
+    }
+
+    /// What one record counts against the budget.
+    public static func cost(valueBytes: Int, keyBytes: Int) -> Int {
+        // Safe: both are sizes of buffers in memory (≤ Int.max / 4 each on a 64-bit machine).
+        valueBytes + keyBytes + recordOverheadBytes
+    }
+
+    /// Whether another poll may add to `bufferedBytes`.
+    public func admitsPoll(bufferedBytes: Int) -> Bool {
+        bufferedBytes <= 0 || bufferedBytes < maxBytes
+    }
+
+    /// What to do before the next poll, having waited `waited` so far for the shards.
+    public func action(bufferedBytes: Int, waited: Duration, waitMax: Duration) -> Action {
+        if admitsPoll(bufferedBytes: bufferedBytes) { return .poll }
+        return waited < waitMax ? .wait : .pause
+    }
+}
+
+/// The bytes one polled batch holds, counted in ``PipelineGauges/bufferedBytes`` while any shard still
+/// holds the batch: sent with each of the batch's shard messages, it gives the bytes back when the last
+/// one is dropped (as the batch frees its librdkafka messages then).
+final class DispatchedBytes: Sendable {
+    let bytes: Int
+    private let gauges: PipelineGauges
+
+    init(bytes: Int, gauges: PipelineGauges) {
+        self.bytes = bytes
+        self.gauges = gauges
+        gauges.bufferedBytes.add(bytes, ordering: .relaxed)
+    }
+
+    deinit {
+        gauges.bufferedBytes.subtract(bytes, ordering: .relaxed)
+    }
 }
 
 /// The ingest thread: the ONE thread that polls, pauses, resumes, seeks and commits the consumer and
@@ -218,8 +286,16 @@ final class IngestLoop: @unchecked Sendable {
         reportDetectedGaps()
         guard taken > 0 else { return }
         gauges.queuedRecords.add(taken, ordering: .relaxed)
+        // The whole batch stays in memory until the last shard drops it: count all of it.
+        var bytes = 0
+        for i in batch.indices {
+            let m = batch[i]
+            bytes += DispatchBudget.cost(valueBytes: m.value.count, keyBytes: m.key?.count ?? 0)
+        }
+        let held = DispatchedBytes(bytes: bytes, gauges: gauges)
+        gauges.notePeakBufferedBytes()
         for (s, indices) in perShard.enumerated() where !indices.isEmpty {
-            shards[s].yield(.records(batch, indices))
+            shards[s].yield(.records(batch, indices, held))
         }
     }
 
@@ -438,8 +514,27 @@ final class IngestLoop: @unchecked Sendable {
 
     // MARK: backpressure
 
+    /// Two bounds, two waits (ARCHITECTURE.md, Backpressure): while the shards hold more than
+    /// `pipeline.max_buffered_bytes`, wait here before the next poll (serving the writer's notices; no
+    /// pause, which would purge librdkafka's prefetch), at most `bufferWaitMax`, then pause as a fallback
+    /// so that polls keep the group membership. The writer behind (`flush.max_inflight_epochs`) pauses
+    /// all assigned partitions until it catches up; resuming leaves unsynced and stopped partitions paused.
     private func applyBackpressure() {
-        let want = tracker.shouldPause || gauges.queuedRecords.load(ordering: .relaxed) > settings.queuedRecordsMax
+        let budget = DispatchBudget(maxBytes: settings.maxBufferedBytes)
+        var action = budget.action(
+            bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: .zero, waitMax: settings.bufferWaitMax)
+        if action == .wait, !paused {
+            let began = ContinuousClock.now
+            gauges.bufferWaits.add(1, ordering: .relaxed)
+            while action == .wait, !stopRequested.load(ordering: .relaxed) {
+                handle(notices.wait(timeout: .milliseconds(5)))
+                action = budget.action(
+                    bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: ContinuousClock.now - began,
+                    waitMax: settings.bufferWaitMax)
+            }
+        }
+        let overBudget = action != .poll && !stopRequested.load(ordering: .relaxed)
+        let want = tracker.shouldPause || overBudget
         guard want != paused else { return }
         let assigned = Array(consumer.assignment)
         do {
@@ -454,7 +549,9 @@ final class IngestLoop: @unchecked Sendable {
             }
             paused = want
             status.setPaused(want)
-            logger.debug(want ? "paused: writer behind" : "resumed", metadata: ["inflight": "\(tracker.inflight)"])
+            logger.debug(
+                want ? (tracker.shouldPause ? "paused: writer behind" : "paused: shards over the byte budget") : "resumed",
+                metadata: ["inflight": "\(tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
         } catch {
             logger.error("pause/resume failed", metadata: ["error": "\(error)"])
         }
