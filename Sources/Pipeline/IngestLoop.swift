@@ -162,6 +162,23 @@ public struct DispatchBudget: Sendable, Equatable {
         valueBytes + keyBytes + recordOverheadBytes
     }
 
+    /// How many records the next poll may return: as many as fit in what is left of the budget at
+    /// `recordBytesEstimate` each, at least 1 and at most `maxMessages`. A poll takes whatever
+    /// librdkafka has prefetched (tens of MiB of large records at once), so the count is what keeps one
+    /// poll from overshooting the budget by more than a few records.
+    public func pollLimit(bufferedBytes: Int, recordBytesEstimate: Int, maxMessages: Int) -> Int {
+        let left = maxBytes - max(0, bufferedBytes)
+        guard left > 0 else { return 1 }
+        return min(maxMessages, max(1, left / max(1, recordBytesEstimate)))
+    }
+
+    /// The next estimate of a record's cost after a batch whose records averaged `batchAverage`: up at
+    /// once to a larger average, down gradually (an eighth of the old estimate at most per batch), so
+    /// that a few small batches between large ones do not open the gate wide.
+    public static func nextRecordBytesEstimate(previous: Int, batchAverage: Int) -> Int {
+        max(batchAverage, previous - previous / 8, recordOverheadBytes)
+    }
+
     /// Whether another poll may add to `bufferedBytes`.
     public func admitsPoll(bufferedBytes: Int) -> Bool {
         bufferedBytes <= 0 || bufferedBytes < maxBytes
@@ -214,6 +231,9 @@ final class IngestLoop: @unchecked Sendable {
     private var paused = false
     private var unsynced: Set<PartitionKey> = []
     private var roundRobin = 0
+    /// What a polled record costs against the byte budget, estimated from recent batches (start: 1 MiB,
+    /// Kafka's default maximum record size, so that the first poll cannot bring a flood).
+    private var recordBytesEstimate = 1 << 20
 
     init(
         consumer: KafkaConsumer, shards: [AsyncStream<ShardMessage>.Continuation], assembler: EpochAssembler,
@@ -241,7 +261,7 @@ final class IngestLoop: @unchecked Sendable {
             syncUnsyncedPartitions()
             let result: KafkaPollResult
             do {
-                result = try consumer.poll(maxMessages: settings.pollMaxMessages, timeout: .milliseconds(100))
+                result = try consumer.poll(maxMessages: pollLimit(), timeout: .milliseconds(100))
             } catch {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
@@ -292,6 +312,8 @@ final class IngestLoop: @unchecked Sendable {
             let m = batch[i]
             bytes += DispatchBudget.cost(valueBytes: m.value.count, keyBytes: m.key?.count ?? 0)
         }
+        recordBytesEstimate = DispatchBudget.nextRecordBytesEstimate(
+            previous: recordBytesEstimate, batchAverage: bytes / max(1, batch.count))
         let held = DispatchedBytes(bytes: bytes, gauges: gauges)
         gauges.notePeakBufferedBytes()
         for (s, indices) in perShard.enumerated() where !indices.isEmpty {
@@ -513,6 +535,13 @@ final class IngestLoop: @unchecked Sendable {
     }
 
     // MARK: backpressure
+
+    /// How many records the next poll may return (see ``DispatchBudget/pollLimit``).
+    private func pollLimit() -> Int {
+        DispatchBudget(maxBytes: settings.maxBufferedBytes).pollLimit(
+            bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), recordBytesEstimate: recordBytesEstimate,
+            maxMessages: settings.pollMaxMessages)
+    }
 
     /// Two bounds, two waits (ARCHITECTURE.md, Backpressure): while the shards hold more than
     /// `pipeline.max_buffered_bytes`, wait here before the next poll (serving the writer's notices; no

@@ -29,4 +29,22 @@ struct DispatchBudgetTests {
         #expect(b.admitsPoll(bufferedBytes: small))
         #expect(b.admitsPoll(bufferedBytes: large) == false)
     }
+
+    @Test("a poll asks for about what is left of the budget, at least one record, at most the poll size")
+    func pollLimitFollowsWhatIsLeft() {
+        let b = DispatchBudget(maxBytes: 8 << 20)
+        #expect(b.pollLimit(bufferedBytes: 0, recordBytesEstimate: 1 << 20, maxMessages: 2_000) == 8)
+        #expect(b.pollLimit(bufferedBytes: 6 << 20, recordBytesEstimate: 1 << 20, maxMessages: 2_000) == 2)
+        #expect(b.pollLimit(bufferedBytes: (8 << 20) - 1, recordBytesEstimate: 1 << 20, maxMessages: 2_000) == 1)
+        #expect(b.pollLimit(bufferedBytes: 9 << 20, recordBytesEstimate: 1 << 20, maxMessages: 2_000) == 1)
+        #expect(b.pollLimit(bufferedBytes: 0, recordBytesEstimate: 1_000, maxMessages: 2_000) == 2_000)
+        #expect(b.pollLimit(bufferedBytes: 0, recordBytesEstimate: 0, maxMessages: 2_000) == 2_000)
+    }
+
+    @Test("the record size estimate rises at once and falls by an eighth a batch")
+    func estimateUpFastDownSlow() {
+        #expect(DispatchBudget.nextRecordBytesEstimate(previous: 1_000, batchAverage: 1_000_000) == 1_000_000)
+        #expect(DispatchBudget.nextRecordBytesEstimate(previous: 1_000_000, batchAverage: 1_000) == 875_000)
+        #expect(DispatchBudget.nextRecordBytesEstimate(previous: 600, batchAverage: 10) == DispatchBudget.recordOverheadBytes + 13)
+    }
 }
