@@ -97,6 +97,9 @@ public struct EpochTracker: Sendable {
         /// No stored offset and `start: earliest`: the first delivered record is the start, whatever
         /// its offset (records deleted before we ever read the partition are not a gap of ours).
         var awaitingFirst = false
+        /// `kafka.start: latest` when the end could not be learned: the backlog from here to the first
+        /// delivered record is recorded as skipped.
+        var skippedBeforeFirstFrom: Int64?
     }
 
     public let maxInflightEpochs: Int
@@ -155,10 +158,13 @@ public struct EpochTracker: Sendable {
         return p.next
     }
 
-    /// Marks a partition with no stored offset: its first delivered record sets where it starts.
-    public mutating func expectFirstRecord(_ key: PartitionKey) {
+    /// Marks a partition with no stored offset: its first delivered record sets where it starts. Until
+    /// then it has nothing to seal. `skippedFrom` (for `kafka.start: latest` when the end offset could
+    /// not be learned): the range from there to the first record is recorded as skipped.
+    public mutating func expectFirstRecord(_ key: PartitionKey, skippedFrom: Int64? = nil) {
         guard var p = progress[key], p.openFrom == nil else { return }
         p.awaitingFirst = true
+        p.skippedBeforeFirstFrom = skippedFrom
         progress[key] = p
     }
 
@@ -192,6 +198,8 @@ public struct EpochTracker: Sendable {
         if p.stopped { return .stopAtGap }
         if p.awaitingFirst {
             p.awaitingFirst = false
+            if let from = p.skippedBeforeFirstFrom, offset > from { p.gaps.append(OffsetGap(from: from, to: offset)) }
+            p.skippedBeforeFirstFrom = nil
             p.next = offset
         }
         if offset < p.next { return .duplicate }

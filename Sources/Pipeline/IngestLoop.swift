@@ -469,6 +469,7 @@ final class IngestLoop: @unchecked Sendable {
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
         var latestTarget: Int64?
+        var latestUnknown = false
         if let stored {
             // A stored offset below the log start shows up as a jump at the first record (a gap), so only
             // the end matters here. When the query fails, nothing can be checked: go on as before.
@@ -480,10 +481,15 @@ final class IngestLoop: @unchecked Sendable {
                 // The gap ends exactly where consumption starts, so no record falls between the two.
                 (logStart, logEnd) = (s.logStart, s.logEnd)
                 latestTarget = s.logEnd
+            } else {
+                latestUnknown = true
             }
         }
         _ = tracker.partitionAssigned(key, stored: stored, logStart: logStart, logEnd: logEnd, start: settings.start)
         if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
+        // Neither the assignment nor a query told where the end is: librdkafka resolves END later. No
+        // row until the first record, which records everything before it as skipped.
+        if latestUnknown { tracker.expectFirstRecord(key, skippedFrom: 0) }
         if case .storedBeyondLogEnd(let s, let high) = tracker.stopReason(key) {
             gauges.offsetsBeyondLogEnd.add(1, ordering: .relaxed)
             logger.error(

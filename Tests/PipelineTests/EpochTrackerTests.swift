@@ -176,6 +176,17 @@ struct EpochTrackerStopTests {
         #expect(t.takeDetectedGaps().isEmpty)
     }
 
+    @Test("kafka.start latest with an unknown end: no row until the first record, which records the backlog before it as skipped")
+    func latestWithUnknownEnd() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: nil, logStart: 0, logEnd: 0, start: .latest)
+        t.expectFirstRecord(p0, skippedFrom: 0)
+        #expect(t.seal() == nil)
+        #expect(t.recordDelivered(p0, offset: 37, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 38, gaps: [OffsetGap(from: 0, to: 37)])])
+        #expect(t.takeDetectedGaps().isEmpty, "a choice, not a loss")
+    }
+
     @Test("a stored offset past the high watermark stops the partition: nothing is skipped as a duplicate, nothing advances")
     func storedBeyondLogEndStops() {
         for policy in [Configuration.GapPolicy.record, .stop] {
