@@ -6,7 +6,7 @@ import Logging
 import Pipeline
 import Testing
 
-@Suite("kafka.start latest across a database outage; byte-bounded buffering", .serialized)
+@Suite("start offsets (latest across an outage, stored past the end) and byte-bounded buffering", .serialized)
 struct StartAndBufferTests {
     @Test("kafka.start latest: records produced while the database is down at start-up are read, not skipped")
     func latestStartSurvivesDatabaseOutage() async throws {
@@ -110,6 +110,55 @@ struct StartAndBufferTests {
         let c = try PGConnection.connect(conninfo: conninfo)
         let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
         #expect(spans == Int64(records))
+        withExtendedLifetime(cluster) {}
+    }
+
+    @Test("a stored offset past the partition's end (topic recreated) stops that partition: nothing of the new log is skipped or counted, the others go on")
+    func storedOffsetBeyondLogEndStopsThePartition() async throws {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_beyond")
+        let topic = "beyond_\(schema)"
+        let group = "g_\(schema)"
+        var logger = Logger(label: "it.beyond")
+        logger.logLevel = .critical
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+        let c = try PGConnection.connect(conninfo: conninfo)
+        // Partition 0 was read up to 1000 before its topic was deleted and recreated.
+        _ = try c.execute(
+            "INSERT INTO \"\(schema)\".ingest_offsets (consumer_group, topic, partition, next_offset, writer) VALUES ($1, $2, 0, 1000, 'old')",
+            [.text(group), .text(topic)])
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 2)
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
+        let start = UInt64(nowMillis - 1000) * 1_000_000
+        func produce(partition: Int32, _ range: Range<Int>) throws {
+            for i in range {
+                try producer.produce(
+                    topic: topic, partition: partition, key: nil,
+                    value: try paddedRecord(index: i, startNanos: start, padding: 10), timestampMilliseconds: nowMillis)
+            }
+            try producer.flush(timeout: .seconds(30))
+        }
+        try produce(partition: 0, 0..<5)
+        try produce(partition: 1, 0..<5)
+        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
+        // Partition 1 is read (1000 + 5).
+        #expect(try await InProcessWorker.waitCommitted(records: 1_005, group: group, schema: schema, conninfo: conninfo))
+        // The new log grows past the stored offset: reading on would drop 5..<1000 as "already counted"
+        // and count 1000..<1005.
+        try produce(partition: 0, 5..<1_005)
+        try await Task.sleep(for: .seconds(3))
+        try await worker.stop()
+
+        let next = try c.execute(
+            "SELECT next_offset FROM \"\(schema)\".ingest_offsets WHERE consumer_group = $1 AND topic = $2 AND partition = 0",
+            [.text(group), .text(topic)]).int64(0, 0)
+        #expect(next == 1_000, "partition 0 stays where it was until an operator decides")
+        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
+        #expect(spans == 5, "partition 1's records only")
         withExtendedLifetime(cluster) {}
     }
 }
