@@ -94,8 +94,9 @@ public struct EpochTracker: Sendable {
         /// Set once the partition must take no more records; what it took before still advances.
         var stopReason: StopReason?
         var stopped: Bool { stopReason != nil }
-        /// No stored offset and `start: earliest`: the first delivered record is the start, whatever
-        /// its offset (records deleted before we ever read the partition are not a gap of ours).
+        /// No stored offset and `start: earliest` (or `latest` with an unknown end): the first delivered
+        /// record is the start, whatever its offset (records deleted before we ever read the partition
+        /// are not a gap of ours). Until then the partition has nothing to seal.
         var awaitingFirst = false
         /// `kafka.start: latest` when the end could not be learned: the backlog from here to the first
         /// delivered record is recorded as skipped.
