@@ -44,6 +44,8 @@ public struct Configuration: Sendable, Equatable {
     public var recordsMaxFutureSkew = Duration.seconds(2 * 3_600)
     /// Shard count; 0 = one per core.
     public var pipelineShards = 0
+    /// Bytes of polled records the shards may hold before the ingest thread waits (64 MiB).
+    public var pipelineMaxBufferedBytes = 64 * 1024 * 1024
     public var budgetsFile = "config/budgets.yaml"
     /// Baggage keys that fill in missing span attributes (`session.id` always).
     public var baggageKeys = ["session.id"]
@@ -56,7 +58,7 @@ public struct Configuration: Sendable, Equatable {
         "kafka.dlq_suffix", "kafka.properties", "pricing.file", "pricing.reload_interval", "http.port",
         "flush.interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "shutdown.timeout",
         "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
-        "pipeline.shards", "budgets.file", "baggage.keys",
+        "pipeline.shards", "pipeline.max_buffered_bytes", "budgets.file", "baggage.keys",
     ]
 
     /// The environment variable for a key: `kafka.brokers` → `TRACELEDGER_KAFKA_BROKERS`.
@@ -216,6 +218,7 @@ public struct Configuration: Sendable, Equatable {
             let s = try scalar()
             guard let v = Int(s), v >= 0, v <= 256 else { throw fail("expected 0 (one per core) ... 256") }
             pipelineShards = v
+        case "pipeline.max_buffered_bytes": pipelineMaxBufferedBytes = try positive()
         case "budgets.file": budgetsFile = try scalar()
         case "baggage.keys": baggageKeys = try list()
         default: throw fail("unknown key")

@@ -36,6 +36,18 @@ public struct PartitionAdvance: Sendable, Equatable {
     }
 }
 
+/// A range of offsets found missing while reading a partition (an offset jump, or a stored offset below
+/// the log start): reported once by ``EpochTracker/takeDetectedGaps()`` so the ingest thread can log and
+/// count it.
+public struct DetectedGap: Sendable, Equatable {
+    public var partition: PartitionKey
+    public var gap: OffsetGap
+    public init(partition: PartitionKey, gap: OffsetGap) {
+        self.partition = partition
+        self.gap = gap
+    }
+}
+
 /// The offsets half of a sealed epoch; the shards hand over the deltas half.
 public struct SealedEpochPlan: Sendable, Equatable {
     public var epochID: UInt64
@@ -66,14 +78,29 @@ public struct EpochTracker: Sendable {
         case stopAtGap
     }
 
+    /// Why a partition takes no more records.
+    public enum StopReason: Equatable, Sendable {
+        /// `kafka.on_gap: stop` and records are missing from `gap.from` (exclusive end `gap.to`).
+        case gap(OffsetGap)
+        /// The offset stored in Postgres is past the partition's high watermark (the topic was deleted
+        /// and recreated, or the log was truncated): reading on would skip records silently.
+        case storedBeyondLogEnd(stored: Int64, logEnd: Int64)
+    }
+
     struct Progress: Sendable {
         var openFrom: Int64?
         var next: Int64
         var gaps: [OffsetGap] = []
-        var stopped = false
-        /// No stored offset and `start: earliest`: the first delivered record is the start, whatever
-        /// its offset (records deleted before we ever read the partition are not a gap of ours).
+        /// Set once the partition must take no more records; what it took before still advances.
+        var stopReason: StopReason?
+        var stopped: Bool { stopReason != nil }
+        /// No stored offset and `start: earliest` (or `latest` with an unknown end): the first delivered
+        /// record is the start, whatever its offset (records deleted before we ever read the partition
+        /// are not a gap of ours). Until then the partition has nothing to seal.
         var awaitingFirst = false
+        /// `kafka.start: latest` when the end could not be learned: the backlog from here to the first
+        /// delivered record is recorded as skipped.
+        var skippedBeforeFirstFrom: Int64?
     }
 
     public let maxInflightEpochs: Int
@@ -85,6 +112,7 @@ public struct EpochTracker: Sendable {
     private var openRecords = 0
     private var openMaxRecordTime: Int64 = 0
     private var openSince: ContinuousClock.Instant?
+    private var detectedGaps: [DetectedGap] = []
 
     public init(maxInflightEpochs: Int, gapPolicy: Configuration.GapPolicy = .record) {
         precondition(maxInflightEpochs > 0, "max_inflight_epochs must be positive")
@@ -97,14 +125,28 @@ public struct EpochTracker: Sendable {
 
     /// A partition was assigned. `stored` is Postgres's `next_offset` (nil = no row); `logStart`/`logEnd`
     /// are Kafka's low/high watermarks. Returns where to start reading.
+    ///
+    /// A stored offset past `logEnd` stops the partition whatever `kafka.on_gap` says (see
+    /// ``StopReason/storedBeyondLogEnd(stored:logEnd:)``). Under `kafka.on_gap: stop`, a stored offset
+    /// below `logStart` stops it too, and it advances over nothing (never over the gap).
     public mutating func partitionAssigned(
         _ key: PartitionKey, stored: Int64?, logStart: Int64, logEnd: Int64, start: Configuration.StartPosition
     ) -> Int64 {
         var p: Progress
         if let stored {
-            if stored < logStart {
+            if stored > logEnd {
+                p = Progress(openFrom: stored, next: stored)
+                p.stopReason = .storedBeyondLogEnd(stored: stored, logEnd: logEnd)
+            } else if stored < logStart {
                 // Retention deleted records we never read: record the range, go on from the log start.
-                p = Progress(openFrom: stored, next: logStart, gaps: [OffsetGap(from: stored, to: logStart)])
+                let gap = OffsetGap(from: stored, to: logStart)
+                detectedGaps.append(DetectedGap(partition: key, gap: gap))
+                if gapPolicy == .stop {
+                    p = Progress(openFrom: stored, next: stored)
+                    p.stopReason = .gap(gap)
+                } else {
+                    p = Progress(openFrom: stored, next: logStart, gaps: [gap])
+                }
             } else {
                 p = Progress(openFrom: stored, next: stored)
             }
@@ -113,17 +155,17 @@ public struct EpochTracker: Sendable {
         } else {
             p = Progress(openFrom: nil, next: logStart)
         }
-        if gapPolicy == .stop, !p.gaps.isEmpty, stored != nil {
-            p.stopped = true
-        }
         progress[key] = p
         return p.next
     }
 
-    /// Marks a partition with no stored offset: its first delivered record sets where it starts.
-    public mutating func expectFirstRecord(_ key: PartitionKey) {
+    /// Marks a partition with no stored offset: its first delivered record sets where it starts. Until
+    /// then it has nothing to seal. `skippedFrom` (for `kafka.start: latest` when the end offset could
+    /// not be learned): the range from there to the first record is recorded as skipped.
+    public mutating func expectFirstRecord(_ key: PartitionKey, skippedFrom: Int64? = nil) {
         guard var p = progress[key], p.openFrom == nil else { return }
         p.awaitingFirst = true
+        p.skippedBeforeFirstFrom = skippedFrom
         progress[key] = p
     }
 
@@ -132,8 +174,24 @@ public struct EpochTracker: Sendable {
         for k in keys { progress[k] = nil }
     }
 
-    /// Whether the partition is stopped at a gap (`kafka.on_gap: stop`).
+    /// Whether the partition takes no more records (stopped at a gap, or its stored offset is past the
+    /// log end): it stays paused.
     public func isStopped(_ key: PartitionKey) -> Bool { progress[key]?.stopped ?? false }
+
+    /// Why the partition takes no more records, if it is stopped.
+    public func stopReason(_ key: PartitionKey) -> StopReason? { progress[key]?.stopReason }
+
+    /// Whether the partition has no stored offset and has not delivered its first record yet (it has
+    /// nothing to advance).
+    public func isAwaitingFirstRecord(_ key: PartitionKey) -> Bool { progress[key]?.awaitingFirst ?? false }
+
+    /// Gaps found since the last call, each once (an offset jump while reading, or a stored offset below
+    /// the log start at assignment). The skipped backlog of `kafka.start: latest` is a choice, not a
+    /// loss, and is not reported here.
+    public mutating func takeDetectedGaps() -> [DetectedGap] {
+        defer { detectedGaps.removeAll() }
+        return detectedGaps
+    }
 
     /// A record at `offset` was delivered.
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
@@ -141,16 +199,21 @@ public struct EpochTracker: Sendable {
         if p.stopped { return .stopAtGap }
         if p.awaitingFirst {
             p.awaitingFirst = false
+            if let from = p.skippedBeforeFirstFrom, offset > from { p.gaps.append(OffsetGap(from: from, to: offset)) }
+            p.skippedBeforeFirstFrom = nil
             p.next = offset
         }
         if offset < p.next { return .duplicate }
         if offset > p.next {
+            let gap = OffsetGap(from: p.next, to: offset)
+            detectedGaps.append(DetectedGap(partition: key, gap: gap))
             if gapPolicy == .stop {
-                p.stopped = true
+                // Never advance over the gap; what was taken before it still advances at the next seal.
+                p.stopReason = .gap(gap)
                 progress[key] = p
                 return .stopAtGap
             }
-            p.gaps.append(OffsetGap(from: p.next, to: offset))
+            p.gaps.append(gap)
         }
         p.next = offset + 1
         progress[key] = p
@@ -165,7 +228,7 @@ public struct EpochTracker: Sendable {
     }
 
     var hasPendingAdvance: Bool {
-        progress.values.contains { !$0.gaps.isEmpty || ($0.openFrom != $0.next && !$0.stopped) }
+        progress.values.contains { !$0.awaitingFirst && (!$0.gaps.isEmpty || $0.openFrom != $0.next) }
     }
 
     /// Whether to seal now: something is open and either `interval` has passed since it opened or it
@@ -176,10 +239,15 @@ public struct EpochTracker: Sendable {
     }
 
     /// Seals the open epoch: returns its plan (nil when nothing moved) and starts a new one.
+    ///
+    /// Every partition advances over exactly the records it took (and the gaps it recorded) in the open
+    /// epoch, the records' cost being in the shards' deltas: a stopped partition advances over what it
+    /// took before it stopped (never over the gap), and a partition still waiting for its first record
+    /// advances nowhere (no row is written for it: "no row" must not become "offset 0").
     public mutating func seal() -> SealedEpochPlan? {
         var advances: [PartitionAdvance] = []
         for key in progress.keys.sorted() {
-            guard var p = progress[key], !p.stopped else { continue }
+            guard var p = progress[key], !p.awaitingFirst else { continue }
             if p.openFrom == p.next, p.gaps.isEmpty { continue }
             advances.append(PartitionAdvance(partition: key, from: p.openFrom, to: p.next, gaps: p.gaps))
             p.openFrom = p.next
@@ -214,8 +282,63 @@ public struct EpochTracker: Sendable {
     public mutating func resync() {
         generation += 1
         progress = [:]
+        detectedGaps = []
         openRecords = 0
         openMaxRecordTime = 0
         openSince = nil
+    }
+}
+
+/// `kafka.start: latest`: where each partition with no stored offset starts reading, fixed the first time
+/// it is known in this process (the END the consumer pinned at the first assignment) and reused on every
+/// later resync or re-assignment until Postgres has a stored offset for the partition. Without it, a
+/// partition that waited (database down at start-up, a fencing resync before the first commit, a
+/// revoke and re-assign) would start at a newer END each time and skip the records produced meanwhile.
+///
+/// A pure value, no I/O; `StartOffsets` keeps one behind its lock.
+public struct LatestStartPins: Sendable, Equatable {
+    private var pins: [PartitionKey: Int64] = [:]
+
+    public init() {}
+
+    /// The start pinned for `key`, if any.
+    public func pinned(_ key: PartitionKey) -> Int64? { pins[key] }
+
+    /// Reading `key` (no stored offset) was positioned at `offset`: pins it, unless a start is already
+    /// pinned (the first one stays). Negative (logical) offsets are not positions and are ignored.
+    public mutating func positioned(_ key: PartitionKey, at offset: Int64) {
+        guard offset >= 0, pins[key] == nil else { return }
+        pins[key] = offset
+    }
+
+    /// Postgres has a stored offset for `key`: it decides from now on, the pin is dropped.
+    public mutating func storedOffsetFound(_ key: PartitionKey) {
+        pins[key] = nil
+    }
+
+    /// Where a partition with no stored offset starts reading (`logEnd`) and the backlog it skips,
+    /// `[logStart, logEnd)`.
+    public struct Start: Sendable, Equatable {
+        public var logStart: Int64
+        public var logEnd: Int64
+        public init(logStart: Int64, logEnd: Int64) {
+            self.logStart = logStart
+            self.logEnd = logEnd
+        }
+    }
+
+    /// Where a partition with no stored offset starts and the backlog it skips: `[logStart, logEnd)`.
+    /// `startsAt` is where the consumer was already positioned (an assignment resolves END to a
+    /// number), `watermarks` what a query returned (nil when it failed). Pins the result. Nil when
+    /// nothing is known (no pin, no position, no watermarks).
+    public mutating func start(
+        for key: PartitionKey, startsAt: Int64?, watermarks: (low: Int64, high: Int64)?
+    ) -> Start? {
+        let consumerAt = startsAt.flatMap { $0 >= 0 ? $0 : nil }
+        // Where the consumer already is wins (the gap must end exactly where reading starts); else the
+        // first pinned start; else the current end.
+        guard let end = consumerAt ?? pins[key] ?? watermarks?.high else { return nil }
+        positioned(key, at: end)
+        return Start(logStart: min(watermarks?.low ?? end, end), logEnd: end)
     }
 }

@@ -7,12 +7,18 @@ import TraceContext
 
 /// Reads the stored offsets for the start-offset provider, which runs inside librdkafka's rebalance
 /// callback on the ingest thread. Thread-safe (one `Mutex` around its own store/connection). Remembers
-/// which partitions had no row (they start at the log start or end, per `kafka.start`) and which could
-/// not be read (the database was down: they start paused, "unsynced", until a read succeeds).
+/// which partitions had no row (they start at the log start or end, per `kafka.start`), which could
+/// not be read (the database was down: they start paused, "unsynced", until a read succeeds), and, for
+/// `kafka.start: latest`, the start each partition without a row was first given (``LatestStartPins``):
+/// it is reused until Postgres has a row, so a wait before the first commit skips nothing.
 final class StartOffsets: Sendable {
     struct Answer: Sendable {
         var stored: [PartitionKey: Int64] = [:]
         var unsynced: Set<PartitionKey> = []
+        /// Partitions the provider answered END for: the consumer resolves END to a number, which
+        /// `answer(for:assignedAt:)` pins.
+        var endRequested: Set<PartitionKey> = []
+        var pins = LatestStartPins()
     }
     private let store: Mutex<any EpochStore & Sendable>
     private let group: String
@@ -27,33 +33,48 @@ final class StartOffsets: Sendable {
         self.logger = logger
     }
 
-    /// `StartOffsetProvider`: stored offset, or END for `latest`, or nothing (beginning); END for all
-    /// when the database cannot be read (those partitions are marked unsynced).
+    /// `StartOffsetProvider`: stored offset, or for `latest` the pinned start (END the first time), or
+    /// nothing (beginning); END for all when the database cannot be read (those partitions are marked
+    /// unsynced).
     func provide(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
         let keys = partitions.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
         do {
             let stored = try read(keys)
-            lastAnswer.withLock { a in
-                for k in keys {
+            return lastAnswer.withLock { a in
+                var out: [TopicPartition: Int64] = [:]
+                for (tp, k) in zip(partitions, keys) {
                     a.unsynced.remove(k)
                     a.stored[k] = stored[k]
+                    a.endRequested.remove(k)
+                    if let s = stored[k] {
+                        a.pins.storedOffsetFound(k)
+                        out[tp] = s
+                    } else if start == .latest {
+                        if let pin = a.pins.pinned(k) {
+                            out[tp] = pin
+                        } else {
+                            out[tp] = KafkaOffset.end
+                            a.endRequested.insert(k)
+                        }
+                    }
                 }
+                return out
             }
-            var out: [TopicPartition: Int64] = [:]
-            for tp in partitions {
-                if let s = stored[PartitionKey(topic: tp.topic, partition: tp.partition)] {
-                    out[tp] = s
-                } else if start == .latest {
-                    out[tp] = KafkaOffset.end
-                }
-            }
-            return out
         } catch {
             logger.error("cannot read stored offsets at assignment; partitions wait paused", metadata: ["error": "\(error)"])
-            lastAnswer.withLock { a in for k in keys { a.unsynced.insert(k) } }
-            var out: [TopicPartition: Int64] = [:]
-            for tp in partitions { out[tp] = KafkaOffset.end }
-            return out
+            return lastAnswer.withLock { a in
+                var out: [TopicPartition: Int64] = [:]
+                for (tp, k) in zip(partitions, keys) {
+                    a.unsynced.insert(k)
+                    if start == .latest, let pin = a.pins.pinned(k) {
+                        out[tp] = pin
+                    } else {
+                        out[tp] = KafkaOffset.end
+                        if start == .latest { a.endRequested.insert(k) }
+                    }
+                }
+                return out
+            }
         }
     }
 
@@ -61,16 +82,30 @@ final class StartOffsets: Sendable {
         try store.withLock { s throws(EpochStoreError) in try s.readOffsets(group: group, partitions: keys) }
     }
 
-    /// What the last provider call found for `key`: (stored offset or nil, unsynced).
-    func answer(for key: PartitionKey) -> (stored: Int64?, unsynced: Bool) {
-        lastAnswer.withLock { ($0.stored[key], $0.unsynced.contains(key)) }
+    /// What the last provider call found for `key`: (stored offset or nil, unsynced). `assignedAt` is the
+    /// offset the assignment started `key` at: when the provider asked for END, that is the resolved
+    /// END, pinned as the partition's `latest` start (also while it waits unsynced).
+    func answer(for key: PartitionKey, assignedAt: Int64? = nil) -> (stored: Int64?, unsynced: Bool) {
+        lastAnswer.withLock { a in
+            if let assignedAt, a.endRequested.remove(key) != nil { a.pins.positioned(key, at: assignedAt) }
+            return (a.stored[key], a.unsynced.contains(key))
+        }
     }
 
     func markSynced(_ key: PartitionKey, stored: Int64?) {
         lastAnswer.withLock { a in
             a.unsynced.remove(key)
             a.stored[key] = stored
+            if stored != nil { a.pins.storedOffsetFound(key) }
         }
+    }
+
+    /// `kafka.start: latest`, no stored offset: where `key` starts and the backlog it skips, from the
+    /// pinned start when there is one (see ``LatestStartPins/start(for:startsAt:watermarks:)``).
+    func latestStart(
+        for key: PartitionKey, startsAt: Int64?, watermarks: (low: Int64, high: Int64)?
+    ) -> LatestStartPins.Start? {
+        lastAnswer.withLock { $0.pins.start(for: key, startsAt: startsAt, watermarks: watermarks) }
     }
 }
 
@@ -86,10 +121,95 @@ struct IngestSettings: Sendable {
     /// never advances the epoch's clock.
     var maxFutureSkew: Duration = .seconds(2 * 3600)
     var pollMaxMessages = 2_000
-    /// Records dispatched but not yet processed by shards before ingest pauses.
-    /// (~15 spans a record: ~150k spans, under a second of shard work, and tens of MiB of batches.)
-    var queuedRecordsMax = 10_000
+    /// `pipeline.max_buffered_bytes`: bytes of polled batches dispatched to the shards and not yet
+    /// processed (see ``DispatchBudget``) above which the ingest thread waits before its next poll.
+    var maxBufferedBytes = Configuration().pipelineMaxBufferedBytes
+    /// The longest the ingest thread waits without polling for the shards to get under the budget;
+    /// then it pauses its partitions and polls (rebalances and `max.poll.interval.ms` need polls).
+    var bufferWaitMax = Duration.seconds(1)
     var shutdownTimeout: Duration
+}
+
+/// The memory bound of the hand-off to the shards, in bytes: what a polled batch holds (value and key
+/// bytes plus ``recordOverheadBytes`` a record) counts from dispatch until every shard it went to has
+/// processed its part (then librdkafka's messages are freed). A pure value: the ingest thread asks it,
+/// before each poll, whether to poll, wait, or (after waiting `waitMax`) pause.
+///
+/// Over budget the ingest thread waits instead of pausing, since a pause purges librdkafka's prefetched
+/// records. A single record larger than the budget still passes: with nothing buffered, a poll is
+/// always allowed. One poll can overshoot the budget by one batch, itself bounded by librdkafka's
+/// prefetch queue (`queued.max.messages.kbytes`).
+public struct DispatchBudget: Sendable, Equatable {
+    /// What a record holds beyond its key and value: librdkafka's message and headers, our index.
+    public static let recordOverheadBytes = 512
+
+    public enum Action: Equatable, Sendable {
+        /// Under budget (or nothing buffered): poll.
+        case poll
+        /// Over budget: wait a short slice (serving the writer's notices), then ask again.
+        case wait
+        /// Over budget for longer than `waitMax`: pause the partitions and keep polling.
+        case pause
+    }
+
+    public let maxBytes: Int
+
+    public init(maxBytes: Int) {
+        precondition(maxBytes > 0, "pipeline.max_buffered_bytes must be positive")
+        self.maxBytes = maxBytes
+    }
+
+    /// What one record counts against the budget.
+    public static func cost(valueBytes: Int, keyBytes: Int) -> Int {
+        // Safe: both are sizes of buffers in memory (≤ Int.max / 4 each on a 64-bit machine).
+        valueBytes + keyBytes + recordOverheadBytes
+    }
+
+    /// How many records the next poll may return: as many as fit in what is left of the budget at
+    /// `recordBytesEstimate` each, at least 1 and at most `maxMessages`. A poll takes whatever
+    /// librdkafka has prefetched (tens of MiB of large records at once), so the count is what keeps one
+    /// poll from overshooting the budget by more than a few records.
+    public func pollLimit(bufferedBytes: Int, recordBytesEstimate: Int, maxMessages: Int) -> Int {
+        let left = maxBytes - max(0, bufferedBytes)
+        guard left > 0 else { return 1 }
+        return min(maxMessages, max(1, left / max(1, recordBytesEstimate)))
+    }
+
+    /// The next estimate of a record's cost after a batch whose records averaged `batchAverage`: up at
+    /// once to a larger average, down gradually (an eighth of the old estimate at most per batch), so
+    /// that a few small batches between large ones do not open the gate wide.
+    public static func nextRecordBytesEstimate(previous: Int, batchAverage: Int) -> Int {
+        max(batchAverage, previous - previous / 8, recordOverheadBytes)
+    }
+
+    /// Whether another poll may add to `bufferedBytes`.
+    public func admitsPoll(bufferedBytes: Int) -> Bool {
+        bufferedBytes <= 0 || bufferedBytes < maxBytes
+    }
+
+    /// What to do before the next poll, having waited `waited` so far for the shards.
+    public func action(bufferedBytes: Int, waited: Duration, waitMax: Duration) -> Action {
+        if admitsPoll(bufferedBytes: bufferedBytes) { return .poll }
+        return waited < waitMax ? .wait : .pause
+    }
+}
+
+/// The bytes one polled batch holds, counted in ``PipelineGauges/bufferedBytes`` while any shard still
+/// holds the batch: sent with each of the batch's shard messages, it gives the bytes back when the last
+/// one is dropped (as the batch frees its librdkafka messages then).
+final class DispatchedBytes: Sendable {
+    let bytes: Int
+    private let gauges: PipelineGauges
+
+    init(bytes: Int, gauges: PipelineGauges) {
+        self.bytes = bytes
+        self.gauges = gauges
+        gauges.bufferedBytes.add(bytes, ordering: .relaxed)
+    }
+
+    deinit {
+        gauges.bufferedBytes.subtract(bytes, ordering: .relaxed)
+    }
 }
 
 /// The ingest thread: the ONE thread that polls, pauses, resumes, seeks and commits the consumer and
@@ -120,6 +240,9 @@ final class IngestLoop: @unchecked Sendable {
     private var lastTaken: (key: PartitionKey, offset: Int64)?
     /// Sealed one-record epochs in flight → their record.
     private var singleRecordEpochs: [UInt64: (key: PartitionKey, offset: Int64)] = [:]
+    /// What a polled record costs against the byte budget, estimated from recent batches (start: 1 MiB,
+    /// Kafka's default maximum record size, so that the first poll cannot bring a flood).
+    private var recordBytesEstimate = 1 << 20
 
     init(
         consumer: KafkaConsumer, shards: [AsyncStream<ShardMessage>.Continuation], assembler: EpochAssembler,
@@ -149,10 +272,10 @@ final class IngestLoop: @unchecked Sendable {
             do {
                 // Under quarantine, poll no more than the epochs in flight may hold, so that sealing every
                 // `limit` records does not pile up epochs.
-                let pollMax = quarantine.epochRecordLimit.map {
-                    min(settings.pollMaxMessages, max(1, $0.multipliedReportingOverflow(by: settings.maxInflightEpochs).partialValue))
-                } ?? settings.pollMaxMessages
-                result = try consumer.poll(maxMessages: pollMax, timeout: .milliseconds(100))
+                let quarantineMax = quarantine.epochRecordLimit.map {
+                    max(1, $0.multipliedReportingOverflow(by: settings.maxInflightEpochs).partialValue)
+                } ?? Int.max
+                result = try consumer.poll(maxMessages: min(pollLimit(), quarantineMax), timeout: .milliseconds(100))
             } catch {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
@@ -180,12 +303,22 @@ final class IngestLoop: @unchecked Sendable {
         let n = shards.count
         var perShard = [[Int32]](repeating: [], count: n)
         var pending = 0
+        // The whole batch stays in memory until the last shard drops it: count all of it, once.
+        var bytes = 0
+        for i in batch.indices {
+            let m = batch[i]
+            bytes += DispatchBudget.cost(valueBytes: m.value.count, keyBytes: m.key?.count ?? 0)
+        }
+        recordBytesEstimate = DispatchBudget.nextRecordBytesEstimate(
+            previous: recordBytesEstimate, batchAverage: bytes / max(1, batch.count))
+        let held = DispatchedBytes(bytes: bytes, gauges: gauges)
+        gauges.notePeakBufferedBytes()
         // Hands what was routed so far to the shards (before a mid-batch seal, and at the end).
         func handOver() {
             guard pending > 0 else { return }
             gauges.queuedRecords.add(pending, ordering: .relaxed)
             for s in 0..<n where !perShard[s].isEmpty {
-                shards[s].yield(.records(batch, perShard[s]))
+                shards[s].yield(.records(batch, perShard[s], held))
                 perShard[s] = []
             }
             pending = 0
@@ -203,7 +336,7 @@ final class IngestLoop: @unchecked Sendable {
                 if let poison = quarantine.poison(key, offset: m.offset) {
                     handOver()
                     gauges.queuedRecords.add(1, ordering: .relaxed)
-                    shards[route(m, shards: n)].yield(.reject(batch, Int32(i), poison.reason, poison.detail))
+                    shards[route(m, shards: n)].yield(.reject(batch, Int32(i), poison.reason, poison.detail, held))
                     logger.warning(
                         "rejecting a record the database refused",
                         metadata: ["partition": "\(key)", "offset": "\(m.offset)", "reason": "\(poison.reason.rawValue)"])
@@ -219,17 +352,36 @@ final class IngestLoop: @unchecked Sendable {
             case .duplicate, .notAssigned:
                 continue
             case .stopAtGap:
-                logger.error("records missing (kafka.on_gap: stop): partition stopped", metadata: ["partition": "\(key)", "offset": "\(m.offset)"])
+                logger.debug("record of a stopped partition not taken", metadata: ["partition": "\(key)", "offset": "\(m.offset)"])
                 try? consumer.pause([TopicPartition(topic: key.topic, partition: key.partition)])
             }
         }
         handOver()
+        reportDetectedGaps()
     }
 
     /// The latest record time (ms) that counts as a time: this worker's clock + `records.max_future_skew`.
     static func recordTimeCeiling(skew: Duration) -> Int64 {
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         return nowMillis + skew.components.seconds * 1000  // Safe: both ≪ Int64.max.
+    }
+
+    /// Logs and counts each gap the tracker found (once): records Kafka no longer had when we read.
+    private func reportDetectedGaps() {
+        for d in tracker.takeDetectedGaps() {
+            // Safe: to > from ≥ 0 (the tracker records a gap only for a jump forward).
+            let skipped = d.gap.to - d.gap.from
+            gauges.gapsDetected.add(1, ordering: .relaxed)
+            gauges.gapRecordsSkipped.add(Int(skipped), ordering: .relaxed)
+            logger.error(
+                settings.gapPolicy == .stop
+                    ? "records missing (kafka.on_gap: stop): partition stopped before the gap"
+                    : "records missing: recorded in retention_gaps",
+                metadata: [
+                    "topic": "\(d.partition.topic)", "partition": "\(d.partition.partition)", "from": "\(d.gap.from)",
+                    "to": "\(d.gap.to)", "records": "\(skipped)",
+                ])
+        }
     }
 
     private func route(_ m: KafkaMessage, shards n: Int) -> Int {
@@ -339,7 +491,7 @@ final class IngestLoop: @unchecked Sendable {
         case .assigned(let offsets):
             for po in offsets {
                 let key = PartitionKey(topic: po.topicPartition.topic, partition: po.topicPartition.partition)
-                let answer = startOffsets.answer(for: key)
+                let answer = startOffsets.answer(for: key, assignedAt: po.offset)
                 if answer.unsynced {
                     unsynced.insert(key)
                     try? consumer.pause([po.topicPartition])
@@ -375,24 +527,45 @@ final class IngestLoop: @unchecked Sendable {
 
     /// Starts tracking a partition. `startsAt` is the offset the consumer was told to start at, if
     /// known (the assignment resolves `latest` to a number). Returns where a caller that positions the
-    /// partition itself should seek for `latest`: the end the skipped backlog is recorded up to.
+    /// partition itself should seek for `latest`: the end the skipped backlog is recorded up to (the
+    /// start pinned for the partition, reused until Postgres has a row).
+    ///
+    /// A stored offset past the partition's high watermark (topic deleted and recreated, log truncated)
+    /// stops the partition: it stays paused, takes and advances nothing, and the mismatch is logged and
+    /// counted (`offsetsBeyondLogEnd`). Reading on would skip the new log's records up to the stored offset.
     private func assign(_ key: PartitionKey, stored: Int64?, startsAt: Int64?) -> Int64? {
+        let tp = TopicPartition(topic: key.topic, partition: key.partition)
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
         var latestTarget: Int64?
-        if stored == nil, settings.start == .latest {
-            let tp = TopicPartition(topic: key.topic, partition: key.partition)
-            if let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5)) {
-                logStart = w.low
+        var latestUnknown = false
+        if let stored {
+            // A stored offset below the log start shows up as a jump at the first record (a gap), so only
+            // the end matters here. When the query fails, nothing can be checked: go on as before.
+            logStart = stored
+            logEnd = (try? consumer.queryWatermarks(tp, timeout: .seconds(5)))?.high ?? stored
+        } else if settings.start == .latest {
+            let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5))
+            if let s = startOffsets.latestStart(for: key, startsAt: startsAt, watermarks: w.map { ($0.low, $0.high) }) {
                 // The gap ends exactly where consumption starts, so no record falls between the two.
-                logEnd = startsAt.flatMap { $0 >= 0 ? $0 : nil } ?? w.high
-                logStart = min(logStart, logEnd)
-                latestTarget = logEnd
+                (logStart, logEnd) = (s.logStart, s.logEnd)
+                latestTarget = s.logEnd
+            } else {
+                latestUnknown = true
             }
         }
-        // A stored offset below the log start shows up as a jump at the first record (a gap).
-        _ = tracker.partitionAssigned(key, stored: stored, logStart: stored ?? logStart, logEnd: logEnd, start: settings.start)
+        _ = tracker.partitionAssigned(key, stored: stored, logStart: logStart, logEnd: logEnd, start: settings.start)
         if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
+        // Neither the assignment nor a query told where the end is: librdkafka resolves END later. No
+        // row until the first record, which records everything before it as skipped.
+        if latestUnknown { tracker.expectFirstRecord(key, skippedFrom: 0) }
+        if case .storedBeyondLogEnd(let s, let high) = tracker.stopReason(key) {
+            gauges.offsetsBeyondLogEnd.add(1, ordering: .relaxed)
+            logger.error(
+                "stored offset is past the partition's end (topic recreated or log truncated?): partition stopped, nothing read; fix ingest_offsets and restart",
+                metadata: ["topic": "\(key.topic)", "partition": "\(key.partition)", "stored": "\(s)", "high_watermark": "\(high)"])
+            try? consumer.pause([tp])
+        }
         return latestTarget
     }
 
@@ -416,6 +589,7 @@ final class IngestLoop: @unchecked Sendable {
             guard assigned.contains(tp) else { continue }
             startOffsets.markSynced(key, stored: stored[key])
             let latestTarget = assign(key, stored: stored[key], startsAt: nil)
+            if tracker.isStopped(key) { continue }  // stays paused (assign said why)
             let target: Int64
             if let s = stored[key] {
                 target = s
@@ -437,8 +611,34 @@ final class IngestLoop: @unchecked Sendable {
 
     // MARK: backpressure
 
+    /// How many records the next poll may return (see ``DispatchBudget/pollLimit``).
+    private func pollLimit() -> Int {
+        DispatchBudget(maxBytes: settings.maxBufferedBytes).pollLimit(
+            bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), recordBytesEstimate: recordBytesEstimate,
+            maxMessages: settings.pollMaxMessages)
+    }
+
+    /// Two bounds, two waits (ARCHITECTURE.md, Backpressure): while the shards hold more than
+    /// `pipeline.max_buffered_bytes`, wait here before the next poll (serving the writer's notices; no
+    /// pause, which would purge librdkafka's prefetch), at most `bufferWaitMax`, then pause as a fallback
+    /// so that polls keep the group membership. The writer behind (`flush.max_inflight_epochs`) pauses
+    /// all assigned partitions until it catches up; resuming leaves unsynced and stopped partitions paused.
     private func applyBackpressure() {
-        let want = tracker.shouldPause || gauges.queuedRecords.load(ordering: .relaxed) > settings.queuedRecordsMax
+        let budget = DispatchBudget(maxBytes: settings.maxBufferedBytes)
+        var action = budget.action(
+            bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: .zero, waitMax: settings.bufferWaitMax)
+        if action == .wait, !paused {
+            let began = ContinuousClock.now
+            gauges.bufferWaits.add(1, ordering: .relaxed)
+            while action == .wait, !stopRequested.load(ordering: .relaxed) {
+                handle(notices.wait(timeout: .milliseconds(5)))
+                action = budget.action(
+                    bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: ContinuousClock.now - began,
+                    waitMax: settings.bufferWaitMax)
+            }
+        }
+        let overBudget = action != .poll && !stopRequested.load(ordering: .relaxed)
+        let want = tracker.shouldPause || overBudget
         guard want != paused else { return }
         let assigned = Array(consumer.assignment)
         do {
@@ -453,7 +653,9 @@ final class IngestLoop: @unchecked Sendable {
             }
             paused = want
             status.setPaused(want)
-            logger.debug(want ? "paused: writer behind" : "resumed", metadata: ["inflight": "\(tracker.inflight)"])
+            logger.debug(
+                want ? (tracker.shouldPause ? "paused: writer behind" : "paused: shards over the byte budget") : "resumed",
+                metadata: ["inflight": "\(tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
         } catch {
             logger.error("pause/resume failed", metadata: ["error": "\(error)"])
         }

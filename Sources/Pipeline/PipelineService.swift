@@ -12,7 +12,8 @@ import Synchronization
 /// tasks on the cooperative pool (CPU only, never blocking), and a catalog-reload timer. Graceful
 /// shutdown (SIGTERM/SIGINT through the `ServiceGroup`): stop fetching, seal, write, commit, leave the
 /// group, return within `shutdown.timeout`. Memory is bounded by `flush.max_inflight_epochs` sealed
-/// epochs, one open epoch (`flush.max_spans`) and the dispatched-but-unprocessed records bound.
+/// epochs, one open epoch (`flush.max_spans`), the bytes dispatched to shards and not yet processed
+/// (`pipeline.max_buffered_bytes`) and librdkafka's prefetch (16 MiB by default).
 public final class PipelineService: Service, Sendable {
     public typealias StoreFactory = @Sendable () throws(EpochStoreError) -> any EpochStore & Sendable
 
@@ -41,6 +42,9 @@ public final class PipelineService: Service, Sendable {
 
     /// Dead letters Kafka refused permanently since start (their refusal is in `rejected_records.detail`).
     public var deadLettersRefused: Int { gauges.deadLettersRefused.load(ordering: .relaxed) }
+    /// The most bytes of polled records the shards held at once (right after a dispatch), for tests of
+    /// the memory bound (`pipeline.max_buffered_bytes`).
+    public var bufferedBytesPeak: Int { gauges.bufferedBytesPeak.load(ordering: .relaxed) }
 
     public func run() async throws {
         let c = configuration
@@ -73,9 +77,12 @@ public final class PipelineService: Service, Sendable {
             writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
         // librdkafka prefetches up to 64 MiB by default; catching up on a backlog would then hold that on
-        // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state.
+        // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state. The queue may
+        // be overshot by one fetch response, so a fetch is capped at 16 MiB too (default 50 MiB; a
+        // record batch larger than that is still fetched whole).
         var consumerProps = c.kafkaProperties
         consumerProps["queued.max.messages.kbytes"] = consumerProps["queued.max.messages.kbytes"] ?? "16384"
+        consumerProps["fetch.max.bytes"] = consumerProps["fetch.max.bytes"] ?? "16777216"
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
@@ -103,7 +110,8 @@ public final class PipelineService: Service, Sendable {
             settings: IngestSettings(
                 flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
                 maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
-                group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew, shutdownTimeout: c.shutdownTimeout),
+                group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew,
+                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: c.shutdownTimeout),
             logger: logger)
 
         logger.info(

@@ -8,21 +8,34 @@ import Synchronization
 /// `.seal` is a barrier: every record dispatched before it belongs to the sealed epoch.
 enum ShardMessage: Sendable {
     /// Records of one polled batch routed to this shard (indices into the batch). The batch keeps the
-    /// librdkafka messages alive until every shard has dropped it.
-    case records(KafkaMessageBatch, [Int32])
+    /// librdkafka messages alive until every shard has dropped it; so does the batch's byte count in
+    /// the dispatch budget (`DispatchedBytes`, shared by the batch's messages to all shards).
+    case records(KafkaMessageBatch, [Int32], DispatchedBytes)
     /// Hand over the open epoch's delta to the assembler and start a new one.
     case seal(epochID: UInt64, generation: UInt64)
     /// Drop the open epoch (after a fencing failure or a lost assignment).
     case discard
     /// Reject one record of the batch with this reason instead of folding it (a record the database
     /// refused, found by the ingest thread's `Quarantine`).
-    case reject(KafkaMessageBatch, Int32, RejectReason, String)
+    case reject(KafkaMessageBatch, Int32, RejectReason, String, DispatchedBytes)
 }
 
 /// Counters shared by the ingest thread and the shards (atomics; relaxed: they steer heuristics).
 final class PipelineGauges: Sendable {
-    /// Records dispatched to shards and not yet processed: the ingest thread pauses above a bound.
+    /// Records dispatched to shards and not yet processed.
     let queuedRecords = Atomic<Int>(0)
+    /// Bytes of polled batches that shards still hold (`DispatchBudget`): the ingest thread waits before
+    /// its next poll above `pipeline.max_buffered_bytes`.
+    let bufferedBytes = Atomic<Int>(0)
+    /// The highest `bufferedBytes` seen right after a dispatch.
+    let bufferedBytesPeak = Atomic<Int>(0)
+    /// Times the ingest thread waited for the shards to get under the byte budget.
+    let bufferWaits = Atomic<Int>(0)
+    /// Gaps found while reading (offset jumps, stored offsets below the log start), and the records in them.
+    let gapsDetected = Atomic<Int>(0)
+    let gapRecordsSkipped = Atomic<Int>(0)
+    /// Assignments whose stored offset was past the partition's high watermark (the partition stopped).
+    let offsetsBeyondLogEnd = Atomic<Int>(0)
     /// Spans folded since the last seal (for `flush.max_spans`).
     let openSpans = Atomic<Int>(0)
     let spansTotal = Atomic<Int>(0)
@@ -38,6 +51,12 @@ final class PipelineGauges: Sendable {
     /// The last `writeTimesMax` epoch write durations (ms), a ring: bounded whatever the uptime.
     private let writeTimes = Mutex<(values: [Double], next: Int)>(([], 0))
     static let writeTimesMax = 4096
+
+    /// Raises `bufferedBytesPeak` to the current `bufferedBytes` (ingest thread).
+    func notePeakBufferedBytes() {
+        let now = bufferedBytes.load(ordering: .relaxed)
+        if now > bufferedBytesPeak.load(ordering: .relaxed) { bufferedBytesPeak.store(now, ordering: .relaxed) }
+    }
 
     func recordWrite(_ d: Duration) {
         let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
@@ -206,7 +225,7 @@ struct Shard: Sendable {
         let contentType: StaticString = "application/json"
         for await message in messages {
             switch message {
-            case .records(let batch, let indices):
+            case .records(let batch, let indices, let held):
                 if let (c, v) = env.catalogSource.currentIfChanged(since: version) {
                     catalog = c
                     version = v
@@ -236,6 +255,8 @@ struct Shard: Sendable {
                 env.gauges.spansTotal.add(spans, ordering: .relaxed)
                 env.gauges.recordsTotal.add(indices.count, ordering: .relaxed)
                 env.gauges.queuedRecords.subtract(indices.count, ordering: .relaxed)
+                // The batch's bytes leave the budget when the last shard holding it is done.
+                withExtendedLifetime(held) {}
             case .seal(let epochID, let generation):
                 env.assembler.shardDelivered(
                     epochID: epochID, generation: generation, shard: index, delta: delta, deadLetterRetries: deadLetterRetries)
@@ -244,7 +265,7 @@ struct Shard: Sendable {
             case .discard:
                 delta = EpochDelta()
                 deadLetterRetries = []
-            case .reject(let batch, let i, let reason, let detail):
+            case .reject(let batch, let i, let reason, let detail, let held):
                 let m = batch[Int(i)]
                 let topic = m.topic
                 delta.rejected.append(
@@ -256,6 +277,7 @@ struct Shard: Sendable {
                 env.gauges.recordsTotal.add(1, ordering: .relaxed)
                 env.gauges.queuedRecords.subtract(1, ordering: .relaxed)
                 deadLetter(m, topic: topic, reason: reason, delta: &delta, retries: &deadLetterRetries)
+                withExtendedLifetime(held) {}
             }
         }
     }

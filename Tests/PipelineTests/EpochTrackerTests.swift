@@ -121,3 +121,140 @@ struct EpochTrackerFirstAssignmentTests {
         #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 42, gaps: [])])
     }
 }
+
+@Suite("epoch tracker: stops, idle partitions, gaps")
+struct EpochTrackerStopTests {
+    let p0 = PartitionKey(topic: "t", partition: 0)
+    let p1 = PartitionKey(topic: "t", partition: 1)
+
+    @Test("kafka.on_gap stop: records taken before the gap still advance the partition (never over the gap)")
+    func stopAdvancesOverRecordsTakenBeforeTheGap() {
+        var t = EpochTracker(maxInflightEpochs: 2, gapPolicy: .stop)
+        _ = t.partitionAssigned(p0, stored: 10, logStart: 10, logEnd: 100, start: .earliest)
+        for o in 10..<13 { #expect(t.recordDelivered(p0, offset: Int64(o), timestampUnixMillis: 5) == .take) }
+        #expect(t.recordDelivered(p0, offset: 20, timestampUnixMillis: 6) == .stopAtGap)
+        #expect(t.isStopped(p0))
+        #expect(t.stopReason(p0) == .gap(OffsetGap(from: 13, to: 20)))
+        // The three records' cost is in the shards' deltas: their offsets must commit with it.
+        let plan = t.seal()
+        #expect(plan?.advances == [PartitionAdvance(partition: p0, from: 10, to: 13, gaps: [])])
+        #expect(plan?.records == 3)
+        // Stopped: nothing more is taken, and later epochs move nothing.
+        #expect(t.recordDelivered(p0, offset: 21, timestampUnixMillis: 7) == .stopAtGap)
+        #expect(t.recordDelivered(p0, offset: 13, timestampUnixMillis: 7) == .stopAtGap)
+        #expect(t.seal() == nil)
+    }
+
+    @Test("kafka.on_gap stop: a partition that starts below the log start advances over nothing")
+    func stopAtAssignmentAdvancesNothing() {
+        var t = EpochTracker(maxInflightEpochs: 2, gapPolicy: .stop)
+        _ = t.partitionAssigned(p0, stored: 100, logStart: 250, logEnd: 300, start: .earliest)
+        #expect(t.isStopped(p0))
+        #expect(t.stopReason(p0) == .gap(OffsetGap(from: 100, to: 250)))
+        #expect(t.recordDelivered(p0, offset: 250, timestampUnixMillis: 0) == .stopAtGap)
+        #expect(t.seal() == nil)
+        #expect(t.takeDetectedGaps() == [DetectedGap(partition: p0, gap: OffsetGap(from: 100, to: 250))])
+    }
+
+    @Test("a partition with no stored offset that delivered nothing is not sealed (no row, not offset 0)")
+    func idlePartitionWithoutRowIsNotSealed() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: nil, logStart: 0, logEnd: 0, start: .earliest)
+        t.expectFirstRecord(p0)
+        _ = t.partitionAssigned(p1, stored: 7, logStart: 7, logEnd: 9, start: .earliest)
+        #expect(t.isAwaitingFirstRecord(p0))
+        let t0 = ContinuousClock.Instant.now
+        t.noteOpen(at: t0)
+        #expect(t.shouldSeal(now: t0 + .seconds(10), interval: .seconds(1), openSpans: 0, maxSpans: 10) == false)
+        #expect(t.seal() == nil)
+        // Another partition's records seal without it.
+        #expect(t.recordDelivered(p1, offset: 7, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p1, from: 7, to: 8, gaps: [])])
+        // Its first record (log start 500, say) starts it there, without a gap.
+        #expect(t.recordDelivered(p0, offset: 500, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 501, gaps: [])])
+        #expect(t.takeDetectedGaps().isEmpty)
+    }
+
+    @Test("kafka.start latest with an unknown end: no row until the first record, which records the backlog before it as skipped")
+    func latestWithUnknownEnd() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: nil, logStart: 0, logEnd: 0, start: .latest)
+        t.expectFirstRecord(p0, skippedFrom: 0)
+        #expect(t.seal() == nil)
+        #expect(t.recordDelivered(p0, offset: 37, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 38, gaps: [OffsetGap(from: 0, to: 37)])])
+        #expect(t.takeDetectedGaps().isEmpty, "a choice, not a loss")
+    }
+
+    @Test("a stored offset past the high watermark stops the partition: nothing is skipped as a duplicate, nothing advances")
+    func storedBeyondLogEndStops() {
+        for policy in [Configuration.GapPolicy.record, .stop] {
+            var t = EpochTracker(maxInflightEpochs: 2, gapPolicy: policy)
+            _ = t.partitionAssigned(p0, stored: 500, logStart: 0, logEnd: 40, start: .earliest)
+            #expect(t.isStopped(p0))
+            #expect(t.stopReason(p0) == .storedBeyondLogEnd(stored: 500, logEnd: 40))
+            // The recreated topic's records (offsets 0...) are not ours to drop as already counted.
+            #expect(t.recordDelivered(p0, offset: 0, timestampUnixMillis: 0) == .stopAtGap)
+            #expect(t.recordDelivered(p0, offset: 39, timestampUnixMillis: 0) == .stopAtGap)
+            #expect(t.seal() == nil)
+        }
+        // At the end exactly is fine (caught up).
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: 40, logStart: 0, logEnd: 40, start: .earliest)
+        #expect(!t.isStopped(p0))
+        #expect(t.recordDelivered(p0, offset: 40, timestampUnixMillis: 0) == .take)
+    }
+
+    @Test("each gap found while reading is reported once, with its range")
+    func gapsAreReportedOnce() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 100, start: .earliest)
+        _ = t.partitionAssigned(p1, stored: nil, logStart: 2, logEnd: 40, start: .latest)
+        #expect(t.takeDetectedGaps().isEmpty, "the latest backlog is a choice, not a loss")
+        #expect(t.recordDelivered(p0, offset: 0, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 5, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 9, timestampUnixMillis: 0) == .take)
+        #expect(t.takeDetectedGaps() == [
+            DetectedGap(partition: p0, gap: OffsetGap(from: 1, to: 5)), DetectedGap(partition: p0, gap: OffsetGap(from: 6, to: 9)),
+        ])
+        #expect(t.takeDetectedGaps().isEmpty)
+        var s = EpochTracker(maxInflightEpochs: 2, gapPolicy: .stop)
+        _ = s.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 100, start: .earliest)
+        #expect(s.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .stopAtGap)
+        #expect(s.recordDelivered(p0, offset: 4, timestampUnixMillis: 0) == .stopAtGap)
+        #expect(s.takeDetectedGaps() == [DetectedGap(partition: p0, gap: OffsetGap(from: 0, to: 3))])
+    }
+}
+
+@Suite("kafka.start latest: pinned start")
+struct LatestStartPinsTests {
+    let p0 = PartitionKey(topic: "t", partition: 0)
+
+    @Test("the first END pinned for a partition without a row is reused on every later resync until a row exists")
+    func firstEndIsReused() {
+        var pins = LatestStartPins()
+        // First assignment (database down): the consumer resolved END to 40.
+        pins.positioned(p0, at: 40)
+        // The resync after the outage sees a newer end (records 40..<75 were produced meanwhile).
+        #expect(pins.start(for: p0, startsAt: nil, watermarks: (low: 2, high: 75)) == .init(logStart: 2, logEnd: 40))
+        // A re-assignment resolves END again (75): the pinned 40 stays the start.
+        pins.positioned(p0, at: 75)
+        #expect(pins.pinned(p0) == 40)
+        #expect(pins.start(for: p0, startsAt: nil, watermarks: nil) == .init(logStart: 40, logEnd: 40))
+        // Postgres has a row now: it decides.
+        pins.storedOffsetFound(p0)
+        #expect(pins.pinned(p0) == nil)
+    }
+
+    @Test("without a pin the start is where the consumer was positioned, else the high watermark, and it is pinned")
+    func startPinsFirstKnownEnd() {
+        var pins = LatestStartPins()
+        #expect(pins.start(for: p0, startsAt: nil, watermarks: nil) == nil)
+        #expect(pins.start(for: p0, startsAt: -1, watermarks: (low: 0, high: 12)) == .init(logStart: 0, logEnd: 12))
+        #expect(pins.start(for: p0, startsAt: nil, watermarks: (low: 0, high: 30)) == .init(logStart: 0, logEnd: 12))
+        var other = LatestStartPins()
+        #expect(other.start(for: p0, startsAt: 20, watermarks: (low: 25, high: 30)) == .init(logStart: 20, logEnd: 20), "retention passed the pin: no backwards gap")
+        #expect(other.pinned(p0) == 20)
+    }
+}
