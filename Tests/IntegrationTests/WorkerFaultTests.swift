@@ -144,6 +144,38 @@ struct WorkerFaultTests {
         env.note("done in \(started.secondsSinceNow) s")
     }
 
+    @Test("SIGTERM while PostgreSQL is frozen (SIGSTOP: sockets open, nothing answers): the worker exits 0 within shutdown.timeout; the next worker finishes exactly")
+    func shutdownWithDatabaseFrozen() async throws {
+        let started = ContinuousClock.now
+        let pg = try OwnedPostgres.start()
+        defer { pg.destroy() }
+        let env = try FaultEnvironment(name: "frozen", partitions: 4, conninfo: pg.url)
+        defer { env.finish() }
+        let shutdownTimeout = 6.0
+        let first = try env.startWorker("frozen-1", extra: ["TRACELEDGER_SHUTDOWN_TIMEOUT": "6s"])
+        let load = env.produce(LoadPlan(spans: 24_000, shape: .collector, poisonFraction: 0.01, seed: 25, topic: env.topic, spansPerSecond: 4_000))
+        try await env.waitUntil("the worker commits an epoch", timeout: .seconds(60), alive: [first]) { try env.committed() > 0 }
+        try pg.freeze()
+        defer { pg.thaw() }
+        // The worker's next epoch write (flush.interval 500 ms) is now stuck inside a statement.
+        try await Task.sleep(for: .seconds(2))
+        let signalled = ContinuousClock.now
+        first.signal(SIGTERM)
+        try await first.waitExit(timeout: .seconds(shutdownTimeout * 3))
+        let took = Double((ContinuousClock.now - signalled).components.seconds)
+            + Double((ContinuousClock.now - signalled).components.attoseconds) / 1e18
+        env.note(String(format: "SIGTERM with the database frozen: exited %d after %.1f s (shutdown.timeout 6 s)", first.exitStatus ?? -1, took))
+        #expect(took < shutdownTimeout + 0.5, "shutdown took \(took) s with shutdown.timeout \(shutdownTimeout) s")
+        #expect(first.exitStatus == 0, "exit status \(first.exitStatus.map(String.init) ?? "?"); log ends:\n\(first.logTail())")
+        pg.thaw()
+        let (manifest, records) = try await load.result(timeout: .seconds(60))
+        let second = try env.startWorker("frozen-2")
+        try await env.waitCommitted(records, timeout: .seconds(120), alive: [second])
+        try await second.terminate(expectingSuccessWithin: .seconds(30))
+        try env.verifyExact(manifest)
+        env.note("done in \(started.secondsSinceNow) s")
+    }
+
     @Test("the worker's database sessions are killed with pg_terminate_backend mid-transaction, repeatedly, under load: the ledger is exact")
     func terminatedConnections() async throws {
         let started = ContinuousClock.now
@@ -587,7 +619,50 @@ final class OwnedPostgres: Sendable {
         try asPostgres("\(bin)/pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"])
     }
 
+    /// SIGSTOPs the server: the postmaster first (no new backends), then every process it forked.
+    /// Connections stay open and connects are accepted by the kernel, but nothing answers.
+    func freeze() throws {
+        let postmaster = try postmasterPID()
+        try signal([postmaster], SIGSTOP)
+        try signal(Self.children(of: postmaster), SIGSTOP)
+    }
+
+    /// Undoes ``freeze()`` (harmless when not frozen).
+    func thaw() {
+        guard let postmaster = try? postmasterPID() else { return }
+        try? signal(Self.children(of: postmaster), SIGCONT)
+        try? signal([postmaster], SIGCONT)
+    }
+
+    private func postmasterPID() throws -> Int32 {
+        let text = try String(contentsOfFile: "\(data)/postmaster.pid", encoding: .utf8)
+        guard let first = text.split(separator: "\n").first, let pid = Int32(first) else {
+            throw FaultTestFailure(description: "cannot read the postmaster's pid")
+        }
+        return pid
+    }
+
+    private func signal(_ pids: [Int32], _ signal: Int32) throws {
+        for pid in pids where kill(pid, signal) != 0 {
+            throw FaultTestFailure(description: "kill(\(pid), \(signal)) failed: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Processes whose parent is `parent` (/proc/PID/stat field 4).
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
+        }
+    }
+
     func destroy() {
+        thaw()
         try? asPostgres("\(bin)/pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
         try? FileManager.default.removeItem(at: directory)
     }
