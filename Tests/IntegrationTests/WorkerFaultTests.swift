@@ -144,6 +144,63 @@ struct WorkerFaultTests {
         env.note("done in \(started.secondsSinceNow) s")
     }
 
+    @Test("a zombie stopped inside its epoch transaction holds ingest_offsets row locks: the new owner fails its waits with 55P03 and retries until idle_in_transaction_timeout ends the zombie's session, then commits; the ledger is exact")
+    func zombieHoldingRowLocks() async throws {
+        let started = ContinuousClock.now
+        let conninfo = try databaseURL()
+        let env = try FaultEnvironment(name: "locks", partitions: 4, conninfo: conninfo)
+        defer { env.finish() }
+        let gate = LoadGate(allowedRecords: 500)
+        let load = env.produce(
+            LoadPlan(spans: 30_000, shape: .collector, poisonFraction: 0.01, seed: 26, topic: env.topic), gate: gate)
+        // A waits for locks as long as it takes; its session dies 20 s after it stops talking mid-transaction.
+        let a = try env.startWorker(
+            "locks-a",
+            extra: [
+                "TRACELEDGER_FLUSH_INTERVAL": "1s", "TRACELEDGER_DATABASE_LOCK_TIMEOUT": "60s",
+                "TRACELEDGER_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "20s",
+            ])
+        let phase1 = try await gate.waitBlocked(timeout: .seconds(60))
+        try await env.waitCommitted(phase1, timeout: .seconds(60), alive: [a])
+        // The test holds every offset row of the group, so A's next fencing UPDATE waits for it.
+        let holder = try PGConnection.connect(conninfo: conninfo)
+        try holder.execute("BEGIN")
+        try holder.execute(
+            "SELECT * FROM \"\(env.schema)\".ingest_offsets WHERE consumer_group = $1 FOR UPDATE", [.text(env.group)])
+        gate.allow(1_100)
+        let phase2 = try await gate.waitBlocked(timeout: .seconds(60))
+        try await env.waitUntil("A's fencing UPDATE waits for the row lock", timeout: .seconds(30), alive: [a]) {
+            try env.backends(applicationName: a.name).contains { $0.waitEventType == "Lock" }
+        }
+        // A stops; then the lock is released: A's backend finishes the UPDATE for a client that no longer
+        // answers and sits idle in the transaction, holding that row.
+        a.signal(SIGSTOP)
+        var stopped = true
+        defer { if stopped { a.signal(SIGCONT) } }
+        try holder.execute("COMMIT")
+        try await env.waitUntil("A's session is idle in its transaction", timeout: .seconds(10), alive: []) {
+            try env.backends(applicationName: a.name).contains { $0.state == "idle in transaction" }
+        }
+        let zombieFrom = ContinuousClock.now
+        env.note("A (pid \(a.pid)) stopped holding a row lock; phase 2 = \(phase2) records")
+        let b = try env.startWorker("locks-b", extra: ["TRACELEDGER_DATABASE_LOCK_TIMEOUT": "1s"])
+        try await env.waitCommitted(phase2, timeout: .seconds(90), alive: [b])
+        env.note("B committed phase 2 \(zombieFrom.secondsSinceNow) s after A became a zombie")
+        #expect(b.log().contains("55P03"), "B's lock waits behind the zombie ended with lock_timeout (55P03)")
+        #expect(
+            try env.backends(applicationName: a.name).allSatisfy { $0.state != "idle in transaction" },
+            "the server ended the zombie's transaction")
+        a.signal(SIGCONT)
+        stopped = false
+        gate.allow(Int.max)
+        let (manifest, records) = try await load.result(timeout: .seconds(120))
+        try await env.waitCommitted(records, timeout: .seconds(120), alive: [a, b])
+        try await a.terminate(expectingSuccessWithin: .seconds(30))
+        try await b.terminate(expectingSuccessWithin: .seconds(30))
+        try env.verifyExact(manifest)
+        env.note("done in \(started.secondsSinceNow) s")
+    }
+
     @Test("SIGTERM while PostgreSQL is frozen (SIGSTOP: sockets open, nothing answers): the worker exits 0 within shutdown.timeout; the next worker finishes exactly")
     func shutdownWithDatabaseFrozen() async throws {
         let started = ContinuousClock.now
@@ -345,13 +402,14 @@ final class FaultEnvironment: Sendable {
     }
 
     /// The database sessions whose application_name is `applicationName`.
-    func backends(applicationName: String) throws -> [(pid: Int32, state: String)] {
+    func backends(applicationName: String) throws -> [(pid: Int32, state: String, waitEventType: String)] {
         let c = try PGConnection.connect(conninfo: conninfo)
         let r = try c.execute(
-            "SELECT pid, coalesce(state, '') FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()",
+            "SELECT pid, coalesce(state, ''), coalesce(wait_event_type, '') FROM pg_stat_activity "
+                + "WHERE application_name = $1 AND pid <> pg_backend_pid()",
             [.text(applicationName)])
         return r.rows.indices.compactMap { i in
-            r.int64(i, 0).flatMap { Int32(exactly: $0) }.map { ($0, r.string(i, 1) ?? "") }
+            r.int64(i, 0).flatMap { Int32(exactly: $0) }.map { ($0, r.string(i, 1) ?? "", r.string(i, 2) ?? "") }
         }
     }
 
