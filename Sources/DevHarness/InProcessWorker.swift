@@ -12,11 +12,17 @@ public final class InProcessWorker: Sendable {
     private let task: Task<Void, any Error>
 
     public init(configuration: Configuration, conninfo: String, logger: Logger) {
-        let (schema, grace) = (configuration.databaseSchema, configuration.attributionGrace)
+        let (schema, grace, session) = (configuration.databaseSchema, configuration.attributionGrace, configuration.databaseSession)
         let pipeline = PipelineService(
             configuration: configuration,
             makeStore: { () throws(EpochStoreError) in
-                try LedgerEpochStore(conninfo: conninfo, schema: schema, attributionGrace: grace)
+                let withTimeouts: String
+                do {
+                    withTimeouts = try PGConnection.conninfo(conninfo, applying: session)
+                } catch {
+                    throw EpochStoreError(.rejected, "connection string: \(error)")
+                }
+                return try LedgerEpochStore(conninfo: withTimeouts, schema: schema, attributionGrace: grace)
             },
             logger: logger)
         let group = ServiceGroup(

@@ -100,7 +100,14 @@ public enum SQLState {
     public static let checkViolation = "23514"
     public static let deadlockDetected = "40P01"
     public static let serializationFailure = "40001"
+    /// `lock_timeout` expired (or `NOWAIT`).
     public static let lockNotAvailable = "55P03"
+    /// `statement_timeout` expired, or the statement was cancelled (`pg_cancel_backend`).
+    public static let queryCanceled = "57014"
+    /// `idle_in_transaction_session_timeout` ended the session (sent as a FATAL before the server closes it).
+    public static let idleInTransactionSessionTimeout = "25P03"
+    /// The session was ended by an administrator (`pg_terminate_backend`) or a fast shutdown.
+    public static let adminShutdown = "57P01"
     public static let duplicateTable = "42P07"
     public static let undefinedTable = "42P01"
 }

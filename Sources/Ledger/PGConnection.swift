@@ -3,7 +3,7 @@ public import Foundation
 
 /// One PostgreSQL connection (libpq `PGconn`).
 ///
-/// Guarantees: the `PGconn*` is private to this class, created by the throwing factory ``connect(conninfo:)``
+/// Guarantees: the `PGconn*` is private to this class, created by the throwing factory ``connect(conninfo:session:)``
 /// and freed (`PQfinish`) in `deinit`; no C type appears in its API. Every method blocks the calling thread
 /// until the server answers, so call it only from a dedicated thread (a ``LedgerWorkerThread``), never from
 /// Swift's cooperative pool.
@@ -33,11 +33,14 @@ public final class PGConnection: @unchecked Sendable {
         environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? ""
     }
 
-    /// Opens a connection and puts the session in UTC with warnings-only notices.
+    /// Opens a connection with `session`'s timeouts (see ``PGSessionSettings``; keywords that `conninfo`
+    /// sets itself win) and puts the session in UTC with warnings-only notices.
     ///
-    /// - Throws: `LedgerError` `.connectionFailed` with libpq's message on one line (never the password).
-    public static func connect(conninfo: String) throws -> PGConnection {
-        guard let raw = PQconnectdb(conninfo) else {
+    /// - Throws: `LedgerError` `.connectionFailed` with libpq's message on one line (never the password),
+    ///   within about `session.connectTimeout` per host address when the server does not answer.
+    public static func connect(conninfo: String, session: PGSessionSettings = .default) throws -> PGConnection {
+        let full = try Self.conninfo(conninfo, applying: session)
+        guard let raw = PQconnectdb(full) else {
             throw LedgerError(.connectionFailed, message: "out of memory while connecting")
         }
         // On failure libpq still returns a PGconn that we own: PQfinish it (via deinit) after reading the message.
@@ -49,7 +52,7 @@ public final class PGConnection: @unchecked Sendable {
         return connection
     }
 
-    /// ``connect(conninfo:)`` with ``conninfo(environment:)``.
+    /// ``connect(conninfo:session:)`` with ``conninfo(environment:)`` and the default timeouts.
     public static func connectFromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> PGConnection {
@@ -70,6 +73,23 @@ public final class PGConnection: @unchecked Sendable {
 
     /// The backend process id (for tests and logs).
     public var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// The libpq keywords this connection was opened with (`PQconninfo`), passwords left out: for
+    /// tests and diagnostics.
+    public var connectionOptions: [String: String] {
+        guard let options = PQconninfo(handle) else { return [:] }
+        defer { PQconninfoFree(options) }
+        var out: [String: String] = [:]
+        var index = 0
+        while let keyword = options[index].keyword {
+            let name = String(cString: keyword)
+            if let value = options[index].val, name != "password" {
+                out[name] = String(cString: value)
+            }
+            index += 1
+        }
+        return out
+    }
 
     // MARK: - Queries
 

@@ -1,4 +1,5 @@
 import Foundation
+public import Ledger
 import Yams
 
 /// A parse or validation problem in the configuration, naming the key (and env variable) at fault.
@@ -36,6 +37,18 @@ public struct Configuration: Sendable, Equatable {
     public var flushMaxSpans = 100_000
     public var flushMaxInflightEpochs = 2
     public var databaseSchema = "traceledger"
+    /// libpq `connect_timeout` (whole seconds, rounded up; libpq waits at least 2 s); 0 = none.
+    public var databaseConnectTimeout = Duration.seconds(5)
+    /// Server `statement_timeout` of every ledger session; 0 = none.
+    public var databaseStatementTimeout = Duration.seconds(60)
+    /// Server `lock_timeout` of every ledger session (a zombie's row locks fail the wait with 55P03); 0 = none.
+    public var databaseLockTimeout = Duration.seconds(10)
+    /// Server `idle_in_transaction_session_timeout` (a stopped worker's open transaction is ended); 0 = none.
+    public var databaseIdleInTransactionTimeout = Duration.seconds(60)
+    /// TCP keepalives: idle time before the first probe, time between probes, probes before giving up.
+    public var databaseKeepalivesIdle = Duration.seconds(30)
+    public var databaseKeepalivesInterval = Duration.seconds(10)
+    public var databaseKeepalivesCount = 3
     public var shutdownTimeout = Duration.seconds(25)
     public var attributionGrace = Duration.seconds(15 * 60)
     /// A record larger than this is rejected as `too_large`.
@@ -56,7 +69,9 @@ public struct Configuration: Sendable, Equatable {
     public static let keys: [String] = [
         "kafka.brokers", "kafka.topics", "kafka.group", "kafka.start", "kafka.on_gap", "kafka.encodings",
         "kafka.dlq_suffix", "kafka.properties", "pricing.file", "pricing.reload_interval", "http.port",
-        "flush.interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "shutdown.timeout",
+        "flush.interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "database.connect_timeout",
+        "database.statement_timeout", "database.lock_timeout", "database.idle_in_transaction_timeout",
+        "database.keepalives_idle", "database.keepalives_interval", "database.keepalives_count", "shutdown.timeout",
         "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
         "pipeline.shards", "pipeline.max_buffered_bytes", "budgets.file", "baggage.keys",
     ]
@@ -209,6 +224,16 @@ public struct Configuration: Sendable, Equatable {
                 let first = s.utf8.first, !(first >= 48 && first <= 57)
             else { throw fail("expected a lowercase identifier ([a-z_][a-z0-9_]*), got '\(s)'") }
             databaseSchema = s
+        case "database.connect_timeout": databaseConnectTimeout = try duration()
+        case "database.statement_timeout": databaseStatementTimeout = try duration()
+        case "database.lock_timeout": databaseLockTimeout = try duration()
+        case "database.idle_in_transaction_timeout": databaseIdleInTransactionTimeout = try duration()
+        case "database.keepalives_idle": databaseKeepalivesIdle = try duration()
+        case "database.keepalives_interval": databaseKeepalivesInterval = try duration()
+        case "database.keepalives_count":
+            let s = try scalar()
+            guard let v = Int(s), v >= 0, v <= 1000 else { throw fail("expected 0 (the OS default) ... 1000, got '\(s)'") }
+            databaseKeepalivesCount = v
         case "shutdown.timeout": shutdownTimeout = try duration()
         case "attribution.grace": attributionGrace = try duration()
         case "records.max_bytes": recordsMaxBytes = try positive()
@@ -223,6 +248,17 @@ public struct Configuration: Sendable, Equatable {
         case "baggage.keys": baggageKeys = try list()
         default: throw fail("unknown key")
         }
+    }
+}
+
+extension Configuration {
+    /// The `database.*` timeouts as the Ledger connection settings every worker connection gets.
+    public var databaseSession: PGSessionSettings {
+        PGSessionSettings(
+            connectTimeout: databaseConnectTimeout, keepalivesIdle: databaseKeepalivesIdle,
+            keepalivesInterval: databaseKeepalivesInterval, keepalivesCount: databaseKeepalivesCount,
+            statementTimeout: databaseStatementTimeout, lockTimeout: databaseLockTimeout,
+            idleInTransactionTimeout: databaseIdleInTransactionTimeout)
     }
 }
 

@@ -111,7 +111,7 @@ public final class PipelineService: Service, Sendable {
                 flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
                 maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
                 group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew,
-                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: c.shutdownTimeout),
+                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: Self.ingestShutdownTimeout(c.shutdownTimeout)),
             logger: logger)
 
         logger.info(
@@ -120,7 +120,8 @@ public final class PipelineService: Service, Sendable {
                 "brokers": "\(c.kafkaBrokers)", "topics": "\(c.kafkaTopics)", "group": "\(c.kafkaGroup)",
                 "shards": "\(shardCount)", "writer": "\(writerID)",
             ])
-        let writerThread = Self.startThread(name: "traceledger.writer") { writer.run() }
+        let shutdown = ShutdownDeadline(timeout: c.shutdownTimeout)
+        let writerDone = Self.startThread(name: "traceledger.writer") { writer.run() }
         let ingestDone = Self.startThread(name: "traceledger.ingest") { _ = ingest.run() }
 
         try await withGracefulShutdownHandler {
@@ -168,16 +169,31 @@ public final class PipelineService: Service, Sendable {
                         }
                     }
                 }
-                await ingestDone.value
+                // Once shutdown has begun, neither thread may hold the exit past `shutdown.timeout`: a
+                // thread still blocked then (a statement to a database that stopped answering, whose
+                // socket stays open) is left behind. Nothing it holds is lost: what is not committed in
+                // Postgres is read again from Kafka by the partition's next owner.
+                let reserve = Self.shutdownReserve(c.shutdownTimeout)
+                let ingestEnded = await Self.wait(for: ingestDone, shutdown: shutdown, reserve: reserve)
                 queue.close()
-                await writerThread.value
+                var writerEnded = false
+                if ingestEnded { writerEnded = await Self.wait(for: writerDone, shutdown: shutdown, reserve: reserve) }
+                if !writerEnded {
+                    writer.giveUp.store(true, ordering: .relaxed)
+                    self.logger.error(
+                        "shutdown.timeout reached with a thread still blocked (database unreachable?): exiting without it; epochs not committed will be re-read from Kafka",
+                        metadata: ["thread": "\(ingestEnded ? "writer" : "ingest")", "shutdown_timeout": "\(c.shutdownTimeout)"])
+                    // The ingest thread finishes the shard streams when it ends; it may not.
+                    for continuation in continuations { continuation.finish() }
+                }
                 group.cancelAll()
                 try await group.waitForAll()
             }
         } onGracefulShutdown: {
+            shutdown.begin()
             ingest.stopRequested.store(true, ordering: .relaxed)
         }
-        try? producer.flush(timeout: .seconds(5))
+        try? producer.flush(timeout: shutdown.remaining(atMost: .seconds(5), keeping: .milliseconds(100)))
         var summary: Logger.Metadata = [
             "epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))",
             "spans": "\(gauges.spansTotal.load(ordering: .relaxed))",
@@ -203,8 +219,8 @@ public final class PipelineService: Service, Sendable {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
     }
 
-    /// Runs `body` on a new dedicated thread; the task completes when the thread ends.
-    static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+    /// Runs `body` on a new dedicated thread; the completion finishes when the thread ends.
+    static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadCompletion {
         let done = ThreadCompletion()
         let thread = Thread {
             body()
@@ -212,13 +228,59 @@ public final class PipelineService: Service, Sendable {
         }
         thread.name = name
         thread.start()
-        return Task { await done.wait() }
+        return done
+    }
+
+    /// What of `shutdown.timeout` is kept after the threads' deadline for the dead-letter flush and the
+    /// exit: a tenth, between 200 ms and 2 s.
+    static func shutdownReserve(_ timeout: Duration) -> Duration {
+        min(.seconds(2), max(.milliseconds(200), timeout / 10))
+    }
+
+    /// The ingest thread's own deadline for sealing, writing and leaving the group: `shutdown.timeout`
+    /// less twice the reserve (it starts a little after the signal, and must end before the hard deadline).
+    static func ingestShutdownTimeout(_ timeout: Duration) -> Duration {
+        max(.zero, timeout - shutdownReserve(timeout) * 2)
+    }
+
+    /// Waits until `done` finishes (true), or, once shutdown has begun, until its deadline less
+    /// `reserve` (false). Polls: the thread cannot be interrupted anyway.
+    static func wait(for done: ThreadCompletion, shutdown: ShutdownDeadline, reserve: Duration) async -> Bool {
+        while !done.isFinished {
+            if let deadline = shutdown.deadline, ContinuousClock.now >= deadline - reserve { return false }
+            try? await Task.sleep(for: shutdown.deadline == nil ? .milliseconds(200) : .milliseconds(20))
+        }
+        return true
+    }
+}
+
+/// When graceful shutdown began, and so when `shutdown.timeout` runs out.
+final class ShutdownDeadline: Sendable {
+    private let started = Mutex<ContinuousClock.Instant?>(nil)
+    let timeout: Duration
+
+    init(timeout: Duration) { self.timeout = timeout }
+
+    /// Marks the start of shutdown (the first call counts).
+    func begin() {
+        started.withLock { if $0 == nil { $0 = ContinuousClock.now } }
+    }
+
+    /// Nil until shutdown begins.
+    var deadline: ContinuousClock.Instant? { started.withLock { $0.map { $0 + timeout } } }
+
+    /// `limit`, or less so that `keeping` is left before the deadline (zero at the latest).
+    func remaining(atMost limit: Duration, keeping: Duration) -> Duration {
+        guard let deadline else { return limit }
+        return max(.zero, min(limit, deadline - keeping - ContinuousClock.now))
     }
 }
 
 /// Bridges a thread's end to an awaiting task.
 final class ThreadCompletion: Sendable {
     private let state = Mutex<(finished: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    var isFinished: Bool { state.withLock { $0.finished } }
 
     func finish() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in

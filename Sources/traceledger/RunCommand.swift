@@ -49,7 +49,14 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let configuration = try loadConfiguration(file: config)
         let logger = makeLogger("traceledger.worker")
-        let conninfo = PGConnection.conninfo()
+        let conninfo: String
+        do {
+            // The configured database.* timeouts travel in the connection string, so every connection
+            // the worker opens (migration, epoch writer, offset reads) has them.
+            conninfo = try PGConnection.conninfo(PGConnection.conninfo(), applying: configuration.databaseSession)
+        } catch let error as LedgerError {
+            throw CLIFailure("DATABASE_URL: \(error.message)")
+        }
         do {
             try migrateSchema(configuration.databaseSchema, conninfo: conninfo)
         } catch {

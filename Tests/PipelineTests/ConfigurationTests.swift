@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import Pipeline
 import Testing
 
@@ -33,6 +34,39 @@ struct ConfigurationTests {
         #expect(c.databaseSchema == "ledger_test")
         #expect(c.httpPort == 9999)
         #expect(Configuration.environmentName(of: "flush.max_inflight_epochs") == "TRACELEDGER_FLUSH_MAX_INFLIGHT_EPOCHS")
+    }
+
+    @Test("database timeouts: defaults, env overrides, and the Ledger session settings they become")
+    func databaseTimeouts() throws {
+        let defaults = Configuration()
+        #expect(defaults.databaseConnectTimeout == .seconds(5))
+        #expect(defaults.databaseStatementTimeout == .seconds(60))
+        #expect(defaults.databaseLockTimeout == .seconds(10))
+        #expect(defaults.databaseIdleInTransactionTimeout == .seconds(60))
+        #expect(defaults.databaseKeepalivesIdle == .seconds(30))
+        #expect(defaults.databaseKeepalivesInterval == .seconds(10))
+        #expect(defaults.databaseKeepalivesCount == 3)
+        let c = try Configuration.load(file: nil, environment: [
+            "TRACELEDGER_DATABASE_CONNECT_TIMEOUT": "3s",
+            "TRACELEDGER_DATABASE_STATEMENT_TIMEOUT": "2m",
+            "TRACELEDGER_DATABASE_LOCK_TIMEOUT": "1500ms",
+            "TRACELEDGER_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT": "0s",
+            "TRACELEDGER_DATABASE_KEEPALIVES_IDLE": "15s",
+            "TRACELEDGER_DATABASE_KEEPALIVES_INTERVAL": "5s",
+            "TRACELEDGER_DATABASE_KEEPALIVES_COUNT": "4",
+        ])
+        let s = c.databaseSession
+        #expect(s.connectTimeout == .seconds(3))
+        #expect(s.statementTimeout == .seconds(120))
+        #expect(s.lockTimeout == .milliseconds(1500))
+        #expect(s.idleInTransactionTimeout == .zero)
+        #expect(s.keepalivesIdle == .seconds(15) && s.keepalivesInterval == .seconds(5) && s.keepalivesCount == 4)
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: nil, environment: ["TRACELEDGER_DATABASE_LOCK_TIMEOUT": "10"])
+        }
+        #expect(throws: ConfigurationError.self) {
+            try Configuration.load(file: nil, environment: ["TRACELEDGER_DATABASE_KEEPALIVES_COUNT": "-1"])
+        }
     }
 
     @Test("bad values are refused naming the key and where it came from")
