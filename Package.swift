@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "SpanDecodingTests",
             dependencies: [
-                "SpanDecoding", "TraceContext", "OTLPProto",
+                "SpanDecoding", "TraceContext", "OTLPProto", "Aggregation", "Pricing",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

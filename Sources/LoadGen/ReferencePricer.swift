@@ -132,6 +132,11 @@ public struct ReferencePricer: Sendable {
 
         let matched = llmMatched || (resourceMatched && (span.isEntry || span.model == nil))
         let rounded = Exact.divideHalfEven(numerator, by: denominator)
+        // The same bound as Pricing (README, decisions): a computed cost over 1e9 USD (absurd duration or
+        // token counts) charges nothing and the span is unpriced.
+        if matched, rounded > 1_000_000_000_000_000_000 {
+            return ReferencePrice(costNanoUSD: 0, outcome: .unpriced, clamped: clamped, invalidUpstreamCost: invalidUpstream)
+        }
         guard rounded >= Int128(Int64.min), rounded <= Int128(Int64.max) else {
             throw LoadGenError(.arithmeticOverflow, "span cost does not fit in Int64 nano-USD")
         }

@@ -124,7 +124,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                         "epoch write failed; retrying",
                         metadata: ["epoch": "\(id)", "attempt": "\(attempt + 1)", "retry_in": "\(delay)", "error": "\(error.detail)"])
                     attempt += 1
-                    Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                    sleepUnlessGivenUp(delay)
                 }
             } catch {
                 preconditionFailure("EpochStore threw a non-EpochStoreError: \(error)")
@@ -224,6 +224,18 @@ final class EpochWriterLoop: @unchecked Sendable {
             refusals = refusals.filter { $0.value.epochID != nil }
         }
         refusals[source] = (DeadLetterSink.refusal(error, valuePrefix: valuePrefix, valueLength: valueLength), nil)
+    }
+
+    /// Sleeps `delay` in slices of at most 50 ms, returning early once shutdown gives up, so that a
+    /// backoff never outlives `shutdown.timeout`.
+    private func sleepUnlessGivenUp(_ delay: Duration) {
+        let end = ContinuousClock.now + delay
+        while !giveUp.load(ordering: .relaxed) {
+            let left = end - ContinuousClock.now
+            if left <= .zero { return }
+            let slice = min(left, .milliseconds(50))
+            Thread.sleep(forTimeInterval: Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18)
+        }
     }
 
     /// Capped exponential backoff with full jitter: 100 ms × 2^attempt, at most `backoffMax`.

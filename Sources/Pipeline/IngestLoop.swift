@@ -476,9 +476,12 @@ final class IngestLoop: @unchecked Sendable {
 
     /// Blocks (serving notices, not polling) until no sealed epoch is in flight or the deadline passes.
     @discardableResult
-    private func drainInflight(deadline: ContinuousClock.Instant?) -> Bool {
+    /// `duringShutdown` false (a revoke's or a resync's drain): returns early once a stop is requested,
+    /// so that the shutdown's own drain, bounded by `shutdown.timeout`, takes over.
+    private func drainInflight(deadline: ContinuousClock.Instant?, duringShutdown: Bool = false) -> Bool {
         while tracker.inflight > 0 {
             if let deadline, ContinuousClock.now >= deadline { return false }
+            if !duringShutdown, stopRequested.load(ordering: .relaxed) { return false }
             handle(notices.wait(timeout: .milliseconds(100)))
         }
         return true
@@ -666,7 +669,7 @@ final class IngestLoop: @unchecked Sendable {
     private func shutdown() -> Bool {
         let deadline = ContinuousClock.now + settings.shutdownTimeout
         seal()
-        let drained = drainInflight(deadline: deadline)
+        let drained = drainInflight(deadline: deadline, duringShutdown: true)
         if !drained {
             writer.giveUp.store(true, ordering: .relaxed)
             logger.error("shutdown timeout: epochs not written will be re-read from Kafka by the next owner")

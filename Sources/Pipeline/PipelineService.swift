@@ -82,7 +82,13 @@ public final class PipelineService: Service, Sendable {
         // record batch larger than that is still fetched whole).
         var consumerProps = c.kafkaProperties
         consumerProps["queued.max.messages.kbytes"] = consumerProps["queued.max.messages.kbytes"] ?? "16384"
-        consumerProps["fetch.max.bytes"] = consumerProps["fetch.max.bytes"] ?? "16777216"
+        // librdkafka refuses fetch.max.bytes < message.max.bytes (which kafka.properties may raise for
+        // the dead-letter producer) and receive.message.max.bytes < fetch.max.bytes + 512.
+        let messageMax = consumerProps["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+        let fetchMax = consumerProps["fetch.max.bytes"].flatMap { Int($0) } ?? max(16_777_216, messageMax)
+        consumerProps["fetch.max.bytes"] = "\(fetchMax)"
+        consumerProps["receive.message.max.bytes"] =
+            consumerProps["receive.message.max.bytes"] ?? "\(max(100_000_000, fetchMax + 512))"
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
