@@ -142,8 +142,8 @@ final class EpochWriterLoop: @unchecked Sendable {
         let id = epoch.plan.epochID
         // Refusals applied to an earlier epoch are settled (written, or dropped with it).
         refusals = refusals.filter { $0.value.epochID == nil || $0.value.epochID == id }
-        while retriesProduced < epoch.deadLetterRetries.count {
-            let copy = epoch.deadLetterRetries[retriesProduced]
+        // Produces a kept copy; a permanent refusal is noted (not retried), anything else retries the epoch.
+        func produceKept(_ copy: OwnedRecord) throws {
             do {
                 try producer.produce(copy)
             } catch let error where error.isPermanent {
@@ -153,18 +153,13 @@ final class EpochWriterLoop: @unchecked Sendable {
             } catch {
                 throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
             }
+        }
+        while retriesProduced < epoch.deadLetterRetries.count {
+            try produceKept(epoch.deadLetterRetries[retriesProduced])
             retriesProduced += 1
         }
         while let copy = redeliveries.first {
-            do {
-                try producer.produce(copy)
-            } catch let error where error.isPermanent {
-                noteRefusal(
-                    source: copy.headers.last(where: { $0.name == "traceledger-source" })?.value, error: error,
-                    valuePrefix: Array((copy.value ?? []).prefix(DeadLetterSink.quotedBytes)), valueLength: copy.value?.count ?? 0)
-            } catch {
-                throw EpochStoreError(.unavailable, "dead-letter produce: \(error)")
-            }
+            try produceKept(copy)
             redeliveries.removeFirst()
         }
         var flushes = 0

@@ -160,6 +160,19 @@ struct HostileRecordTests {
         var expectedNanos: Int64 = 0
         var spans: Int64 = 0
 
+        /// The ledger holds exactly the benign traces' cost and spans.
+        func expectExact(in h: HostileHarness) throws {
+            var cost: Int64 = 0
+            var spans: Int64 = 0
+            for id in ids {
+                let row = try h.trace(id)
+                cost += Int64(row.cost) ?? -1
+                spans += row.spans
+            }
+            #expect(cost == expectedNanos)
+            #expect(spans == self.spans)
+        }
+
         mutating func record(_ n: UInt32, now: UInt64) throws -> [UInt8] {
             let id = traceID(0x1000_0000 + n)
             ids.append(id)
@@ -279,15 +292,7 @@ struct HostileRecordTests {
         #expect(rejected.sorted() == expectRejected.map(\.reason).sorted())
 
         // The normal traffic is exact.
-        var benignCost: Int64 = 0
-        var benignSpans: Int64 = 0
-        for id in benign.ids {
-            let row = try h.trace(id)
-            benignCost += Int64(row.cost) ?? -1
-            benignSpans += row.spans
-        }
-        #expect(benignCost == benign.expectedNanos)
-        #expect(benignSpans == benign.spans)
+        try benign.expectExact(in: h)
         let invariants = try LedgerReader(schema: try SchemaName(h.schema)).invariantViolations(
             group: h.group, on: try PGConnection.connect(conninfo: h.conninfo))
         #expect(invariants.isEmpty, "\(invariants)")
@@ -332,15 +337,7 @@ struct HostileRecordTests {
         #expect(try h.rejected(partition: 1) == [poisonOffset: reason])
         #expect(try h.rejected(partition: 0).isEmpty)
         #expect(try h.trace(traceID(99)).spans == 0)
-        var cost: Int64 = 0
-        var spans: Int64 = 0
-        for id in benign.ids {
-            let row = try h.trace(id)
-            cost += Int64(row.cost) ?? -1
-            spans += row.spans
-        }
-        #expect(cost == benign.expectedNanos)
-        #expect(spans == benign.spans)
+        try benign.expectExact(in: h)
         let detail = try h.query("SELECT detail FROM $S.rejected_records").string(0, 0) ?? ""
         #expect(detail.contains(sqlState), "detail names the SQLSTATE: \(detail)")
     }
