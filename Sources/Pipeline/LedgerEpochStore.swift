@@ -105,43 +105,43 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
         }
         func tid(_ t: TraceID) -> LedgerTraceID { LedgerTraceID(high: t.high, low: t.low) }
         for outer in epoch.deltas {
-          for d in outer.slices {
-            for (k, v) in d.transactions {
-                out.traces.append(
-                    TraceDelta(
-                        month: try month(k.month), traceID: tid(k.traceID), transaction: v.transaction, service: v.service,
-                        environment: v.environment, sessionID: v.sessionID, costNanoUSD: v.costNanoUSD,
-                        computeNanoUSD: v.computeNanoUSD, serverlessNanoUSD: v.serverlessNanoUSD, llmNanoUSD: v.llmNanoUSD,
-                        spanCount: v.spanCount, errorCount: v.errorCount, unpricedCount: v.unpricedCount,
-                        inputTokens: v.inputTokens, outputTokens: v.outputTokens,
-                        firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
-                        lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
+            for d in outer.slices {
+                for (k, v) in d.transactions {
+                    out.traces.append(
+                        TraceDelta(
+                            month: try month(k.month), traceID: tid(k.traceID), transaction: v.transaction, service: v.service,
+                            environment: v.environment, sessionID: v.sessionID, costNanoUSD: v.costNanoUSD,
+                            computeNanoUSD: v.computeNanoUSD, serverlessNanoUSD: v.serverlessNanoUSD, llmNanoUSD: v.llmNanoUSD,
+                            spanCount: v.spanCount, errorCount: v.errorCount, unpricedCount: v.unpricedCount,
+                            inputTokens: v.inputTokens, outputTokens: v.outputTokens,
+                            firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
+                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
+                }
+                for (k, v) in d.traceHours {
+                    out.traceHours.append(
+                        Ledger.TraceHourDelta(
+                            hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), traceID: tid(k.traceID),
+                            costNanoUSD: v.costNanoUSD, spanCount: v.spanCount))
+                }
+                for (_, r) in d.roots {
+                    out.roots.append(RootStarted(hour: LedgerHour(hoursSinceUnixEpoch: r.hour.hoursSinceEpoch), transaction: r.transaction))
+                }
+                for (k, v) in d.sessions {
+                    out.sessions.append(
+                        Ledger.SessionDelta(
+                            month: try month(k.month), sessionID: k.sessionID, costNanoUSD: v.costNanoUSD,
+                            inputTokens: v.inputTokens, outputTokens: v.outputTokens, spanCount: v.spanCount,
+                            depthMax: v.depthMax, agentCount: v.agentCount, ceilingHits: v.ceilingHits,
+                            parentSession: v.parentSession, firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
+                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
+                }
+                for (k, v) in d.models {
+                    out.models.append(
+                        Ledger.ModelDelta(
+                            hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), model: k.model, service: k.service,
+                            costNanoUSD: v.costNanoUSD, inputTokens: v.inputTokens, outputTokens: v.outputTokens, calls: v.calls))
+                }
             }
-            for (k, v) in d.traceHours {
-                out.traceHours.append(
-                    Ledger.TraceHourDelta(
-                        hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), traceID: tid(k.traceID),
-                        costNanoUSD: v.costNanoUSD, spanCount: v.spanCount))
-            }
-            for (_, r) in d.roots {
-                out.roots.append(RootStarted(hour: LedgerHour(hoursSinceUnixEpoch: r.hour.hoursSinceEpoch), transaction: r.transaction))
-            }
-            for (k, v) in d.sessions {
-                out.sessions.append(
-                    Ledger.SessionDelta(
-                        month: try month(k.month), sessionID: k.sessionID, costNanoUSD: v.costNanoUSD,
-                        inputTokens: v.inputTokens, outputTokens: v.outputTokens, spanCount: v.spanCount,
-                        depthMax: v.depthMax, agentCount: v.agentCount, ceilingHits: v.ceilingHits,
-                        parentSession: v.parentSession, firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
-                        lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
-            }
-            for (k, v) in d.models {
-                out.models.append(
-                    Ledger.ModelDelta(
-                        hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), model: k.model, service: k.service,
-                        costNanoUSD: v.costNanoUSD, inputTokens: v.inputTokens, outputTokens: v.outputTokens, calls: v.calls))
-            }
-          }
             for r in outer.rejected {
                 out.rejected.append(
                     Ledger.RejectedRecord(
