@@ -30,7 +30,8 @@ struct Quarantine: Sendable {
     /// Records per epoch at most while `ranges` is not empty; nil = no quarantine.
     private(set) var epochRecordLimit: Int?
     private var poisoned: [PartitionKey: [Int64: Poison]] = [:]
-    private var poisonedCount = 0
+    /// Poisoned offsets remembered (only counted when an epoch fails: rare).
+    private var poisonedCount: Int { poisoned.values.reduce(0) { $0 + $1.count } }
 
     var isActive: Bool { epochRecordLimit != nil }
 
@@ -55,7 +56,6 @@ struct Quarantine: Sendable {
                     + (sqlState.map { " (SQLSTATE \($0))" } ?? "") + ": " + detail
                 poisoned[single.key, default: [:]][single.offset] = Poison(
                     reason: reason, detail: BoundedText.key(text, limit: BoundedText.detailLimit))
-                poisonedCount += 1
             }
             epochRecordLimit = 1
         } else {
@@ -77,10 +77,7 @@ struct Quarantine: Sendable {
     /// An epoch committed: poisoned offsets below its ends are done; isolation widens again.
     mutating func epochCommitted(_ advances: [PartitionAdvance]) {
         for a in advances {
-            if var offsets = poisoned[a.partition] {
-                let before = offsets.count
-                offsets = offsets.filter { $0.key >= a.to }
-                poisonedCount -= before - offsets.count
+            if let offsets = poisoned[a.partition]?.filter({ $0.key >= a.to }) {
                 poisoned[a.partition] = offsets.isEmpty ? nil : offsets
             }
             if let r = ranges[a.partition], a.to >= r.to { ranges[a.partition] = nil }
@@ -96,7 +93,6 @@ struct Quarantine: Sendable {
     mutating func partitionsRemoved(_ keys: [PartitionKey]) {
         for k in keys {
             ranges[k] = nil
-            poisonedCount -= poisoned[k]?.count ?? 0
             poisoned[k] = nil
         }
         if ranges.isEmpty { epochRecordLimit = nil }
