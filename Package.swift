@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Ledger", targets: ["Ledger"]),
         .library(name: "LoadGen", targets: ["LoadGen"]),
+        .library(name: "Telemetry", targets: ["Telemetry"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C fences: module maps only. Only Kafka imports CRdKafka, only Ledger CLibPQ.
@@ -87,6 +89,14 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "Budgets", dependencies: ["Ledger"], swiftSettings: strict),
+        // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
@@ -147,7 +157,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "Telemetry",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -156,6 +166,13 @@ let package = Package(
             dependencies: [
                 "LoadGen", "OTLPProto", "TraceContext",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
+            .testTarget(
+            name: "TelemetryTests",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
     ]
 )
