@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Aggregation", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext",
+                "Aggregation", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

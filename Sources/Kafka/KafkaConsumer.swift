@@ -332,6 +332,28 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Consumer lag per partition, in records: the high watermark librdkafka last saw in a fetch response
+    /// minus the consumer's position (the offset after the last record a poll returned). Reads only
+    /// librdkafka's cached values: no network round trip, never blocks; callable from any thread.
+    /// Partitions without a known position or watermark yet are absent.
+    public func cachedLag(_ partitions: some Collection<TopicPartition>) -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = PartitionList(partitions)
+        defer { withExtendedLifetime(list) {} }
+        // rd_kafka_position fills each element's offset; the list stays ours.
+        guard rd_kafka_position(rk, list.pointer) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var lags: [TopicPartition: Int64] = [:]
+        for e in PartitionList.elements(list.pointer) where e.err == RD_KAFKA_RESP_ERR_NO_ERROR && e.offset >= 0 {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            // Cached values only (updated by fetch responses); no request is sent.
+            let err = rd_kafka_get_watermark_offsets(rk, e.topic, e.partition, &low, &high)
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { continue }
+            lags[TopicPartition(topic: String(cString: e.topic), partition: e.partition)] = max(0, high - e.offset)
+        }
+        return lags
+    }
+
     /// Commits (sync or async) that failed, as a whole or for a partition, since creation. Lag-only
     /// commits may fail during a rebalance; that is expected, so they are counted (and logged at debug).
     public var failedCommitCount: Int { state.failedCommits.load(ordering: .relaxed) }

@@ -42,6 +42,7 @@ final class EpochWriterLoop: @unchecked Sendable {
     private let writerID: String
     private let logger: Logger
     private let status: PipelineStatus
+    private let metrics: PipelineMetrics?
     /// Epochs of a generation below this are dropped unwritten.
     let voidBelow = Atomic<UInt64>(0)
     /// Set at shutdown: stop retrying after the deadline.
@@ -58,8 +59,10 @@ final class EpochWriterLoop: @unchecked Sendable {
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
-        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5)
+        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5),
+        metrics: PipelineMetrics? = nil
     ) {
+        self.metrics = metrics
         self.store = store
         self.queue = queue
         self.notices = notices
@@ -94,12 +97,15 @@ final class EpochWriterLoop: @unchecked Sendable {
                 let spans = epoch.deltas.reduce(Int64(0)) { $0 + $1.counters.spansCounted }
                 if attempt > 0 { logger.notice("epoch written after retries", metadata: ["epoch": "\(id)", "attempts": "\(attempt + 1)"]) }
                 status.setDatabaseError(nil)
-                notices.post(.committed(epochID: id, advances: epoch.plan.advances, spans: spans, writeDuration: ContinuousClock.now - start))
+                let writeDuration = ContinuousClock.now - start
+                metrics?.epochCommitted(epoch, writeDuration: writeDuration)
+                notices.post(.committed(epochID: id, advances: epoch.plan.advances, spans: spans, writeDuration: writeDuration))
                 return
             } catch let error as EpochStoreError {
                 switch error.kind {
                 case .fenced:
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
+                    metrics?.epochFenced()
                     logger.warning("epoch fenced: another writer moved a partition; dropping state", metadata: ["epoch": "\(id)", "detail": "\(error.detail)"])
                     notices.post(.fenced(epochID: id, detail: error.detail))
                     return
@@ -108,6 +114,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                     // failure; the ingest thread re-reads the records in smaller epochs until it finds the
                     // one(s) the database refuses, rejects those, and commits the rest.
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
+                    metrics?.epochUnwritable()
                     logger.error(
                         "epoch unwritable: the database refused its data; isolating the record(s)",
                         metadata: ["epoch": "\(id)", "records": "\(epoch.plan.records)", "sqlstate": "\(error.sqlState ?? "none")",

@@ -243,6 +243,9 @@ final class IngestLoop: @unchecked Sendable {
     /// What a polled record costs against the byte budget, estimated from recent batches (start: 1 MiB,
     /// Kafka's default maximum record size, so that the first poll cannot bring a flood).
     private var recordBytesEstimate = 1 << 20
+    /// When the consumer-lag gauges were last set (from librdkafka's cached watermarks).
+    private var lagUpdatedAt = ContinuousClock.now
+    static let lagUpdateInterval = Duration.seconds(2)
 
     init(
         consumer: KafkaConsumer, shards: [AsyncStream<ShardMessage>.Continuation], assembler: EpochAssembler,
@@ -293,6 +296,11 @@ final class IngestLoop: @unchecked Sendable {
             }
             applyBackpressure()
             gauges.inflightEpochs.store(tracker.inflight, ordering: .relaxed)
+            if now - lagUpdatedAt >= Self.lagUpdateInterval {
+                lagUpdatedAt = now
+                let assigned = consumer.assignment
+                gauges.metrics.updateLag(consumer.cachedLag(assigned), assignment: assigned)
+            }
         }
         return shutdown()
     }
@@ -373,6 +381,7 @@ final class IngestLoop: @unchecked Sendable {
             let skipped = d.gap.to - d.gap.from
             gauges.gapsDetected.add(1, ordering: .relaxed)
             gauges.gapRecordsSkipped.add(Int(skipped), ordering: .relaxed)
+            gauges.metrics.retentionGapRecords.increment(by: skipped)
             logger.error(
                 settings.gapPolicy == .stop
                     ? "records missing (kafka.on_gap: stop): partition stopped before the gap"
@@ -415,6 +424,7 @@ final class IngestLoop: @unchecked Sendable {
         for n in notices {
             switch n {
             case .committed(let id, let advances, _, let duration):
+                // Ledger metrics of this epoch were counted by the writer at its commit (PipelineMetrics).
                 tracker.epochFinished()
                 singleRecordEpochs[id] = nil
                 quarantine.epochCommitted(advances)
@@ -505,6 +515,8 @@ final class IngestLoop: @unchecked Sendable {
             if paused {
                 try? consumer.pause(offsets.map(\.topicPartition))
             }
+            gauges.metrics.rebalanced(
+                assigned: offsets.map(\.topicPartition), revoked: [], lost: false, assignment: consumer.assignment.count)
             logger.info("partitions assigned", metadata: ["partitions": "\(offsets.map { $0.description })"])
         case .revoked(let tps, let lost):
             let keys = tps.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
@@ -522,6 +534,7 @@ final class IngestLoop: @unchecked Sendable {
                 quarantine.partitionsRemoved(keys)
             }
             unsynced.subtract(keys)
+            gauges.metrics.rebalanced(assigned: [], revoked: tps, lost: lost, assignment: consumer.assignment.count)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
         case .error(let error):
             logger.warning("kafka", metadata: ["error": "\(error)"])

@@ -1,10 +1,12 @@
 import Aggregation
+public import CoreMetrics
 import Foundation
 import Kafka
 public import Logging
 import Pricing
 public import ServiceLifecycle
 import Synchronization
+public import Telemetry
 
 /// One worker: Kafka → shards → epochs → Postgres, as a swift-service-lifecycle `Service`.
 ///
@@ -21,13 +23,22 @@ public final class PipelineService: Service, Sendable {
     private let makeStore: StoreFactory
     private let logger: Logger
     public let status = PipelineStatus()
-    private let gauges = PipelineGauges()
+    private let gauges: PipelineGauges
     private let writerID: String
 
-    public init(configuration: Configuration, makeStore: @escaping StoreFactory, logger: Logger) {
+    /// - Parameters:
+    ///   - metrics: where the worker's series (docs/metrics.md) are made; nil: `MetricsSystem.factory`.
+    ///   - costExporter: receives each committed epoch's cost by domain (`traceledger_cost_nusd_total`);
+    ///     pass the same ``MetricsExporter`` whose `factory` is `metrics`. Nil: not exported.
+    public init(
+        configuration: Configuration, makeStore: @escaping StoreFactory, logger: Logger,
+        metrics: (any MetricsFactory)? = nil, costExporter: MetricsExporter? = nil
+    ) {
         self.configuration = configuration
         self.makeStore = makeStore
         self.logger = logger
+        self.gauges = PipelineGauges(
+            metrics: PipelineMetrics(factory: metrics ?? MetricsSystem.factory, costExporter: costExporter))
         self.writerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
     }
 
@@ -74,7 +85,7 @@ public final class PipelineService: Service, Sendable {
         let assembler = EpochAssembler(shardCount: shardCount, output: queue)
         let writer = EpochWriterLoop(
             store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
-            writerID: writerID, logger: logger, status: status)
+            writerID: writerID, logger: logger, status: status, metrics: gauges.metrics)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
         // librdkafka prefetches up to 64 MiB by default; catching up on a backlog would then hold that on
         // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state. The queue may
@@ -133,18 +144,30 @@ public final class PipelineService: Service, Sendable {
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for shard in shards { group.addTask { await shard.run() } }
+                let metrics = self.gauges.metrics
+                metrics.catalogVersion.record(catalogSource.version)
                 group.addTask {
                     // Catalog reloads; ends with the group (cancelled below).
                     while !Task.isCancelled {
                         try? await Task.sleep(for: c.pricingReloadInterval)
-                        switch catalogSource.poll() {
+                        let outcome = catalogSource.poll()
+                        metrics.catalogVersion.record(catalogSource.version)
+                        switch outcome {
                         case .failed(let error):
+                            metrics.catalogReloadFailures.increment()
                             self.logger.error(
                                 "price catalog refused; keeping the last good one", metadata: ["error": "\(error)"])
                         case .reloaded:
                             self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
                         default: break
                         }
+                    }
+                }
+                group.addTask {
+                    // The gauges that mirror the pipeline's state, once a second.
+                    while !Task.isCancelled {
+                        self.refreshGauges()
+                        try? await Task.sleep(for: .seconds(1))
                     }
                 }
                 group.addTask {
@@ -200,6 +223,8 @@ public final class PipelineService: Service, Sendable {
             ingest.stopRequested.store(true, ordering: .relaxed)
         }
         try? producer.flush(timeout: shutdown.remaining(atMost: .seconds(5), keeping: .milliseconds(100)))
+        refreshGauges()
+        gauges.metrics.ready.record(0)
         var summary: Logger.Metadata = [
             "epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))",
             "spans": "\(gauges.spansTotal.load(ordering: .relaxed))",
@@ -213,6 +238,15 @@ public final class PipelineService: Service, Sendable {
             summary["epoch_write_ms_max"] = "\(String(format: "%.1f", w.max))"
         }
         logger.notice("worker stopped", metadata: summary)
+    }
+
+    /// Sets the state gauges (in-flight epochs, paused, ready, buffered bytes) from the pipeline's atomics.
+    private func refreshGauges() {
+        let m = gauges.metrics
+        m.inflightEpochs.record(gauges.inflightEpochs.load(ordering: .relaxed))
+        m.paused.record(status.isPaused ? 1 : 0)
+        m.ready.record(status.notReadyReason == nil ? 1 : 0)
+        m.bufferedBytes.record(max(0, gauges.bufferedBytes.load(ordering: .relaxed)))
     }
 
     static let consumerOnly: Set<String> = [

@@ -1,4 +1,5 @@
 import Aggregation
+import CoreMetrics
 import Kafka
 import Logging
 import Pricing
@@ -22,6 +23,13 @@ enum ShardMessage: Sendable {
 
 /// Counters shared by the ingest thread and the shards (atomics; relaxed: they steer heuristics).
 final class PipelineGauges: Sendable {
+    /// The exported series (docs/metrics.md); a no-op factory unless the service was given one.
+    let metrics: PipelineMetrics
+
+    init(metrics: PipelineMetrics = PipelineMetrics(factory: NOOPMetricsHandler.instance)) {
+        self.metrics = metrics
+    }
+
     /// Records dispatched to shards and not yet processed.
     let queuedRecords = Atomic<Int>(0)
     /// Bytes of polled batches that shards still hold (`DispatchBudget`): the ingest thread waits before
@@ -176,6 +184,7 @@ extension DeadLetterSink {
     /// Counts and logs (once, at error level) a dead letter Kafka refused permanently.
     func noteRefused(source: String, error: KafkaError) {
         gauges.deadLettersRefused.add(1, ordering: .relaxed)
+        gauges.metrics.deadLettersRefused.increment()
         logger.error(
             "dead letter refused permanently; not retried, the refusal is recorded in rejected_records.detail",
             metadata: ["source": "\(source)", "dlq_topic": "\(error.topic ?? "")", "error": "\(error)"])

@@ -1,0 +1,275 @@
+import Aggregation
+import CoreMetrics
+import Kafka
+import Synchronization
+import Telemetry
+import TraceContext
+
+/// Every swift-metrics series a worker exports (docs/metrics.md), created once through one factory.
+///
+/// Guarantees: thread-safe (swift-metrics handlers are; the per-partition lag gauges and the domain
+/// attribution sit behind `Mutex`es). Ledger counters (records, spans, anomalies, dead letters, sessions,
+/// sampled spans, cost by domain) move only when an epoch COMMITS, from the epoch that committed: work
+/// folded and then voided (fencing, revocation, lost assignment, unwritable epoch) is never counted, and
+/// a record re-read after a void counts once, when its epoch commits. Label sets are bounded: reasons and
+/// kinds are fixed lists, environments and domains have a budget, lag series exist only for partitions
+/// currently assigned.
+final class PipelineMetrics: Sendable {
+    private let factory: any MetricsFactory
+    private let costExporter: MetricsExporter?
+
+    let recordsCounted: Counter
+    let recordsRejected: Counter
+    private let deadLetters: [RejectReason: Counter]
+    let deadLettersRefused: Counter
+    let spansCounted: Counter
+    let spansExcluded: Counter
+    let anomaliesUnpriced: Counter
+    let anomaliesClamped: Counter
+    let anomaliesInvalidUpstreamCost: Counter
+    let anomaliesCostOutOfRange: Counter
+    let anomaliesTraceIDMismatch: Counter
+    let badTraceparent: Counter
+    let spansWithSession: Counter
+    let sampledSpans: Counter
+    let epochsCommitted: Counter
+    let epochsFenced: Counter
+    let epochsUnwritable: Counter
+    let fencingRejections: Counter
+    let epochWriteSeconds: Timer
+    let epochSpans: Recorder
+    let inflightEpochs: Gauge
+    let paused: Gauge
+    let ready: Gauge
+    let bufferedBytes: Gauge
+    let assignedPartitions: Gauge
+    let rebalancesAssigned: Counter
+    let rebalancesRevoked: Counter
+    let rebalancesLost: Counter
+    let retentionGapRecords: Counter
+    let catalogVersion: Gauge
+    let catalogReloadFailures: Counter
+    /// Excluded spans by environment (CONTRACTS §2 rule 3), under a label budget.
+    private let excludedByEnvironment = Mutex<LabelledCounters>(LabelledCounters(budget: 20))
+    private let lag = Mutex<[TopicPartition: Gauge]>([:])
+    private let attribution = Mutex(DomainAttribution())
+
+    /// - Parameters:
+    ///   - factory: where every series is made (never the global bootstrap unless the caller passes it).
+    ///   - costExporter: receives each committed epoch's cost by domain (`traceledger_cost_nusd_total`);
+    ///     nil: cost by domain is not exported.
+    init(factory: any MetricsFactory, costExporter: MetricsExporter? = nil) {
+        self.factory = factory
+        self.costExporter = costExporter
+        func counter(_ label: String, _ dims: [(String, String)] = []) -> Counter {
+            Counter(label: label, dimensions: dims, factory: factory)
+        }
+        func gauge(_ label: String, _ dims: [(String, String)] = []) -> Gauge {
+            Gauge(label: label, dimensions: dims, factory: factory)
+        }
+        recordsCounted = counter("traceledger_records_total", [("outcome", "counted")])
+        recordsRejected = counter("traceledger_records_total", [("outcome", "rejected")])
+        var dl: [RejectReason: Counter] = [:]
+        for r in RejectReason.allCases { dl[r] = counter("traceledger_dead_letters_total", [("reason", r.rawValue)]) }
+        deadLetters = dl
+        deadLettersRefused = counter("traceledger_dead_letters_refused_total")
+        spansCounted = counter("traceledger_spans_total", [("outcome", "counted")])
+        spansExcluded = counter("traceledger_spans_total", [("outcome", "excluded")])
+        let anomaly = "traceledger_span_anomalies_total"
+        anomaliesUnpriced = counter(anomaly, [("kind", "unpriced")])
+        anomaliesClamped = counter(anomaly, [("kind", "clamped")])
+        anomaliesInvalidUpstreamCost = counter(anomaly, [("kind", "invalid_upstream_cost")])
+        anomaliesCostOutOfRange = counter(anomaly, [("kind", "cost_out_of_range")])
+        anomaliesTraceIDMismatch = counter(anomaly, [("kind", "trace_id_mismatch")])
+        badTraceparent = counter("traceledger_records_bad_traceparent_total")
+        spansWithSession = counter("traceledger_spans_with_session_total")
+        sampledSpans = counter("traceledger_sampled_spans_total")
+        epochsCommitted = counter("traceledger_epochs_total", [("result", "committed")])
+        epochsFenced = counter("traceledger_epochs_total", [("result", "fenced")])
+        epochsUnwritable = counter("traceledger_epochs_total", [("result", "unwritable")])
+        fencingRejections = counter("traceledger_fencing_rejections_total")
+        epochWriteSeconds = Timer(label: "traceledger_epoch_write_seconds", dimensions: [], factory: factory)
+        epochSpans = Recorder(label: "traceledger_epoch_spans", dimensions: [], aggregate: true, factory: factory)
+        inflightEpochs = gauge("traceledger_inflight_epochs")
+        paused = gauge("traceledger_paused")
+        ready = gauge("traceledger_ready")
+        bufferedBytes = gauge("traceledger_buffered_bytes")
+        assignedPartitions = gauge("traceledger_assigned_partitions")
+        rebalancesAssigned = counter("traceledger_rebalances_total", [("kind", "assigned")])
+        rebalancesRevoked = counter("traceledger_rebalances_total", [("kind", "revoked")])
+        rebalancesLost = counter("traceledger_rebalances_total", [("kind", "lost")])
+        retentionGapRecords = counter("traceledger_retention_gap_records_total")
+        catalogVersion = gauge("traceledger_catalog_version")
+        catalogReloadFailures = counter("traceledger_catalog_reload_failures_total")
+        // Gauges start at a value so that every series is exposed from the start.
+        for g in [inflightEpochs, paused, ready, bufferedBytes, assignedPartitions, catalogVersion] { g.record(0) }
+    }
+
+    /// What a committed epoch adds (writer thread, right after the commit).
+    func epochCommitted(_ epoch: SealedEpoch, writeDuration: Duration) {
+        var counters = EpochCounters()
+        var rejectedByReason: [RejectReason: Int64] = [:]
+        var rejected: Int64 = 0
+        for d in epoch.deltas {
+            counters.merge(d.counters)
+            for r in d.rejected {
+                rejectedByReason[r.reason, default: 0] += 1
+                rejected += 1
+            }
+        }
+        recordsCounted.increment(by: max(0, counters.recordsCounted))
+        recordsRejected.increment(by: rejected)
+        for (reason, n) in rejectedByReason { deadLetters[reason]?.increment(by: n) }
+        spansCounted.increment(by: max(0, counters.spansCounted))
+        let excluded = counters.spansExcluded.values.reduce(Int64(0)) { $0 &+ $1 }
+        spansExcluded.increment(by: max(0, excluded))
+        if !counters.spansExcluded.isEmpty {
+            excludedByEnvironment.withLock { e in
+                for (env, n) in counters.spansExcluded {
+                    e.counter(for: env) {
+                        Counter(label: "traceledger_excluded_spans_total", dimensions: [("environment", $0)], factory: factory)
+                    }.increment(by: max(0, n))
+                }
+            }
+        }
+        anomaliesUnpriced.increment(by: max(0, counters.spansUnpriced))
+        anomaliesClamped.increment(by: max(0, counters.spansClamped))
+        anomaliesInvalidUpstreamCost.increment(by: max(0, counters.spansInvalidUpstreamCost))
+        anomaliesCostOutOfRange.increment(by: max(0, counters.spansCostOutOfRange))
+        anomaliesTraceIDMismatch.increment(by: max(0, counters.spansTraceMismatch))
+        badTraceparent.increment(by: max(0, counters.recordsBadTraceparent))
+        spansWithSession.increment(by: max(0, counters.spansWithSession))
+        // Engineer c's `EpochCounters.sampledSpans` (Σ adjusted counts) feeds `sampledSpans` once it exists.
+        epochsCommitted.increment()
+        epochWriteSeconds.recordNanoseconds(Self.nanoseconds(writeDuration))
+        epochSpans.record(max(0, counters.spansCounted))
+        if let costExporter {
+            let costs = attribution.withLock { $0.add(epoch.deltas) }
+            if !costs.isEmpty { costExporter.recordDomainCost(costs) }
+        }
+    }
+
+    func epochFenced() {
+        epochsFenced.increment()
+        fencingRejections.increment()
+    }
+
+    func epochUnwritable() { epochsUnwritable.increment() }
+
+    /// After a rebalance event (ingest thread): counts it and sets the assigned-partitions gauge; a
+    /// revoked or lost partition's lag series is removed.
+    func rebalanced(assigned: [TopicPartition], revoked: [TopicPartition], lost: Bool, assignment: Int) {
+        if !assigned.isEmpty { rebalancesAssigned.increment() }
+        if !revoked.isEmpty { (lost ? rebalancesLost : rebalancesRevoked).increment() }
+        assignedPartitions.record(assignment)
+        if !revoked.isEmpty {
+            let removed = lag.withLock { l in revoked.compactMap { l.removeValue(forKey: $0) } }
+            for g in removed { g.destroy() }
+        }
+    }
+
+    /// Sets the lag of each assigned partition that has one; removes the series of partitions no longer
+    /// assigned.
+    func updateLag(_ lags: [TopicPartition: Int64], assignment: Set<TopicPartition>) {
+        let removed: [Gauge] = lag.withLock { l in
+            var gone: [Gauge] = []
+            for tp in Array(l.keys) where !assignment.contains(tp) {
+                if let g = l.removeValue(forKey: tp) { gone.append(g) }
+            }
+            for (tp, value) in lags where assignment.contains(tp) {
+                let g =
+                    l[tp]
+                    ?? Gauge(
+                        label: "traceledger_consumer_lag",
+                        dimensions: [("topic", tp.topic), ("partition", "\(tp.partition)")], factory: factory)
+                l[tp] = g
+                g.record(max(0, value))
+            }
+            return gone
+        }
+        for g in removed { g.destroy() }
+    }
+
+    static func nanoseconds(_ d: Duration) -> Int64 {
+        let (s, a) = d.components
+        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : ns &+ a / 1_000_000_000
+    }
+}
+
+/// Counters keyed by an input-derived label (an environment name) under a budget: the first `budget`
+/// values keep their label, the rest share `other`.
+struct LabelledCounters {
+    let budget: Int
+    private var counters: [String: Counter] = [:]
+
+    init(budget: Int) { self.budget = budget }
+
+    mutating func counter(for value: String, make: (String) -> Counter) -> Counter {
+        if let c = counters[value] { return c }
+        let label = counters.count < budget && value != "other" ? value : "other"
+        if let c = counters[label] { return c }
+        let c = make(label)
+        counters[label] = c
+        return c
+    }
+}
+
+/// Turns committed epochs into cost by domain (root span name) for `traceledger_cost_nusd_total`.
+///
+/// A trace's cost goes to its domain once its root has been committed (in this epoch or an earlier one
+/// this process saw); until then it waits in `pending`. Both maps are bounded (`tracesMax`): when
+/// `pending` is full its cost goes to `(unattributed)` (as the ledger's grace sweep would, sooner);
+/// when `known` is full it is forgotten (later spans of those traces then wait as pending). Traces
+/// whose root another worker committed stay pending here: the exact figures are `domain_hourly`'s.
+struct DomainAttribution {
+    static let tracesMax = 100_000
+    static let unattributed = "(unattributed)"
+    private var known: [TraceID: String] = [:]
+    private var pending: [TraceID: Int128] = [:]
+
+    /// The epoch's cost by domain, with each domain's most expensive trace in the epoch.
+    mutating func add(_ deltas: [EpochDelta]) -> [DomainCost] {
+        var traceCost: [TraceID: Int128] = [:]
+        for d in deltas {
+            for slice in d.slices {
+                for (trace, root) in slice.roots {
+                    if known.count >= Self.tracesMax { known.removeAll(keepingCapacity: true) }
+                    known[trace] = root.transaction
+                }
+                for (key, t) in slice.transactions { traceCost[key.traceID, default: 0] += Int128(t.costNanoUSD) }
+            }
+        }
+        var byDomain: [String: DomainCost] = [:]
+        func add(_ domain: String, _ trace: TraceID?, _ cost: Int128) {
+            var c = byDomain[domain] ?? DomainCost(domain: domain, nanoUSD: 0)
+            c.nanoUSD += cost
+            if let trace, cost > c.topTraceNanoUSD {
+                c.topTraceIDHex = trace.description
+                c.topTraceNanoUSD = cost
+            }
+            byDomain[domain] = c
+        }
+        for (trace, cost) in traceCost {
+            if let domain = known[trace] {
+                add(domain, trace, cost + (pending.removeValue(forKey: trace) ?? 0))
+            } else {
+                pending[trace, default: 0] += cost
+            }
+        }
+        // Roots committed now whose earlier cost was pending but who have no cost in this epoch's rows.
+        for d in deltas {
+            for slice in d.slices {
+                for (trace, root) in slice.roots where traceCost[trace] == nil {
+                    if let p = pending.removeValue(forKey: trace) { add(root.transaction, trace, p) }
+                }
+            }
+        }
+        if pending.count > Self.tracesMax {
+            let total = pending.values.reduce(Int128(0), +)
+            pending.removeAll(keepingCapacity: true)
+            add(Self.unattributed, nil, total)
+        }
+        return Array(byDomain.values)
+    }
+}
