@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "DevHarness",
             dependencies: [
-                "LoadGen", "Kafka", "Ledger", "Pipeline",
+                "LoadGen", "Kafka", "Ledger", "Pipeline", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -3,6 +3,7 @@ import Ledger
 public import Logging
 public import Pipeline
 import ServiceLifecycle
+public import Telemetry
 
 /// One worker (`PipelineService`) running in this process against a given PostgreSQL, started and
 /// stopped on demand (graceful shutdown, as on SIGTERM). For tests and `LocalRun`.
@@ -11,7 +12,9 @@ public final class InProcessWorker: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    public init(configuration: Configuration, conninfo: String, logger: Logger) {
+    /// - Parameter metrics: the exporter whose factory the worker's series go to (and its cost by domain);
+    ///   nil: `MetricsSystem.factory`.
+    public init(configuration: Configuration, conninfo: String, logger: Logger, metrics: MetricsExporter? = nil) {
         let (schema, grace, session) = (configuration.databaseSchema, configuration.attributionGrace, configuration.databaseSession)
         let pipeline = PipelineService(
             configuration: configuration,
@@ -24,7 +27,7 @@ public final class InProcessWorker: Sendable {
                 }
                 return try LedgerEpochStore(conninfo: withTimeouts, schema: schema, attributionGrace: grace)
             },
-            logger: logger)
+            logger: logger, metrics: metrics?.factory, costExporter: metrics)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [.init(service: pipeline)], logger: logger))
         self.pipeline = pipeline

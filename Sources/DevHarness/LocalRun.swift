@@ -5,6 +5,7 @@ public import LoadGen
 public import Logging
 import Pipeline
 import ServiceLifecycle
+public import Telemetry
 
 /// Everything on one machine, in one process: librdkafka's mock cluster, a worker (`PipelineService`)
 /// against the given PostgreSQL, a paced load from `LoadProducer`, then the ledger read back and
@@ -24,6 +25,8 @@ public struct LocalRun: Sendable {
         /// partition and deletes older batches).
         public var lagWindowRecords = 4_000
         public var completionTimeout = Duration.seconds(300)
+        /// Where the worker's metrics go (`traceledger dev` serves it on `/metrics`); nil: the global factory.
+        public var metrics: MetricsExporter?
 
         public init(load: LoadPlan) { self.load = load }
     }
@@ -88,7 +91,7 @@ public struct LocalRun: Sendable {
         config.pipelineShards = o.shards
         config.recordsMaxBytes = o.recordsMaxBytes
         config.shutdownTimeout = .seconds(20)
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: quiet)
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: quiet, metrics: o.metrics)
         let pipeline = worker.pipeline
 
         // Clients are created and dropped inside closures so that none outlives the mock cluster (it would

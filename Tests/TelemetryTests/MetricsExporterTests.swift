@@ -26,7 +26,7 @@ struct MetricsExporterFormatTests {
     @Test("Prometheus text parses strictly, with every series and no exemplar or # EOF")
     func prometheusTextParses() throws {
         let text = populatedExporter().render(openMetrics: false)
-        let e = try Exposition(parsing: text, openMetrics: false)
+        let e = try ParsedExposition(parsing: text, openMetrics: false)
         #expect(e.families["traceledger_records_total"]?.type == "counter")
         #expect(e.value("traceledger_records_total", ["outcome": "counted"]) == 7)
         #expect(e.value("traceledger_records_total", ["outcome": "rejected"]) == 2)
@@ -45,7 +45,7 @@ struct MetricsExporterFormatTests {
     @Test("OpenMetrics parses strictly: counter families without _total, samples with it, exemplars, # EOF last")
     func openMetricsParses() throws {
         let text = populatedExporter().render(openMetrics: true)
-        let e = try Exposition(parsing: text, openMetrics: true)
+        let e = try ParsedExposition(parsing: text, openMetrics: true)
         #expect(e.families["traceledger_records"]?.type == "counter")
         #expect(e.families["traceledger_records_total"] == nil)
         #expect(e.value("traceledger_records_total", ["outcome": "counted"]) == 7)
@@ -55,7 +55,7 @@ struct MetricsExporterFormatTests {
         #expect(e.families["traceledger_cost_nusd"]?.type == "counter")
         let checkout = e.samples(named: "traceledger_cost_nusd_total").first { $0.labels["domain"] == "POST /checkout" }
         #expect(checkout?.value == 4_500_000)
-        #expect(checkout?.exemplar == Exposition.Exemplar(labels: ["trace_id": String(repeating: "ab", count: 16)], value: 4_000_000))
+        #expect(checkout?.exemplar == ParsedExposition.Exemplar(labels: ["trace_id": String(repeating: "ab", count: 16)], value: 4_000_000))
         #expect(text.hasSuffix("# EOF\n"))
     }
 
@@ -72,15 +72,15 @@ struct MetricsExporterFormatTests {
             ("# TYPE a gauge\na 1\na 2\n", false),  // duplicate series
         ]
         for (text, om) in bad {
-            #expect(throws: Exposition.ParseError.self, "\(text)") { try Exposition(parsing: text, openMetrics: om) }
+            #expect(throws: ParsedExposition.ParseError.self, "\(text)") { try ParsedExposition(parsing: text, openMetrics: om) }
         }
     }
 
     @Test("exemplars appear only in OpenMetrics; the Prometheus rendering of the same state has none")
     func exemplarsOnlyInOpenMetrics() throws {
         let exporter = populatedExporter()
-        let om = try Exposition(parsing: exporter.render(openMetrics: true), openMetrics: true)
-        let prom = try Exposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
+        let om = try ParsedExposition(parsing: exporter.render(openMetrics: true), openMetrics: true)
+        let prom = try ParsedExposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
         #expect(om.samples(named: "traceledger_cost_nusd_total").filter { $0.exemplar != nil }.count == 2)
         #expect(prom.samples.filter { $0.exemplar != nil }.isEmpty)
     }
@@ -97,7 +97,7 @@ struct DomainCostBudgetTests {
         // "c" arrives third in spend order: over the budget.
         #expect(exporter.domainLabels == ["b", "a", "other"])
         exporter.recordDomainCost([DomainCost(domain: "d", nanoUSD: 1_000_000), DomainCost(domain: "a", nanoUSD: 1)])
-        let e = try Exposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
+        let e = try ParsedExposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
         #expect(e.value("traceledger_cost_nusd_total", ["domain": "a"]) == 6)
         #expect(e.value("traceledger_cost_nusd_total", ["domain": "b"]) == 50)
         #expect(e.value("traceledger_cost_nusd_total", ["domain": "other"]) == 1_000_001)
@@ -109,7 +109,7 @@ struct DomainCostBudgetTests {
         let exporter = MetricsExporter(domainLabelBudget: 2)
         exporter.recordDomainCost([DomainCost(domain: "a", nanoUSD: 100)])
         exporter.recordDomainCost([DomainCost(domain: "a", nanoUSD: -40)])
-        let e = try Exposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
+        let e = try ParsedExposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
         #expect(e.value("traceledger_cost_nusd_total", ["domain": "a"]) == 100)
     }
 
@@ -120,9 +120,9 @@ struct DomainCostBudgetTests {
         exporter.recordDomainCost([DomainCost(domain: "a", nanoUSD: 10, topTraceIDHex: t1, topTraceNanoUSD: 7)])
         exporter.recordDomainCost([DomainCost(domain: "a", nanoUSD: 10, topTraceIDHex: t2, topTraceNanoUSD: 9)])
         exporter.recordDomainCost([DomainCost(domain: "a", nanoUSD: 10, topTraceIDHex: t3, topTraceNanoUSD: 3)])
-        let e = try Exposition(parsing: exporter.render(openMetrics: true), openMetrics: true)
+        let e = try ParsedExposition(parsing: exporter.render(openMetrics: true), openMetrics: true)
         let a = e.samples(named: "traceledger_cost_nusd_total").first { $0.labels["domain"] == "a" }
-        #expect(a?.exemplar == Exposition.Exemplar(labels: ["trace_id": t2], value: 9))
+        #expect(a?.exemplar == ParsedExposition.Exemplar(labels: ["trace_id": t2], value: 9))
     }
 
     @Test("property: any epochs of any domains never expose more than budget + 1 labels; each series only grows; the sum is Σ positive epoch costs")
@@ -142,7 +142,7 @@ struct DomainCostBudgetTests {
                 for (i, d) in domains.enumerated() { costs["domain-\(d)", default: 0] += Int128(costTable[i % costTable.count]) }
                 exporter.recordDomainCost(costs.map { DomainCost(domain: $0.key, nanoUSD: $0.value) })
                 expectedTotal += costs.values.filter { $0 > 0 }.reduce(0, +)
-                guard let e = try? Exposition(parsing: exporter.render(openMetrics: true), openMetrics: true) else {
+                guard let e = try? ParsedExposition(parsing: exporter.render(openMetrics: true), openMetrics: true) else {
                     Issue.record("exposition did not parse")
                     return
                 }

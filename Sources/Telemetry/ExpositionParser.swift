@@ -1,48 +1,53 @@
-import Foundation
-
 /// A strict parser of the Prometheus text format 0.0.4 and OpenMetrics 1.0 text, for tests: it
 /// refuses what a scraper would refuse (bad names, bad escapes, unparsable values, a sample before or
 /// outside its family's `# TYPE`, a family split in two, a duplicate series, exemplars in Prometheus
 /// text, an OpenMetrics document without a final `# EOF`, OpenMetrics counter samples not named
-/// `<family>_total`, a counter family named `…_total` in OpenMetrics).
-struct Exposition {
-    struct Sample: Equatable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
-        var exemplar: Exemplar?
+/// `<family>_total`, a counter family named `…_total` in OpenMetrics). Independent of the renderer
+/// (it shares no code with it), so tests can check an exposition without Python or a Prometheus server.
+public struct ParsedExposition: Sendable {
+    public struct Sample: Equatable, Sendable {
+        public var name: String
+        public var labels: [String: String]
+        public var value: Double
+        public var exemplar: Exemplar?
     }
-    struct Exemplar: Equatable {
-        var labels: [String: String]
-        var value: Double
+    public struct Exemplar: Equatable, Sendable {
+        public var labels: [String: String]
+        public var value: Double
+        public init(labels: [String: String], value: Double) {
+            self.labels = labels
+            self.value = value
+        }
     }
-    struct Family {
-        var name: String
-        var type: String
-        var help: String?
-        var samples: [Sample] = []
+    public struct Family: Sendable {
+        public var name: String
+        public var type: String
+        public var help: String?
+        public var samples: [Sample] = []
     }
-    struct ParseError: Error, CustomStringConvertible {
-        var line: Int
-        var reason: String
-        var text: String
-        var description: String { "line \(line): \(reason): \(text)" }
+    /// Where and why the text is refused.
+    public struct ParseError: Error, CustomStringConvertible {
+        public var line: Int
+        public var reason: String
+        public var text: String
+        public var description: String { "line \(line): \(reason): \(text)" }
     }
 
-    var families: [String: Family] = [:]
+    /// Families by the name of their `# TYPE` line.
+    public var families: [String: Family] = [:]
 
     /// All samples of every family.
-    var samples: [Sample] { families.values.flatMap(\.samples) }
+    public var samples: [Sample] { families.values.flatMap(\.samples) }
 
     /// The value of the one sample named `name` with exactly `labels`, if present.
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+    public func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
         samples.first { $0.name == name && $0.labels == labels }?.value
     }
 
     /// Every sample named `name`.
-    func samples(named name: String) -> [Sample] { samples.filter { $0.name == name } }
+    public func samples(named name: String) -> [Sample] { samples.filter { $0.name == name } }
 
-    init(parsing text: String, openMetrics: Bool) throws(ParseError) {
+    public init(parsing text: String, openMetrics: Bool) throws(ParseError) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         // A final newline is required; it leaves one empty element.
         guard lines.last == "" else { throw ParseError(line: lines.count, reason: "no final newline", text: lines.last ?? "") }

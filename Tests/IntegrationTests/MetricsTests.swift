@@ -1,0 +1,174 @@
+import DevHarness
+import Foundation
+import Kafka
+import Ledger
+import LoadGen
+import Logging
+import Pipeline
+import Synchronization
+import Telemetry
+import Testing
+
+/// A worker with its own `MetricsExporter`, on the mock cluster, fed a loadgen load with poison records;
+/// the exposition is read while the worker runs and after it stopped, and compared with the manifest
+/// (computed by LoadGen's independent reference code) and the ledger.
+@Suite("metrics of a running worker (real Postgres + mock Kafka)", .serialized)
+struct MetricsTests {
+    struct Run {
+        var manifest: Manifest
+        var produced: Int
+        var rejectedRows: [String: Int64]
+        var committedEpochs: Int
+        /// Rendered while the worker still held its partitions (Prometheus text, OpenMetrics).
+        var running: (text: String, openMetrics: String)
+        /// Rendered after a clean stop.
+        var stopped: (text: String, openMetrics: String)
+        var exporter: MetricsExporter
+    }
+
+    func run(spans: Int, poison: Double, domainLabelBudget: Int) async throws -> Run {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_metrics")
+        let topic = "otlp_spans"
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+        var logger = Logger(label: "it-metrics")
+        logger.logLevel = .warning
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 4)
+        try cluster.createTopic(topic + ".dlq", partitions: 1)
+        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: "it-\(schema)", schema: schema)
+        config.kafkaProperties["fetch.wait.max.ms"] = "50"
+        config.shutdownTimeout = .seconds(20)
+        let exporter = MetricsExporter(domainLabelBudget: domainLabelBudget)
+        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: exporter)
+        let pipeline = worker.pipeline
+
+        let pricing = URL(fileURLWithPath: config.pricingFile)
+        let (manifest, produced) = try {
+            let producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(
+                    bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
+                logger: logger)
+            let load = LoadProducer(
+                producer: producer, catalogURL: pricing, plan: LoadPlan(spans: spans, poisonFraction: poison, seed: 11, topic: topic))
+            return try load.run { produced in
+                // The mock keeps ~5 MiB per partition: stay close behind.
+                let started = ContinuousClock.now
+                while produced - pipeline.progress.records > 4_000, ContinuousClock.now - started < .seconds(120) {
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+                return true
+            }
+        }()
+        let committed = try await InProcessWorker.waitCommitted(
+            records: Int64(produced), group: config.kafkaGroup, schema: schema, conninfo: conninfo)
+        #expect(committed, "the worker did not commit every record in time")
+        // The state gauges refresh every second and the lag every 2 s: wait for both once.
+        try await Task.sleep(for: .milliseconds(2_500))
+        let running = (exporter.render(openMetrics: false), exporter.render(openMetrics: true))
+        try await worker.stop()
+        let stopped = (exporter.render(openMetrics: false), exporter.render(openMetrics: true))
+
+        let c = try PGConnection.connect(conninfo: conninfo)
+        let rejectedRows = try LedgerReader(schema: try SchemaName(schema)).rejectedByReason(on: c)
+        withExtendedLifetime(cluster) {}
+        return Run(
+            manifest: manifest, produced: produced, rejectedRows: rejectedRows,
+            committedEpochs: pipeline.progress.committedEpochs, running: running, stopped: stopped, exporter: exporter)
+    }
+
+    @Test("records, spans, dead letters by reason and anomalies equal the manifest; epochs equal the commits")
+    func countersEqualTheManifest() async throws {
+        let r = try await run(spans: 20_000, poison: 0.03, domainLabelBudget: 5)
+        let e = try ParsedExposition(parsing: r.stopped.text, openMetrics: false)
+        let m = r.manifest
+        let counted = e.value("traceledger_records_total", ["outcome": "counted"]) ?? -1
+        let rejected = e.value("traceledger_records_total", ["outcome": "rejected"]) ?? -1
+        #expect(m.totals.rejectedRecords > 0, "the load has poison records")
+        #expect(Int64(counted) + Int64(rejected) == m.totals.records)
+        #expect(Int64(counted + rejected) == Int64(r.produced))
+        #expect(Int64(rejected) == m.totals.rejectedRecords)
+        // Dead letters by reason = the manifest's poison by reason = rejected_records rows by reason.
+        var byReason: [String: Int64] = [:]
+        for s in e.samples(named: "traceledger_dead_letters_total") where s.value > 0 {
+            byReason[s.labels["reason"] ?? "?"] = Int64(s.value)
+        }
+        #expect(byReason == m.rejectedRecords)
+        #expect(r.rejectedRows.filter { $0.value > 0 } == m.rejectedRecords)
+        #expect(Int64(e.value("traceledger_spans_total", ["outcome": "counted"]) ?? -1) == m.totals.spans - m.totals.excludedSpans)
+        #expect(Int64(e.value("traceledger_spans_total", ["outcome": "excluded"]) ?? -1) == m.totals.excludedSpans)
+        var excludedByEnvironment: [String: Int64] = [:]
+        for s in e.samples(named: "traceledger_excluded_spans_total") {
+            excludedByEnvironment[s.labels["environment"] ?? "?"] = Int64(s.value)
+        }
+        #expect(excludedByEnvironment == m.excludedSpans.filter { $0.value > 0 })
+        #expect(Int64(e.value("traceledger_span_anomalies_total", ["kind": "clamped"]) ?? -1) == m.totals.clampedSpans)
+        #expect(
+            Int64(e.value("traceledger_span_anomalies_total", ["kind": "invalid_upstream_cost"]) ?? -1)
+                == m.totals.invalidUpstreamCostSpans)
+        #expect(Int64(e.value("traceledger_epochs_total", ["result": "committed"]) ?? -1) == Int64(r.committedEpochs))
+        #expect(e.value("traceledger_epoch_write_seconds_count") == Double(r.committedEpochs))
+        #expect(e.value("traceledger_epoch_spans_sum") == e.value("traceledger_spans_total", ["outcome": "counted"]))
+        #expect(e.value("traceledger_epochs_total", ["result": "fenced"]) == 0)
+        #expect(e.value("traceledger_dead_letters_refused_total") == 0)
+        // After a clean stop: no partitions, no lag series.
+        #expect(e.value("traceledger_assigned_partitions") == 0)
+        #expect(e.samples(named: "traceledger_consumer_lag").isEmpty)
+    }
+
+    @Test("while running: every metric of docs/metrics.md is exposed, lag per assigned partition, both formats parse")
+    func everyDocumentedMetricIsExposed() async throws {
+        let r = try await run(spans: 5_000, poison: 0.02, domainLabelBudget: 3)
+        let text = try ParsedExposition(parsing: r.running.text, openMetrics: false)
+        let om = try ParsedExposition(parsing: r.running.openMetrics, openMetrics: true)
+        _ = try ParsedExposition(parsing: r.stopped.openMetrics, openMetrics: true)
+        let documented = try Self.documentedMetrics()
+        #expect(documented.required.count >= 20, "docs/metrics.md lists \(documented.required.count) metrics")
+        for name in documented.required {
+            #expect(text.families[name] != nil, "\(name) is in docs/metrics.md but not exposed")
+        }
+        // Every family exposed is documented (budget-monitor ones included).
+        for name in text.families.keys where name.hasPrefix("traceledger_") {
+            #expect(documented.all.contains(name), "\(name) is exposed but not in docs/metrics.md")
+        }
+        #expect(text.value("traceledger_assigned_partitions") == 4)
+        #expect(text.value("traceledger_ready") == 1)
+        let lag = text.samples(named: "traceledger_consumer_lag")
+        #expect(Set(lag.compactMap { $0.labels["partition"] }) == ["0", "1", "2", "3"])
+        #expect(lag.allSatisfy { $0.value == 0 }, "everything was consumed: \(lag)")
+        #expect(text.value("traceledger_rebalances_total", ["kind": "assigned"]) ?? 0 >= 1)
+        #expect(text.value("traceledger_catalog_version") == 1)
+        // Cost by domain: within the label budget, with exemplars in OpenMetrics only.
+        let costs = om.samples(named: "traceledger_cost_nusd_total")
+        #expect(!costs.isEmpty)
+        #expect(costs.count <= 3 + 1)
+        #expect(costs.contains { $0.exemplar?.labels["trace_id"]?.count == 32 })
+        #expect(text.samples.allSatisfy { $0.exemplar == nil })
+    }
+
+    @Test("cost by domain sums to the manifest's domain costs when every domain has a label")
+    func costByDomainMatchesTheManifest() async throws {
+        let r = try await run(spans: 5_000, poison: 0, domainLabelBudget: 1_000)
+        let e = try ParsedExposition(parsing: r.stopped.text, openMetrics: false)
+        var exposed: [String: Int64] = [:]
+        for s in e.samples(named: "traceledger_cost_nusd_total") { exposed[s.labels["domain"] ?? "?"] = Int64(s.value) }
+        let expected = r.manifest.domains.mapValues(\.costNanoUSD).filter { $0.value > 0 }
+        #expect(exposed == expected)
+    }
+
+    /// Metric names in docs/metrics.md's table: all of them, and those a worker alone must expose (not
+    /// the rows marked "From the budget monitor").
+    static func documentedMetrics() throws -> (all: Set<String>, required: Set<String>) {
+        let doc = try String(contentsOf: repositoryRoot.appendingPathComponent("docs/metrics.md"), encoding: .utf8)
+        var all: Set<String> = []
+        var required: Set<String> = []
+        for line in doc.split(separator: "\n") where line.hasPrefix("| `traceledger_") {
+            let name = line.dropFirst("| `".count).prefix { $0 != "`" }
+            all.insert(String(name))
+            if !line.contains("From the budget monitor") && name != "traceledger_excluded_spans_total" {
+                required.insert(String(name))
+            }
+        }
+        return (all, required)
+    }
+}
