@@ -689,10 +689,15 @@ final class IngestLoop: @unchecked Sendable {
         }
         do {
             let events = try consumer.close()
-            _ = events
+            for case .revoked(let tps, let lost) in events {
+                gauges.metrics.rebalanced(assigned: [], revoked: tps, lost: lost, assignment: 0)
+            }
         } catch {
             logger.warning("consumer close", metadata: ["error": "\(error)"])
         }
+        // Out of the group: no partitions, no lag series.
+        gauges.metrics.updateLag([:], assignment: [])
+        gauges.metrics.assignedPartitions.record(0)
         for s in shards { s.finish() }
         return drained
     }
