@@ -156,6 +156,73 @@ struct MetricsTests {
         #expect(exposed == expected)
     }
 
+    @Test("through a scale-out and a scale-in, the workers' counters sum to the manifest: nothing counted twice or lost")
+    func rebalancesCountOnce() async throws {
+        let conninfo = try databaseURL()
+        let schema = uniqueSchema("it_metrics_rb")
+        let topic = "mrb_\(schema)"
+        let group = "g_\(schema)"
+        var logger = Logger(label: "it.metrics.rebalance")
+        logger.logLevel = .error
+        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        try cluster.createTopic(topic, partitions: 6)
+        try cluster.createTopic(topic + ".dlq", partitions: 1)
+        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let (metricsA, metricsB) = (MetricsExporter(), MetricsExporter())
+        let a = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: metricsA)
+        var b: InProcessWorker?
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
+            logger: logger)
+        // ~16 s of load: B joins after ~4 s, A leaves after ~10 s.
+        let plan = LoadPlan(spans: 64_000, shape: .sdk, poisonFraction: 0.02, seed: 5, topic: topic, spansPerSecond: 4_000)
+        let load = LoadProducer(
+            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
+        let started = ContinuousClock.now
+        var aStopping: Task<Void, any Error>?
+        let (manifest, produced) = try load.run { _ in
+            let elapsed = ContinuousClock.now - started
+            if b == nil, elapsed > .seconds(4) {
+                b = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: metricsB)
+            }
+            if aStopping == nil, elapsed > .seconds(10) { aStopping = Task { try await a.stop() } }
+            return true
+        }
+        try await aStopping?.value
+        let committed = try await InProcessWorker.waitCommitted(
+            records: Int64(produced), group: group, schema: schema, conninfo: conninfo, timeout: .seconds(180))
+        try await b?.stop()
+        #expect(committed)
+        #expect(b != nil && aStopping != nil, "both rebalances happened during the load")
+
+        let ea = try ParsedExposition(parsing: metricsA.render(openMetrics: false), openMetrics: false)
+        let eb = try ParsedExposition(parsing: metricsB.render(openMetrics: false), openMetrics: false)
+        func sum(_ name: String, _ labels: [String: String]) -> Int64 {
+            Int64((ea.value(name, labels) ?? 0) + (eb.value(name, labels) ?? 0))
+        }
+        let records = sum("traceledger_records_total", ["outcome": "counted"]) + sum("traceledger_records_total", ["outcome": "rejected"])
+        #expect(records == manifest.totals.records)
+        #expect(sum("traceledger_records_total", ["outcome": "rejected"]) == manifest.totals.rejectedRecords)
+        #expect(sum("traceledger_spans_total", ["outcome": "counted"]) == manifest.totals.spans - manifest.totals.excludedSpans)
+        var byReason: [String: Int64] = [:]
+        for reason in RejectReason.allCases.map(\.rawValue) {
+            let n = sum("traceledger_dead_letters_total", ["reason": reason])
+            if n > 0 { byReason[reason] = n }
+        }
+        #expect(byReason == manifest.rejectedRecords)
+        // Both workers counted work.
+        #expect((ea.value("traceledger_records_total", ["outcome": "counted"]) ?? 0) > 0)
+        #expect((eb.value("traceledger_records_total", ["outcome": "counted"]) ?? 0) > 0)
+        // A's partitions went (revoked, or "lost" as librdkafka may report a leave), B got partitions.
+        let aLost = (ea.value("traceledger_rebalances_total", ["kind": "revoked"]) ?? 0)
+            + (ea.value("traceledger_rebalances_total", ["kind": "lost"]) ?? 0)
+        #expect(aLost >= 1, "\(ea.samples(named: "traceledger_rebalances_total"))")
+        #expect((eb.value("traceledger_rebalances_total", ["kind": "assigned"]) ?? 0) >= 1)
+        withExtendedLifetime(cluster) {}
+    }
+
     /// Metric names in docs/metrics.md's table: all of them, and those a worker alone must expose (not
     /// the rows marked "From the budget monitor").
     static func documentedMetrics() throws -> (all: Set<String>, required: Set<String>) {
