@@ -139,7 +139,7 @@ final class PipelineMetrics: Sendable {
         anomaliesTraceIDMismatch.increment(by: max(0, counters.spansTraceMismatch))
         badTraceparent.increment(by: max(0, counters.recordsBadTraceparent))
         spansWithSession.increment(by: max(0, counters.spansWithSession))
-        // Engineer c's `EpochCounters.sampledSpans` (Σ adjusted counts) feeds `sampledSpans` once it exists.
+        sampledSpans.increment(by: max(0, sampledSpanCount(counters)))
         epochsCommitted.increment()
         epochWriteSeconds.recordNanoseconds(Self.nanoseconds(writeDuration))
         epochSpans.record(max(0, counters.spansCounted))
@@ -273,3 +273,19 @@ struct DomainAttribution {
         return Array(byDomain.values)
     }
 }
+
+/// `EpochCounters.sampledSpans` (Σ adjusted counts of spans with an `ot=th` threshold) where the
+/// Aggregation module defines it, else 0: the stored property, when present, is the witness of this
+/// requirement; the extension's 0 is used only when it is absent. Read through the generic function
+/// below (a direct `counters.sampledSpans` would not compile without the field).
+protocol SampledSpanCounting {
+    var sampledSpans: Int64 { get }
+}
+
+extension SampledSpanCounting {
+    var sampledSpans: Int64 { 0 }
+}
+
+extension EpochCounters: SampledSpanCounting {}
+
+func sampledSpanCount(_ counters: some SampledSpanCounting) -> Int64 { counters.sampledSpans }
