@@ -149,7 +149,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation", "Telemetry", "TraceContext"]),
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
