@@ -109,7 +109,8 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
 ///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
 ///   2.0.x loss/duplication bug, REFERENCE §2). Use a dedicated thread, never the cooperative pool: poll
-///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
+///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` and ``cachedLag(_:)`` may be called
+///   from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
 /// - Offsets: with the default configuration nothing is committed or stored automatically; `commit` only
@@ -120,7 +121,7 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   (plus the time the start-offset provider takes).
 public final class KafkaConsumer: @unchecked Sendable {
     // Safe (@unchecked): the handle is thread-safe for the calls made off the owner thread
-    // (rd_kafka_query_watermark_offsets); `state` mutable fields are only touched on the owner thread;
+    // (rd_kafka_query_watermark_offsets, rd_kafka_position, rd_kafka_get_watermark_offsets); `state` mutable fields are only touched on the owner thread;
     // `owner` is atomic.
     private let rk: OpaquePointer
     private let queue: OpaquePointer

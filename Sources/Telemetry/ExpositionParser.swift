@@ -170,6 +170,8 @@ public struct ParsedExposition: Sendable {
                 escaping = false
             } else if c == "\\" {
                 escaping = true
+            } else if c == "\"" && quotes {
+                throw ParseError(line: line, reason: "unescaped double quote in OpenMetrics HELP", text: s)
             } else {
                 out.unicodeScalars.append(c)
             }

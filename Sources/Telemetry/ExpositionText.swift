@@ -4,7 +4,7 @@ import Foundation
 /// 0.0.4 or OpenMetrics 1.0 syntax. Pure functions.
 enum ExpositionText {
     static let costHelp =
-        "Cost committed to the ledger in nano-USD by domain (root span name); the top domains by first spend keep their label, the rest are summed under domain=\"other\"; credits are not subtracted."
+        "Cost committed to the ledger in nano-USD by domain (root span name); the top domains by first spend keep their label, the rest are summed under the domain other; credits are not subtracted."
 
     /// The `traceledger_cost_nusd_total` family. In OpenMetrics the family is named without `_total` and
     /// each series carries its exemplar `# {trace_id="…"} <nano-USD>`, when it has one.

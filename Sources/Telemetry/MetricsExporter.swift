@@ -20,13 +20,17 @@ public final class MetricsExporter: Sendable {
     private let registry: PrometheusCollectorRegistry
     private let prometheusFactory: PrometheusMetricsFactory
     private let costs: Mutex<DomainCostLedger>
+    private let help: [String: String]
 
     /// The name of the cost-by-domain counter (rendered by this type, not by the registry).
     public static let costFamily = "traceledger_cost_nusd_total"
 
-    /// - Parameter domainLabelBudget: how many domains keep their own `domain` label value (at least 1);
-    ///   the rest are summed under `domain="other"`.
-    public init(domainLabelBudget: Int = 20) {
+    /// - Parameters:
+    ///   - domainLabelBudget: how many domains keep their own `domain` label value (at least 1);
+    ///     the rest are summed under `domain="other"`.
+    ///   - help: `# HELP` texts by family name (no `"` or `\`), added to the registry's output.
+    public init(domainLabelBudget: Int = 20, help: [String: String] = MetricHelp.traceledger) {
+        self.help = help
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         // Epoch write times: from a millisecond to a minute (a database that stalls).
@@ -60,7 +64,7 @@ public final class MetricsExporter: Sendable {
 
     /// The full exposition: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars, `# EOF`) when `openMetrics`.
     public func render(openMetrics: Bool) -> String {
-        let base = registry.emitToString()
+        let base = MetricHelp.adding(help, to: registry.emitToString())
         let snapshot = costs.withLock { $0.snapshot(at: ContinuousClock.now) }
         if openMetrics {
             return OpenMetricsText.convert(prometheusText: base)

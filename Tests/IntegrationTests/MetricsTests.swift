@@ -127,9 +127,10 @@ struct MetricsTests {
         for name in documented.required {
             #expect(text.families[name] != nil, "\(name) is in docs/metrics.md but not exposed")
         }
-        // Every family exposed is documented (budget-monitor ones included).
-        for name in text.families.keys where name.hasPrefix("traceledger_") {
+        // Every family exposed is documented (budget-monitor ones included) and has a HELP text.
+        for (name, family) in text.families where name.hasPrefix("traceledger_") {
             #expect(documented.all.contains(name), "\(name) is exposed but not in docs/metrics.md")
+            #expect(family.help != nil, "\(name) has no HELP")
         }
         #expect(text.value("traceledger_assigned_partitions") == 4)
         #expect(text.value("traceledger_ready") == 1)

@@ -76,6 +76,20 @@ struct MetricsExporterFormatTests {
         }
     }
 
+    @Test("traceledger families carry their HELP text in both formats")
+    func helpTexts() throws {
+        let exporter = populatedExporter()
+        let text = try ParsedExposition(parsing: exporter.render(openMetrics: false), openMetrics: false)
+        let om = try ParsedExposition(parsing: exporter.render(openMetrics: true), openMetrics: true)
+        #expect(text.families["traceledger_records_total"]?.help == MetricHelp.traceledger["traceledger_records_total"])
+        #expect(om.families["traceledger_records"]?.help == MetricHelp.traceledger["traceledger_records_total"])
+        #expect(om.families["traceledger_epoch_write_seconds"]?.help != nil)
+        #expect(text.families["plain_events"]?.help == nil)
+        for (name, help) in MetricHelp.traceledger {
+            #expect(!help.contains("\"") && !help.contains("\\") && !help.contains("\n"), "\(name)")
+        }
+    }
+
     @Test("exemplars appear only in OpenMetrics; the Prometheus rendering of the same state has none")
     func exemplarsOnlyInOpenMetrics() throws {
         let exporter = populatedExporter()
