@@ -109,8 +109,7 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
 ///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
 ///   2.0.x loss/duplication bug, REFERENCE §2). Use a dedicated thread, never the cooperative pool: poll
-///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` and ``cachedLag(_:)`` may be called
-///   from any thread.
+///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
 /// - Offsets: with the default configuration nothing is committed or stored automatically; `commit` only
@@ -320,19 +319,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         return result
     }
 
-    /// Asks the partition leader for the log start (low) and the high watermark (next offset to be
-    /// written). Blocks up to `timeout`; callable from any thread. A stored offset below `low` means
-    /// records were deleted before they were read.
-    public func queryWatermarks(_ tp: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
-        var low: Int64 = -1
-        var high: Int64 = -1
-        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, milliseconds(timeout))
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(err, context: "query_watermark_offsets", topic: tp.topic, partition: tp.partition)
-        }
-        return (low, high)
-    }
-
     /// Consumer lag per partition, in records: the high watermark librdkafka last saw in a fetch response
     /// minus the consumer's position (the offset after the last record a poll returned). Reads only
     /// librdkafka's cached values: no network round trip, never blocks; callable from any thread.
@@ -353,6 +339,19 @@ public final class KafkaConsumer: @unchecked Sendable {
             lags[TopicPartition(topic: String(cString: e.topic), partition: e.partition)] = max(0, high - e.offset)
         }
         return lags
+    }
+
+    /// Asks the partition leader for the log start (low) and the high watermark (next offset to be
+    /// written). Blocks up to `timeout`; callable from any thread. A stored offset below `low` means
+    /// records were deleted before they were read.
+    public func queryWatermarks(_ tp: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, milliseconds(timeout))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError(err, context: "query_watermark_offsets", topic: tp.topic, partition: tp.partition)
+        }
+        return (low, high)
     }
 
     /// Commits (sync or async) that failed, as a whole or for a partition, since creation. Lag-only
