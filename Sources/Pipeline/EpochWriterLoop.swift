@@ -42,7 +42,6 @@ final class EpochWriterLoop: @unchecked Sendable {
     private let writerID: String
     private let logger: Logger
     private let status: PipelineStatus
-    private let metrics: PipelineMetrics?
     /// Epochs of a generation below this are dropped unwritten.
     let voidBelow = Atomic<UInt64>(0)
     /// Set at shutdown: stop retrying after the deadline.
@@ -59,10 +58,8 @@ final class EpochWriterLoop: @unchecked Sendable {
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
-        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5),
-        metrics: PipelineMetrics? = nil
+        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5)
     ) {
-        self.metrics = metrics
         self.store = store
         self.queue = queue
         self.notices = notices
@@ -98,23 +95,24 @@ final class EpochWriterLoop: @unchecked Sendable {
                 if attempt > 0 { logger.notice("epoch written after retries", metadata: ["epoch": "\(id)", "attempts": "\(attempt + 1)"]) }
                 status.setDatabaseError(nil)
                 let writeDuration = ContinuousClock.now - start
-                metrics?.epochCommitted(epoch, writeDuration: writeDuration)
+                // Ledger metrics count committed work only, from the epoch that committed.
+                deadLetters.gauges.metrics.epochCommitted(epoch, writeDuration: writeDuration)
                 notices.post(.committed(epochID: id, advances: epoch.plan.advances, spans: spans, writeDuration: writeDuration))
                 return
             } catch let error as EpochStoreError {
                 switch error.kind {
                 case .fenced:
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
-                    metrics?.epochFenced()
                     logger.warning("epoch fenced: another writer moved a partition; dropping state", metadata: ["epoch": "\(id)", "detail": "\(error.detail)"])
                     notices.post(.fenced(epochID: id, detail: error.detail))
+                    deadLetters.gauges.metrics.epochFenced()
                     return
                 case .unwritable where epoch.plan.records > 0:
                     // The same epoch can never commit: void it (and this generation) like a fencing
                     // failure; the ingest thread re-reads the records in smaller epochs until it finds the
                     // one(s) the database refuses, rejects those, and commits the rest.
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
-                    metrics?.epochUnwritable()
+                    deadLetters.gauges.metrics.epochUnwritable()
                     logger.error(
                         "epoch unwritable: the database refused its data; isolating the record(s)",
                         metadata: ["epoch": "\(id)", "records": "\(epoch.plan.records)", "sqlstate": "\(error.sqlState ?? "none")",
