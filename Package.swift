@@ -28,13 +28,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // C fences: module maps only. Only Kafka imports CRdKafka, only Ledger CLibPQ.
@@ -77,6 +77,15 @@ let package = Package(
             dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
+        // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
+        .target(
+            name: "Telemetry",
+            dependencies: [
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict),
+
         // Wiring.
         .target(
             name: "Pipeline",
@@ -89,14 +98,6 @@ let package = Package(
             ],
             swiftSettings: strict),
         .target(name: "Budgets", dependencies: ["Ledger"], swiftSettings: strict),
-        // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
-        .target(
-            name: "Telemetry",
-            dependencies: [
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
@@ -155,24 +156,25 @@ let package = Package(
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
         .testTarget(
+            name: "TelemetryTests",
+            dependencies: [
+                "Telemetry",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "Telemetry",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                "Telemetry",
             ]),
         .testTarget(
             name: "LoadGenTests",
             dependencies: [
                 "LoadGen", "OTLPProto", "TraceContext",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-            ]),
-            .testTarget(
-            name: "TelemetryTests",
-            dependencies: [
-                "Telemetry",
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
     ]
 )
