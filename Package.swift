@@ -167,8 +167,8 @@ let package = Package(
             dependencies: [
                 "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-                .product(name: "Logging", package: "swift-log"),
                 "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(
             name: "LoadGenTests",
