@@ -86,7 +86,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
-        .target(name: "Budgets", dependencies: ["Ledger"], swiftSettings: strict),
+        .target(
+            name: "Budgets",
+            dependencies: [
+                "Ledger",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
@@ -108,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness",
+                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -150,12 +159,19 @@ let package = Package(
                 "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                "Budgets", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(
             name: "LoadGenTests",
             dependencies: [
                 "LoadGen", "OTLPProto", "TraceContext",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
+        .testTarget(
+            name: "BudgetsTests",
+            dependencies: [
+                "Budgets",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
     ]
 )
