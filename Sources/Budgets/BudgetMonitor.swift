@@ -99,7 +99,7 @@ public final class BudgetMonitor: Service, Sendable {
         defer { worker.shutdown() }
         let (notices, queue) = AsyncStream.makeStream(
             of: PendingNotice.self, bufferingPolicy: .bufferingOldest(webhookQueueCapacity))
-        _ = await cancelOnGracefulShutdown { [self] in
+        _ = await cancelWhenGracefulShutdown { [self] in
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.deliverLoop(notices) }
                 group.addTask {
