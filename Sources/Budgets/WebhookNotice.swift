@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One threshold crossing as the webhook receives it: a JSON object
 /// `{"domain", "level": "warn|breach", "spend_usd", "budget_usd", "utilization", "window": "24h", "at"}`.

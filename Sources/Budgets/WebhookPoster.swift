@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking  // URLSession on Linux: libcurl at run time (libcurl4 in the image).
 #endif

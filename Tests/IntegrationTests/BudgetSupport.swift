@@ -95,7 +95,7 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
 
     init(failFirst: Int = 0) throws {
         self.failFirst = failFirst
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -109,6 +109,7 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        self.fd = fd
         port = UInt16(bigEndian: address.sin_port)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
