@@ -101,7 +101,7 @@ struct BudgetCommand: AsyncParsableCommand {
                     let pad = String(repeating: " ", count: widths[i] - cell.count)
                     // Text left, numbers right.
                     return (i == 0 || i == 4) ? cell + pad : pad + cell
-                }.joined(separator: "  ")
+                }.joined(separator: "  ").replacingOccurrences(of: " +$", with: "", options: .regularExpression)
             }.joined(separator: "\n")
         }
     }

@@ -95,6 +95,10 @@ struct BudgetMonitorTests {
             #expect(utilization.count == 2 && utilization.allSatisfy { abs($0 - 1.2) < 1e-9 }, "\(utilization)")
             let budgetGauge = try metricsA.expectGauge("traceledger_budget_usd", [("domain", "POST /checkout")]).lastValue
             #expect(budgetGauge == 10)
+            // domain_costs_24h joins the synced budgets table.
+            let view = try await scratch.query(
+                "SELECT budget_usd::text, utilization::text FROM \(scratch.table("domain_costs_24h")) WHERE transaction = 'POST /checkout'")
+            #expect(view == [["10.000000000", "1.200000"]])
 
             // Falls below warn: both levels re-arm; crossing again notifies again (warn, then breach).
             try await scratch.setSpend("POST /checkout", nano: 1_000_000_000)
@@ -116,7 +120,7 @@ struct BudgetMonitorTests {
         await scratch.drop()
     }
 
-    @Test("a jump straight past the budget sends one breach notice; unattributed share is reported")
+    @Test("a jump straight past the budget sends one breach notice; the unattributed share counts pending attribution")
     func jumpSendsHighestLevel() async throws {
         let scratch = try await BudgetScratch.migrated()
         let listener = try WebhookListener()
@@ -127,15 +131,21 @@ struct BudgetMonitorTests {
         let monitor = try Self.monitor(file: file, scratch: scratch, metrics: metrics)
         try await scratch.setSpend("d", nano: 3_000_000_000)
         try await scratch.setSpend("(unattributed)", nano: 1_000_000_000)
+        _ = try await scratch.query(
+            """
+            INSERT INTO \(scratch.table("pending_attribution")) (month, trace_id, hour, cost_nusd, span_count, first_seen)
+            VALUES (date_trunc('month', now(), 'UTC')::date, decode(repeat('ab', 16), 'hex'), date_trunc('hour', now(), 'UTC'),
+                    1000000000, 1, now())
+            """)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await monitor.run() }
             defer { group.cancelAll() }
             #expect(await budgetWait { listener.bodies.count >= 1 })
             #expect(await Self.settle([monitor]))
             #expect(Self.levels(listener) == ["d:breach"])
-            // (unattributed) 1 of 4 USD in the window.
+            // (unattributed) 1 USD + pending 1 USD of 3 + 1 + 1 USD in the window.
             let share = try metrics.expectGauge("traceledger_unattributed_share").lastValue
-            #expect(share == 0.25)
+            #expect(share == 0.4)
         }
         await scratch.drop()
     }
