@@ -67,11 +67,13 @@ struct BudgetCommand: AsyncParsableCommand {
             let environment = ProcessInfo.processInfo.environment
             let configuration = try loadConfiguration(file: config)
             var path = budgets ?? configuration.budgetsFile
-            // A relative budgets.file written in the config file is relative to that file.
+            // A relative budgets.file from the config file: as given when it exists (relative to the working
+            // directory, as the shipped config/traceledger.yaml writes it), else relative to the config file.
             if budgets == nil, environment[Configuration.environmentName(of: "budgets.file")] == nil,
-                let config, !path.hasPrefix("/")
+                let config, !path.hasPrefix("/"), !FileManager.default.fileExists(atPath: path)
             {
-                path = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(path).path
+                let beside = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent(path).path
+                if FileManager.default.fileExists(atPath: beside) { path = beside }
             }
             let schema: SchemaName
             if database.schema != nil || environment["TRACELEDGER_DATABASE_SCHEMA"] != nil {

@@ -10,12 +10,14 @@ import Testing
     "BudgetMonitor",
     .enabled(if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil, "needs DATABASE_URL (scripts/with-postgres.sh)"))
 struct BudgetMonitorTests {
-    static func monitor(file: String, scratch: BudgetScratch, metrics: TestMetrics, retries: Int = 2) throws -> BudgetMonitor {
+    static func monitor(
+        file: String, scratch: BudgetScratch, metrics: TestMetrics, retries: Int = 2, timeout: Duration = .seconds(5)
+    ) throws -> BudgetMonitor {
         var logger = Logger(label: "budget-test")
         logger.logLevel = .critical
         return try BudgetMonitor(
             budgetsFile: file, conninfo: BudgetScratch.conninfo, schema: scratch.schema.name,
-            checkInterval: .milliseconds(50), webhookTimeout: .seconds(5), webhookRetries: retries,
+            checkInterval: .milliseconds(50), webhookTimeout: timeout, webhookRetries: retries,
             reloadInterval: .milliseconds(50), webhookBackoff: .milliseconds(20), metrics: metrics, logger: logger)
     }
 
@@ -179,6 +181,30 @@ struct BudgetMonitorTests {
             let kept = try await scratch.query("SELECT transaction, usd_per_24h::text FROM \(scratch.table("budgets"))")
             #expect(kept == [["d", "1.000000000"]])
             #expect(listener.requestsSeen == 3, "no new notice: the crossing is still recorded")
+        }
+        await scratch.drop()
+    }
+
+    @Test("a webhook that never answers times out per attempt, and the notice is dropped and counted")
+    func silentWebhookTimesOut() async throws {
+        let scratch = try await BudgetScratch.migrated()
+        let listener = try WebhookListener(silent: true)
+        defer { listener.close() }
+        let file = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"1\"}\nwebhook: \"\(listener.url)\"\n")
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let metrics = TestMetrics()
+        let monitor = try Self.monitor(file: file, scratch: scratch, metrics: metrics, retries: 0, timeout: .milliseconds(300))
+        try await scratch.setSpend("d", nano: 1_000_000_000)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await monitor.run() }
+            defer { group.cancelAll() }
+            #expect(await budgetWait {
+                ((try? metrics.expectCounter("traceledger_webhook_failures_total").totalValue) ?? 0) >= 1
+            })
+            #expect(listener.requestsSeen == 1)
+            #expect(monitor.noticesDelivered == 0)
+            // The monitor kept checking while the webhook hung.
+            #expect(await Self.settle([monitor]))
         }
         await scratch.drop()
     }

@@ -92,9 +92,14 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
     let port: UInt16
     private let state: Mutex<(bodies: [String], seen: Int)> = Mutex(([], 0))
     private let failFirst: Int
+    private let silent: Bool
 
-    init(failFirst: Int = 0) throws {
+    /// - Parameters:
+    ///   - failFirst: answer 500 to this many requests first.
+    ///   - silent: never answer (hold each connection 3 s, then close it): a webhook that hangs.
+    init(failFirst: Int = 0, silent: Bool = false) throws {
         self.failFirst = failFirst
+        self.silent = silent
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         var address = sockaddr_in()
@@ -154,6 +159,11 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
             }
             if let headerEnd, received.count >= headerEnd + contentLength {
                 let body = String(decoding: received[headerEnd..<(headerEnd + contentLength)], as: UTF8.self)
+                if silent {
+                    state.withLock { $0.seen += 1 }
+                    sleep(3)
+                    return
+                }
                 let fail = state.withLock { state -> Bool in
                     state.seen += 1
                     if state.seen <= failFirst { return true }
