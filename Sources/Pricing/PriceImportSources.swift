@@ -32,7 +32,8 @@ public struct ImportSkips: Sendable, Equatable {
 /// Keeps on-demand prices (`terms.OnDemand`, unit `Hrs`) of products of family `Compute Instance…` with
 /// `operatingSystem: Linux`, `tenancy: Shared`, `preInstalledSw: NA` and, when the attributes are
 /// present, `capacitystatus: Used`, `licenseModel: No License required`, `marketoption: OnDemand` and
-/// `regionCode` equal to the region asked for. Everything else (Windows, RHEL, dedicated or host
+/// `regionCode` equal to the region asked for and `locationType: AWS Region` (Local Zones, Wavelength
+/// Zones and Outposts price differently). Everything else (Windows, RHEL, dedicated or host
 /// tenancy, reserved terms, capacity reservations, other regions) is skipped and counted by reason.
 /// Prices are the offer's decimal strings, taken exactly. Several SKUs of one instance type must agree
 /// on the price, or that instance type is skipped (never guessed).
@@ -124,6 +125,7 @@ public enum AWSOfferReader {
         }
         let ifPresent: [(String, String)] = [
             ("capacitystatus", "Used"), ("licenseModel", "No License required"), ("marketoption", "OnDemand"), ("regionCode", region),
+            ("locationType", "AWS Region"),  // not a Local Zone, Wavelength Zone or Outpost of the region
         ]
         for (name, wanted) in ifPresent {
             if let value = attribute(name), value != wanted { return .skip("\(name) \(value) (want \(wanted))") }

@@ -118,7 +118,7 @@ struct PriceImportTests {
         #expect(throws: ExactDecimalText.Failure.self) { try ExactDecimalText.price("abc", shift: 0) }
     }
 
-    @Test("AWS offer file: on-demand Linux shared prices only; Windows, dedicated, reserved, SQL, unused capacity skipped")
+    @Test("AWS offer file: on-demand Linux shared prices of the region only; Windows, dedicated, reserved, SQL, unused capacity, Local Zone skipped")
     func awsReader() throws {
         let result = try AWSOfferReader.read(bytes: try fixture("aws-ec2-us-east-1.json"), file: "aws", region: "us-east-1")
         #expect(Set(result.prices.map(\.hostType)) == Set(awsExpected.keys))
@@ -127,7 +127,7 @@ struct PriceImportTests {
             #expect(price.region == "us-east-1")
         }
         let skipped = result.skipped.byReason.values.flatMap { $0 }
-        for sku in ["H6T3SYB5G6QCVMZM", "2WTMTR9HDDCZ7BZS", "8VCNEHQMSCQS4P39", "YCZEB3YJ7XZPXB4N", "ZQ2AUMMX8Z4FS8DN"] {
+        for sku in ["H6T3SYB5G6QCVMZM", "2WTMTR9HDDCZ7BZS", "8VCNEHQMSCQS4P39", "YCZEB3YJ7XZPXB4N", "ZQ2AUMMX8Z4FS8DN", "P7KZ4D8B2TQ3M5XR"] {
             #expect(skipped.contains(sku), "\(sku) should be skipped")
         }
         #expect(result.skipped.byReason.keys.contains { $0.hasPrefix("Reserved") })
