@@ -104,7 +104,7 @@ func unknownMetrics(in expression: String, exported: Set<String>) -> [String] {
 /// (Sources/Ledger/Migrations.swift; a relation redefined by a later migration keeps every version's words).
 func ledgerRelations() throws -> [String: Set<String>] {
     let source = try text("Sources/Ledger/Migrations.swift")
-    let regex = /CREATE (?:TABLE|VIEW) \\\(s\.qualified\("([a-z0-9_]+)"\)\)([^;]*);/
+    let regex = /CREATE (?:OR REPLACE )?(?:TABLE|VIEW) (?:IF NOT EXISTS )?\\\([a-zA-Z]+\.qualified\("([a-z0-9_]+)"\)\)([^;]*);/
     var out: [String: Set<String>] = [:]
     for match in source.matches(of: regex) {
         out[String(match.output.1), default: []].formUnion(sqlWords(String(match.output.2)))
