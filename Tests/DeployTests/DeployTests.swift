@@ -69,6 +69,11 @@ struct ComposeTests {
             for port in ports {
                 #expect(port.split(separator: ":").last.map(String.init) == String(config.httpPort), "\(name) port \(port)")
             }
+            // The files it reads are absolute paths inside a mounted directory.
+            let targets = (worker.list("volumes") ?? []).compactMap { "\($0)".split(separator: ":").dropFirst().first.map(String.init) }
+            for file in [config.pricingFile, config.budgetsFile] {
+                #expect(file.hasPrefix("/") && targets.contains { file.hasPrefix($0 + "/") }, "\(name): \(file) not in a mounted directory \(targets)")
+            }
             let grace = try #require(worker.string("stop_grace_period").flatMap(seconds), "\(name)")
             #expect(grace > seconds(config.shutdownTimeout), "\(name): stop_grace_period \(grace) s")
         }
@@ -280,7 +285,9 @@ struct KubernetesTests {
         #expect(volumes.contains("traceledger-config"))
         // The pricing file the worker reads is in the mounted ConfigMap.
         let mounts = (container.list("volumeMounts") as? [[String: Any]] ?? []).compactMap { $0.string("mountPath") }
-        #expect(mounts.contains { config.pricingFile.hasPrefix($0 + "/") }, "\(config.pricingFile) not under \(mounts)")
+        for file in [config.pricingFile, config.budgetsFile] {
+            #expect(file.hasPrefix("/") && mounts.contains { file.hasPrefix($0 + "/") }, "\(file) not under \(mounts)")
+        }
     }
 
     @Test("HPA scales on the consumer-lag external metric with max replicas <= the topic's partitions")
