@@ -11,6 +11,8 @@
 /// - the rest of the file (comments, order, other entries) is kept byte for byte: entries are inserted
 ///   as text, never re-serialized.
 public struct PriceImportPlan: Sendable {
+    /// What the import does with one price: a new entry, a new dated entry, nothing (same effective
+    /// price), or nothing because a rule says it cannot (the line says why).
     public enum Change: String, Sendable { case added, changed, unchanged, skipped }
 
     /// One imported price and what happens to it.
