@@ -146,7 +146,8 @@ let package = Package(
             dependencies: [
                 "Pricing", "SpanDecoding", "OTLPProto",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]),
+            ],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation"]),
         .testTarget(
@@ -173,5 +174,10 @@ let package = Package(
                 "Budgets",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        // Static checks of docker/ and deploy/ (no container engine here): compose, Collector, Prometheus,
+        // Kubernetes and the Grafana dashboard agree with the configuration keys, ports and metric names.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["Pipeline", .product(name: "Yams", package: "Yams")]),
     ]
 )
