@@ -97,7 +97,16 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
-        .target(name: "Budgets", dependencies: ["Ledger"], swiftSettings: strict),
+        .target(
+            name: "Budgets",
+            dependencies: [
+                "Ledger",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
         .target(
             name: "LoadGen",
@@ -119,7 +128,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness",
+                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -148,7 +157,8 @@ let package = Package(
             dependencies: [
                 "Pricing", "SpanDecoding", "OTLPProto",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ]),
+            ],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation", "Telemetry", "TraceContext"]),
         .testTarget(
@@ -169,6 +179,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
+                "Budgets", .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(
             name: "LoadGenTests",
@@ -176,5 +187,16 @@ let package = Package(
                 "LoadGen", "OTLPProto", "TraceContext",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
+        .testTarget(
+            name: "BudgetsTests",
+            dependencies: [
+                "Budgets",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
+        // Static checks of docker/ and deploy/ (no container engine here): compose, Collector, Prometheus,
+        // Kubernetes and the Grafana dashboard agree with the configuration keys, ports and metric names.
+        .testTarget(
+            name: "DeployTests",
+            dependencies: ["Pipeline", .product(name: "Yams", package: "Yams")]),
     ]
 )

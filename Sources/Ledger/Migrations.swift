@@ -85,6 +85,7 @@ public struct LedgerSchema: Sendable {
         Migration(version: 1, name: "ledger tables", sql: ledgerTablesSQL),
         Migration(version: 2, name: "budgets and views", sql: viewsSQL),
         Migration(version: 3, name: "money and tokens as numeric", sql: numericMoneySQL),
+        Migration(version: 5, name: "budget alerts", sql: budgetAlertsSQL),
     ]
 }
 
@@ -288,4 +289,20 @@ private let usd = "::numeric * 0.000000001)::numeric(30,9)"
         FROM \(s.qualified("sessions")) s
         GROUP BY s.session_id;
         """
+}
+
+/// v5: the budget threshold crossings in force, one row per (domain, level) from the check that saw spend
+/// reach the level until a check sees it below again. Workers insert with `ON CONFLICT DO NOTHING` and only
+/// the inserter sends the webhook notice: one notice per crossing for a whole pool.
+@Sendable private func budgetAlertsSQL(_ s: SchemaName) -> String {
+    """
+    CREATE TABLE \(s.qualified("budget_alerts")) (
+        transaction text NOT NULL,
+        level text NOT NULL CHECK (level IN ('warn', 'breach')),
+        spend_nusd numeric NOT NULL,
+        budget_nusd numeric NOT NULL,
+        crossed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (transaction, level)
+    );
+    """
 }

@@ -60,6 +60,12 @@ public struct Configuration: Sendable, Equatable {
     /// Bytes of polled records the shards may hold before the ingest thread waits (64 MiB).
     public var pipelineMaxBufferedBytes = 64 * 1024 * 1024
     public var budgetsFile = "config/budgets.yaml"
+    /// How often the budget monitor reads 24-hour spend and checks thresholds.
+    public var budgetsCheckInterval = Duration.seconds(10)
+    /// Timeout of one budget webhook POST attempt.
+    public var budgetsWebhookTimeout = Duration.seconds(5)
+    /// Retries of a failed budget webhook POST (with backoff) before the notice is dropped and counted.
+    public var budgetsWebhookRetries = 3
     /// Baggage keys that fill in missing span attributes (`session.id` always).
     public var baggageKeys = ["session.id"]
 
@@ -74,6 +80,7 @@ public struct Configuration: Sendable, Equatable {
         "database.keepalives_idle", "database.keepalives_interval", "database.keepalives_count", "shutdown.timeout",
         "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
         "pipeline.shards", "pipeline.max_buffered_bytes", "budgets.file", "baggage.keys",
+        "budgets.check_interval", "budgets.webhook_timeout", "budgets.webhook_retries",
     ]
 
     /// The environment variable for a key: `kafka.brokers` → `TRACELEDGER_KAFKA_BROKERS`.
@@ -246,6 +253,18 @@ public struct Configuration: Sendable, Equatable {
         case "pipeline.max_buffered_bytes": pipelineMaxBufferedBytes = try positive()
         case "budgets.file": budgetsFile = try scalar()
         case "baggage.keys": baggageKeys = try list()
+        case "budgets.check_interval":
+            let d = try duration()
+            guard d > .zero else { throw fail("expected a positive duration") }
+            budgetsCheckInterval = d
+        case "budgets.webhook_timeout":
+            let d = try duration()
+            guard d > .zero else { throw fail("expected a positive duration") }
+            budgetsWebhookTimeout = d
+        case "budgets.webhook_retries":
+            let s = try scalar()
+            guard let v = Int(s), v >= 0, v <= 100 else { throw fail("expected 0 ... 100, got '\(s)'") }
+            budgetsWebhookRetries = v
         default: throw fail("unknown key")
         }
     }

@@ -1,1 +1,0 @@
-// Module Budgets: see ARCHITECTURE.md. Filled by later work.

@@ -1,0 +1,187 @@
+import Foundation
+import Ledger
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Support for the budget integration tests: a scratch ledger schema, spend written straight into
+// domain_hourly, and a tiny HTTP listener standing in for the webhook.
+
+/// Runs blocking database work on a fresh OS thread, never on the cooperative pool.
+func budgetOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.start()
+    }
+}
+
+/// A migrated schema of its own per test.
+struct BudgetScratch: Sendable {
+    let schema: SchemaName
+
+    static var conninfo: String { ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }
+
+    static func migrated() async throws -> BudgetScratch {
+        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        let scratch = BudgetScratch(schema: try SchemaName("b_\(suffix)"))
+        try await budgetOnThread {
+            let connection = try PGConnection.connect(conninfo: conninfo)
+            _ = try LedgerSchema(schema: scratch.schema).migrate(on: connection)
+        }
+        return scratch
+    }
+
+    func table(_ name: String) -> String { "\(schema.quoted).\"\(name)\"" }
+
+    /// Sets `domain`'s spend in the current hour to `nano` (replacing what was there).
+    func setSpend(_ domain: String, nano: Int64) async throws {
+        let table = table("domain_hourly")
+        try await budgetOnThread {
+            let connection = try PGConnection.connect(conninfo: Self.conninfo)
+            try connection.execute(
+                """
+                INSERT INTO \(table) (hour, transaction, cost_nusd, span_count, trace_count)
+                VALUES (date_trunc('hour', now(), 'UTC'), $1, $2, 1, 1)
+                ON CONFLICT (hour, transaction) DO UPDATE SET cost_nusd = EXCLUDED.cost_nusd
+                """,
+                [.text(domain), .int8(nano)])
+        }
+    }
+
+    func query(_ sql: String) async throws -> [[String?]] {
+        try await budgetOnThread {
+            let connection = try PGConnection.connect(conninfo: Self.conninfo)
+            return try connection.execute(sql).rows
+        }
+    }
+
+    func drop() async {
+        let schema = schema
+        _ = try? await budgetOnThread {
+            let connection = try PGConnection.connect(conninfo: Self.conninfo)
+            try connection.execute("DROP SCHEMA IF EXISTS \(schema.quoted) CASCADE")
+        }
+    }
+}
+
+/// Writes `text` to a new temp file and returns its path.
+func budgetTempFile(_ text: String) throws -> String {
+    let path = NSTemporaryDirectory() + "budgets-\(UUID().uuidString).yaml"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// Polls `condition` every 20 ms until it holds; false after `timeout` (a bound for a hung test, not a
+/// performance assertion).
+func budgetWait(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
+
+/// A one-thread HTTP/1.1 listener on 127.0.0.1 that records each request body and answers 200 (or 500
+/// for the first `failFirst` requests), closing every connection.
+final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; requests under a Mutex.
+    private let fd: Int32
+    let port: UInt16
+    private let state: Mutex<(bodies: [String], seen: Int)> = Mutex(([], 0))
+    private let failFirst: Int
+    private let silent: Bool
+
+    /// - Parameters:
+    ///   - failFirst: answer 500 to this many requests first.
+    ///   - silent: never answer (hold each connection 3 s, then close it): a webhook that hangs.
+    init(failFirst: Int = 0, silent: Bool = false) throws {
+        self.failFirst = failFirst
+        self.silent = silent
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, listen(fd, 16) == 0 else { Glibc.close(fd); throw POSIXError(.EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        self.fd = fd
+        port = UInt16(bigEndian: address.sin_port)
+        let thread = Thread { [self] in acceptLoop() }
+        thread.start()
+    }
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+
+    /// Bodies of the requests answered 200, in arrival order.
+    var bodies: [String] { state.withLock { $0.bodies } }
+    /// Requests received, answered 200 or 500.
+    var requestsSeen: Int { state.withLock { $0.seen } }
+
+    func close() {
+        Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        Glibc.close(fd)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(fd, nil, nil)
+            if client < 0 { return }
+            handle(client)
+            Glibc.close(client)
+        }
+    }
+
+    private func handle(_ client: Int32) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var headerEnd: Int?
+        var contentLength = 0
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return }
+            received.append(contentsOf: buffer[0..<n])
+            if headerEnd == nil, let end = Self.find([13, 10, 13, 10], in: received) {
+                headerEnd = end + 4
+                let head = String(decoding: received[0..<end], as: UTF8.self).lowercased()
+                for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") {
+                    contentLength = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) ?? 0
+                }
+            }
+            if let headerEnd, received.count >= headerEnd + contentLength {
+                let body = String(decoding: received[headerEnd..<(headerEnd + contentLength)], as: UTF8.self)
+                if silent {
+                    state.withLock { $0.seen += 1 }
+                    sleep(3)
+                    return
+                }
+                let fail = state.withLock { state -> Bool in
+                    state.seen += 1
+                    if state.seen <= failFirst { return true }
+                    state.bodies.append(body)
+                    return false
+                }
+                let response = fail
+                    ? "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    : "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                _ = Array(response.utf8).withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                return
+            }
+        }
+    }
+
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where Array(haystack[i..<(i + needle.count)]) == needle { return i }
+        return nil
+    }
+}
