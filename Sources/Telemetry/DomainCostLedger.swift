@@ -17,12 +17,14 @@ public struct DomainCostLedger: Sendable {
     /// replaces it even if cheaper ("recent").
     public static let exemplarMaxAge = Duration.seconds(300)
 
+    /// The trace an OpenMetrics exemplar names: its id (32 lowercase hex) and cost in its epoch.
     public struct Exemplar: Sendable, Equatable {
         public var traceIDHex: String
         public var nanoUSD: Int128
         public var recordedAt: ContinuousClock.Instant
     }
 
+    /// One exposed series: a label value, its running total (only grows), and its exemplar if any.
     public struct Series: Sendable, Equatable {
         public var label: String
         public var totalNanoUSD: Int128

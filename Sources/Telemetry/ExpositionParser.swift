@@ -5,12 +5,14 @@
 /// `<family>_total`, a counter family named `…_total` in OpenMetrics). Independent of the renderer
 /// (it shares no code with it), so tests can check an exposition without Python or a Prometheus server.
 public struct ParsedExposition: Sendable {
+    /// One sample line: metric name, labels (unescaped), value, and its exemplar (OpenMetrics only).
     public struct Sample: Equatable, Sendable {
         public var name: String
         public var labels: [String: String]
         public var value: Double
         public var exemplar: Exemplar?
     }
+    /// An exemplar after ` # `: its labels and value.
     public struct Exemplar: Equatable, Sendable {
         public var labels: [String: String]
         public var value: Double
@@ -19,6 +21,7 @@ public struct ParsedExposition: Sendable {
             self.value = value
         }
     }
+    /// A metric family: its `# TYPE` name and type, `# HELP` text, and samples in document order.
     public struct Family: Sendable {
         public var name: String
         public var type: String
