@@ -130,6 +130,7 @@ let package = Package(
             dependencies: [
                 "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
