@@ -381,7 +381,6 @@ final class IngestLoop: @unchecked Sendable {
             let skipped = d.gap.to - d.gap.from
             gauges.gapsDetected.add(1, ordering: .relaxed)
             gauges.gapRecordsSkipped.add(Int(skipped), ordering: .relaxed)
-            gauges.metrics.retentionGapRecords.increment(by: skipped)
             logger.error(
                 settings.gapPolicy == .stop
                     ? "records missing (kafka.on_gap: stop): partition stopped before the gap"

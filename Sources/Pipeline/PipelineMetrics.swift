@@ -140,6 +140,16 @@ final class PipelineMetrics: Sendable {
         badTraceparent.increment(by: max(0, counters.recordsBadTraceparent))
         spansWithSession.increment(by: max(0, counters.spansWithSession))
         sampledSpans.increment(by: max(0, sampledSpanCount(counters)))
+        // Gaps are written to `retention_gaps` by the epoch that advances past them: counted with it.
+        var gapRecords: Int64 = 0
+        for a in epoch.plan.advances {
+            for g in a.gaps where g.to > g.from && g.from >= 0 {
+                // Saturating: offsets are ≥ 0, so each difference fits; only the sum could overflow.
+                let (sum, overflow) = gapRecords.addingReportingOverflow(g.to - g.from)
+                gapRecords = overflow ? .max : sum
+            }
+        }
+        retentionGapRecords.increment(by: max(0, gapRecords))
         epochsCommitted.increment()
         epochWriteSeconds.recordNanoseconds(Self.nanoseconds(writeDuration))
         epochSpans.record(max(0, counters.spansCounted))

@@ -81,6 +81,21 @@ struct PipelineMetricsTests {
         #expect(e.value("traceledger_epoch_spans_sum") == 42)
     }
 
+    @Test("retention gaps count when the epoch that records them commits")
+    func gapsCountAtCommit() throws {
+        let exporter = MetricsExporter()
+        let metrics = PipelineMetrics(factory: exporter.factory)
+        let key = PartitionKey(topic: "t", partition: 0)
+        let plan = SealedEpochPlan(
+            epochID: 1, generation: 0,
+            advances: [
+                PartitionAdvance(partition: key, from: 0, to: 500, gaps: [OffsetGap(from: 0, to: 120), OffsetGap(from: 300, to: 310)])
+            ],
+            records: 370, maxRecordTimeUnixMillis: 0)
+        metrics.epochCommitted(SealedEpoch(plan: plan, deltas: []), writeDuration: .zero)
+        #expect(try exposition(exporter).value("traceledger_retention_gap_records_total") == 130)
+    }
+
     @Test("a fenced epoch counts a fencing rejection and nothing of its contents")
     func fencedEpochCountsNothing() throws {
         let exporter = MetricsExporter()
