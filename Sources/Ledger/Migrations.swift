@@ -85,6 +85,7 @@ public struct LedgerSchema: Sendable {
         Migration(version: 1, name: "ledger tables", sql: ledgerTablesSQL),
         Migration(version: 2, name: "budgets and views", sql: viewsSQL),
         Migration(version: 3, name: "money and tokens as numeric", sql: numericMoneySQL),
+        Migration(version: 4, name: "sampled spans", sql: sampledSpansSQL),
     ]
 }
 
@@ -288,4 +289,24 @@ private let usd = "::numeric * 0.000000001)::numeric(30,9)"
         FROM \(s.qualified("sessions")) s
         GROUP BY s.session_id;
         """
+}
+
+/// v4: `transactions.sampled_spans`, Σ of the spans' OpenTelemetry sampling adjusted counts
+/// (`ot=th:` threshold T → 2^56 / (2^56 − T); 1 for a span without a threshold), each span's count
+/// rounded half to even to 6 decimals, summed exactly. Cost is never extrapolated by it (see
+/// docs/ledger.md, "Sampling"). Rows written before v4 get `span_count` (they were counted unsampled).
+/// `transaction_costs` gains the column at its end (CREATE OR REPLACE keeps the existing columns).
+@Sendable private func sampledSpansSQL(_ s: SchemaName) -> String {
+    """
+    ALTER TABLE \(s.qualified("transactions")) ADD COLUMN sampled_spans numeric(38,6) NOT NULL DEFAULT 0;
+    UPDATE \(s.qualified("transactions")) SET sampled_spans = span_count;
+
+    CREATE OR REPLACE VIEW \(s.qualified("transaction_costs")) AS
+    SELECT encode(t.trace_id, 'hex') AS trace_id, t.month, t.transaction, t.service, t.environment,
+           t.session_id, t.cost_nusd, (t.cost_nusd\(usd) AS cost_usd,
+           t.compute_nusd, t.serverless_nusd, t.llm_nusd,
+           t.span_count, t.error_count, t.unpriced_count, t.input_tokens, t.output_tokens,
+           t.first_start, t.last_end, t.updated_at, t.sampled_spans
+    FROM \(s.qualified("transactions")) t;
+    """
 }

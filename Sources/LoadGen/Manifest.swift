@@ -25,13 +25,17 @@ public struct TraceTotals: Codable, Sendable, Hashable {
     public var transaction: String?
     /// Root's `service.name`.
     public var service: String?
+    /// `transactions.sampled_spans` as the ledger prints it (`6.000000`): Σ of the spans' sampling
+    /// adjusted counts (``ReferenceSampling``). nil in manifests written before the column existed
+    /// (then it is not compared).
+    public var sampledSpans: String?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case costNanoUSD = "cost_nusd", spanCount = "span_count", errorCount = "error_count"
         case unpricedCount = "unpriced_count", inputTokens = "input_tokens", outputTokens = "output_tokens"
-        case transaction, service
+        case transaction, service, sampledSpans = "sampled_spans"
     }
 }
 
@@ -193,6 +197,8 @@ public struct ManifestBuilder: Sendable {
     /// Keyed by id (hex only when the manifest is read: formatting per span is costly).
     private var traces: [TraceID: TraceTotals] = [:]
     private var models: [ModelKey: ModelTotals] = [:]
+    /// Σ adjusted counts per trace, in micro-spans.
+    private var sampledMicro: [TraceID: Int64] = [:]
 
     private struct ModelKey: Hashable, Sendable {
         var model: String
@@ -215,8 +221,9 @@ public struct ManifestBuilder: Sendable {
         state.totals.records += 1
     }
 
-    /// One span of an accepted record, with its reference price.
-    public mutating func add(span: SpanFacts, price: ReferencePrice) {
+    /// One span of an accepted record, with its reference price and its sampling adjusted count in
+    /// micro-spans (``ReferenceSampling/micro(traceState:)``; 10^6 = unsampled).
+    public mutating func add(span: SpanFacts, price: ReferencePrice, sampledMicro: Int64 = 1_000_000) {
         state.totals.spans += 1
         if price.outcome == .excluded {
             state.totals.excludedSpans += 1
@@ -249,6 +256,7 @@ public struct ManifestBuilder: Sendable {
                     t.service = span.serviceName
                 }
             }
+            sampledMicro[span.traceID, default: 0] += sampledMicro
         }
 
         if let id = span.sessionID {
@@ -281,7 +289,12 @@ public struct ManifestBuilder: Sendable {
     /// name, or to `(unattributed)` when its root never came.
     public var manifest: Manifest {
         var m = state
-        m.traces = Dictionary(uniqueKeysWithValues: traces.map { ($0.key.description, $0.value) })
+        m.traces = Dictionary(
+            uniqueKeysWithValues: traces.map { id, totals in
+                var t = totals
+                t.sampledSpans = ReferenceSampling.text(micro: sampledMicro[id] ?? 0)
+                return (id.description, t)
+            })
         m.models = models.values.sorted { ($0.model, $0.service) < ($1.model, $1.service) }
         var domains: [String: DomainTotals] = [:]
         for t in m.traces.values {

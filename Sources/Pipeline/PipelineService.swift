@@ -48,7 +48,13 @@ public final class PipelineService: Service, Sendable {
 
     public func run() async throws {
         let c = configuration
-        let catalogSource = try PriceCatalogSource(path: c.pricingFile)
+        let catalogSource: PriceCatalogSource
+        do {
+            catalogSource = try PriceCatalogSource(path: c.pricingFile)
+        } catch where error.code == .unreadable {
+            throw ConfigurationError(
+                key: "pricing.file", source: "configuration", reason: Configuration.unreadableFileMessage(key: "pricing.file", path: c.pricingFile))
+        }
         let shardCount = c.pipelineShards > 0 ? c.pipelineShards : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
@@ -97,9 +103,10 @@ public final class PipelineService: Service, Sendable {
 
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
         var shards: [Shard] = []
-        let limits = RecordLimits(
+        var limits = RecordLimits(
             maxAgeNanos: Self.nanos(c.recordsMaxAge), maxFutureSkewNanos: Self.nanos(c.recordsMaxFutureSkew),
             maxBytes: c.recordsMaxBytes)
+        limits.baggageSessionKeys = c.baggageKeys
         let env = ShardEnvironment(
             catalogSource: catalogSource, limits: limits,
             jsonTopics: Set(c.kafkaEncodings.filter { $0.value == .otlpJSON }.keys), deadLetters: deadLetters,

@@ -242,7 +242,8 @@ struct Shard: Sendable {
                     let view = RecordView(
                         topic: topic, partition: m.partition, offset: m.offset,
                         timestampUnixMillis: m.timestamp?.milliseconds ?? 0, value: m.value, isJSON: isJSON,
-                        traceparent: m.header("traceparent"), baggage: m.header("baggage"))
+                        traceparent: m.header("traceparent"), baggage: m.header("baggage"),
+                        tracestate: m.header("tracestate"))
                     switch processor.process(view, into: &delta) {
                     case .counted(let n):
                         spans += n
