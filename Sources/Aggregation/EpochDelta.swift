@@ -164,7 +164,7 @@ public struct ModelDelta: Sendable, Equatable {
     }
 }
 
-/// Why a record was rejected (CONTRACTS.md §4). The raw values are the reason codes written to
+/// Why a record was rejected (docs/ledger.md). The raw values are the reason codes written to
 /// `rejected_records.reason` and the dead-letter header `traceledger-error`.
 public enum RejectReason: String, Sendable, CaseIterable {
     case undecodable
@@ -396,7 +396,7 @@ public struct EpochDelta: Sendable {
         slices.reduce(Int128(0)) { acc, s in s.transactions.values.reduce(acc) { $0 + Int128($1.costNanoUSD) } }
     }
 
-    /// The rollup invariants of CONTRACTS.md §3, on this delta alone. Returns the broken ones (empty =
+    /// The rollup invariants of docs/ledger.md, on this delta alone. Returns the broken ones (empty =
     /// all hold); tests and debug builds assert it is empty.
     public func invariantViolations() -> [String] {
         var broken: [String] = []

@@ -2,7 +2,7 @@ public import Pricing
 public import SpanDecoding
 public import TraceContext
 
-/// The limits a record is checked against (CONTRACTS.md §2 rule 5, §4).
+/// The limits a record is checked against (docs/pricing.md rule 5, docs/ledger.md).
 public struct RecordLimits: Sendable, Equatable {
     /// A span starting before record time − `maxAgeNanos` is out of range.
     public var maxAgeNanos: Int64
@@ -85,7 +85,7 @@ public enum RecordOutcome: Equatable, Sendable {
 /// Decodes, validates, prices and folds whole records into an `EpochDelta`: the shard's per-record work.
 ///
 /// Guarantees: a record is all-or-nothing — either every span of it is folded, or none is and exactly
-/// one `RejectedRecord` is appended (reason codes of CONTRACTS.md §4). Time checks use the record's
+/// one `RejectedRecord` is appended (reason codes of docs/ledger.md). Time checks use the record's
 /// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard; its
 /// scratch buffer is reused, so steady-state processing allocates nothing per span (strings copied
 /// into the delta's new keys aside).

@@ -3,7 +3,7 @@ public import SpanDecoding
 public import TraceContext
 
 extension EpochDelta {
-    /// Folds one priced span into the epoch's delta maps (CONTRACTS.md §3).
+    /// Folds one priced span into the epoch's delta maps (docs/ledger.md).
     ///
     /// - `cost.outcome == .excluded`: counted per environment only, never in a cost table.
     /// - Otherwise the span adds to its (month, trace) transaction row, its (hour, trace) attribution

@@ -1,1 +1,1 @@
-// Module Budgets: see ARCHITECTURE.md. Filled by later work.
+// Module Budgets: see docs/architecture.md. Filled by later work.

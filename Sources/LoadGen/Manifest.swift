@@ -4,7 +4,7 @@ internal import TraceContext
 @inline(__always)
 private func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 
-/// Why a record is rejected (CONTRACTS.md §4 reason codes; raw values are the codes).
+/// Why a record is rejected (docs/ledger.md reason codes; raw values are the codes).
 public enum RejectReason: String, Codable, Sendable, CaseIterable, Hashable {
     case undecodable
     case empty
@@ -146,8 +146,27 @@ public struct Manifest: Codable, Sendable, Hashable {
         }
     }
 
+    /// Where the load ended in Kafka: per partition of `topic`, the high watermark right after the
+    /// load was flushed (`traceledger verify --wait` waits for the group's `ingest_offsets` to reach it).
+    /// nil in manifests not written by `traceledger loadgen`.
+    public struct ProducedOffsets: Codable, Sendable, Hashable {
+        public var topic: String
+        /// Partition (decimal, a JSON object key) → offset after the last record produced.
+        public var endOffsets: [String: Int64]
+        public init(topic: String, endOffsets: [Int32: Int64]) {
+            self.topic = topic
+            self.endOffsets = Dictionary(uniqueKeysWithValues: endOffsets.map { (String($0.key), $0.value) })
+        }
+        /// `endOffsets` by partition number.
+        public var partitions: [Int32: Int64] {
+            Dictionary(uniqueKeysWithValues: endOffsets.compactMap { k, v in Int32(k).map { ($0, v) } })
+        }
+        enum CodingKeys: String, CodingKey { case topic, endOffsets = "end_offsets" }
+    }
+
     public var formatVersion: Int = 1
     public var generator: GeneratorInfo?
+    public var produced: ProducedOffsets?
     public var totals = ManifestTotals()
     /// Trace id (32 lowercase hex) → totals.
     public var traces: [String: TraceTotals] = [:]
@@ -165,7 +184,7 @@ public struct Manifest: Codable, Sendable, Hashable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", generator, totals, traces, domains, sessions, models
+        case formatVersion = "format_version", generator, produced, totals, traces, domains, sessions, models
         case rejectedRecords = "rejected_records", excludedSpans = "excluded_spans"
     }
 
@@ -256,7 +275,7 @@ public struct ManifestBuilder: Sendable {
                     t.service = span.serviceName
                 }
             }
-            sampledMicro[span.traceID, default: 0] += sampledMicro
+            self.sampledMicro[span.traceID, default: 0] += sampledMicro
         }
 
         if let id = span.sessionID {

@@ -4,12 +4,12 @@ internal import SwiftProtobuf
 internal import TraceContext
 
 /// A second, independent reading of generated records: decodes each value with the swift-protobuf
-/// generated OTLP types, classifies it by CONTRACTS.md §4 (reason codes) and §2 rule 5 (time window),
+/// generated OTLP types, classifies it by docs/ledger.md (reason codes) and §2 rule 5 (time window),
 /// reads every span's attributes back (span first, then resource) and prices it with the
 /// `ReferencePricer`. Used by tests to check that the bytes say what the generator's manifest says; the
 /// CLI can use it to build a manifest for captured traffic.
 public enum ReferenceIngest {
-    /// Record-level checks' parameters (CONTRACTS.md defaults).
+    /// Record-level checks' parameters (docs/configuration.md defaults).
     public struct Limits: Sendable, Hashable {
         public var maxAgeNanos: UInt64 = 35 * 86_400 * 1_000_000_000
         public var maxFutureSkewNanos: UInt64 = 2 * 3_600 * 1_000_000_000

@@ -10,7 +10,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(source): \(key): \(reason)" }
 }
 
-/// The worker's configuration (CONTRACTS.md §5): defaults, then `config/traceledger.yaml` (or the file
+/// The worker's configuration (docs/configuration.md): defaults, then `config/traceledger.yaml` (or the file
 /// given), then `TRACELEDGER_*` environment variables (key path upper-cased, `.` → `_`), each later
 /// source overriding the earlier. The database comes from `DATABASE_URL` or the `PG*` variables.
 /// Guarantee: every value is validated on load (positive limits, known enum values, parseable durations).

@@ -79,7 +79,7 @@ final class PipelineGauges: Sendable {
     }
 }
 
-/// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
+/// Where a shard sends what it could not count: the dead-letter topic (docs/ledger.md).
 ///
 /// A dead letter Kafka refuses permanently (``KafkaError/isPermanent``: too large for the producer or
 /// the broker, not authorized, a topic missing past the producer's bound, …) is not retried: the
