@@ -22,6 +22,8 @@ public enum ReferenceIngest {
     public struct Reading: Sendable {
         public var outcome: ExpectedOutcome
         public var spans: [SpanFacts]
+        /// Each span's own `trace_state` (parallel to `spans`).
+        public var traceStates: [String] = []
     }
 
     /// Classifies and reads one record value.
@@ -38,6 +40,7 @@ public enum ReferenceIngest {
         let earliest = now >= limits.maxAgeNanos ? now - limits.maxAgeNanos : 0
         let latest = now + limits.maxFutureSkewNanos
         var spans: [SpanFacts] = []
+        var traceStates: [String] = []
         var badIDs = false
         var outOfRange = false
         for rs in request.resourceSpans {
@@ -57,13 +60,14 @@ public enum ReferenceIngest {
                             startTimeNanos: s.startTimeUnixNano, endTimeNanos: s.endTimeUnixNano,
                             isError: s.status.code == .error, spanAttributes: s.attributes.map(attribute),
                             resourceAttributes: resourceAttributes))
+                    traceStates.append(s.traceState)
                 }
             }
         }
         if badIDs { return Reading(outcome: .rejected(.badIDs), spans: []) }
         if spans.isEmpty { return Reading(outcome: .rejected(.empty), spans: []) }
         if outOfRange { return Reading(outcome: .rejected(.timestampOutOfRange), spans: []) }
-        return Reading(outcome: .accepted(spans: spans.count), spans: spans)
+        return Reading(outcome: .accepted(spans: spans.count), spans: spans, traceStates: traceStates)
     }
 
     /// Rebuilds a manifest from record values alone.
@@ -79,7 +83,13 @@ public enum ReferenceIngest {
                 builder.recordRejected(reason)
             case .accepted:
                 builder.recordAccepted()
-                for s in reading.spans { builder.add(span: s, price: try pricer.price(s)) }
+                // A span's own `ot=th` wins; else the record's `tracestate` header applies.
+                let header = r.headers.last(where: { $0.name == "tracestate" }).map { String(decoding: $0.value, as: UTF8.self) } ?? ""
+                for (i, s) in reading.spans.enumerated() {
+                    let own = reading.traceStates[i]
+                    let state = ReferenceSampling.threshold(own) != nil ? own : header
+                    builder.add(span: s, price: try pricer.price(s), sampledMicro: ReferenceSampling.micro(traceState: state))
+                }
             }
         }
         return builder.manifest

@@ -133,7 +133,9 @@ struct SamplingTests {
         #expect(tx.spanCount == 3)
         let unsampled = try process(value.map { $0 }, tracestate: nil)
         // Without the header, the middle span is unsampled (1).
-        #expect(unsampled.transactions.values.first?.sampledSpansMicro == 4_000_000 + 1_000_000 + 1_333_333)
+        let unsampledTx = try #require(unsampled.transactions.values.first)
+        let expectedMicro: Int64 = 4_000_000 + 1_000_000 + 1_333_333
+        #expect(unsampledTx.sampledSpansMicro == expectedMicro)
         #expect(unsampled.counters.sampledSpans == 5)
         // Cost is the same with or without sampling information.
         #expect(d.totalCostNanoUSD == unsampled.totalCostNanoUSD)
