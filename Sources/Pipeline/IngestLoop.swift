@@ -286,7 +286,7 @@ final class IngestLoop: @unchecked Sendable {
                 break
             }
             if let detail = consumer.takeAllBrokersDownReport() {
-                reachability.allBrokersDown(detail: detail, stopping: false, status: status, logger: logger)
+                reachability.allBrokersDown(detail: detail, stopping: stopRequested.load(ordering: .relaxed), status: status, logger: logger)
             }
             if result.messages != nil || result.events.contains(where: { if case .assigned = $0 { true } else { false } }) {
                 reachability.reachable(status: status, logger: logger)
