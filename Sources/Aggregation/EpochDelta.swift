@@ -115,10 +115,19 @@ public struct SessionDelta: Sendable, Equatable {
     public var agentCount: Int64 = 0
     /// Spans with `agent.ceiling_hit` = true.
     public var ceilingHits: Int64 = 0
+    /// The least `agent.parent_session` seen, in UTF-8 byte order (PostgreSQL `COLLATE "C"`), so that the
+    /// result does not depend on the order of spans, shards, epochs or workers.
     public var parentSession: String?
     public var firstStartUnixNanos: UInt64 = .max
     public var lastEndUnixNanos: UInt64 = 0
     public init() {}
+
+    /// The least of two optional names in UTF-8 byte order (nil only when both are).
+    public static func leastName(_ a: String?, _ b: String?) -> String? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return b.utf8.lexicographicallyPrecedes(a.utf8) ? b : a
+    }
 
     public mutating func merge(_ o: SessionDelta) {
         costNanoUSD += o.costNanoUSD
@@ -128,7 +137,7 @@ public struct SessionDelta: Sendable, Equatable {
         if let d = o.depthMax { depthMax = max(depthMax ?? d, d) }
         agentCount += o.agentCount
         ceilingHits += o.ceilingHits
-        parentSession = parentSession ?? o.parentSession
+        parentSession = Self.leastName(parentSession, o.parentSession)
         firstStartUnixNanos = min(firstStartUnixNanos, o.firstStartUnixNanos)
         lastEndUnixNanos = max(lastEndUnixNanos, o.lastEndUnixNanos)
     }

@@ -98,7 +98,7 @@ extension EpochDelta {
                 s.agentCount += 1
             }
             if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
-            if s.parentSession == nil, let p = attrs.agentParentSession { s.parentSession = BoundedText.key(p.bytes) }
+            if let p = attrs.agentParentSession { s.parentSession = SessionDelta.leastName(s.parentSession, BoundedText.key(p.bytes)) }
             s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
             s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
             sessions[key] = s

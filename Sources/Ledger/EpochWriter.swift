@@ -276,7 +276,7 @@ public struct LedgerEpochWriter: Sendable {
                     span_count, depth_max, agent_count, ceiling_hits, parent_session, first_start, last_end, updated_at)
                 SELECT month, session_id, sum(cost), sum(input_tokens), sum(output_tokens),
                     sum(spans)::bigint, max(depth_max), sum(agent_count)::bigint, sum(ceiling_hits)::bigint,
-                    max(parent_session), min(first_start), max(last_end), now()
+                    min(parent_session COLLATE "C"), min(first_start), max(last_end), now()
                 FROM pg_temp.traceledger_stage_sess
                 GROUP BY session_id, month ORDER BY session_id, month
                 ON CONFLICT (session_id, month) DO UPDATE SET
@@ -287,7 +287,7 @@ public struct LedgerEpochWriter: Sendable {
                     depth_max = greatest(s.depth_max, EXCLUDED.depth_max),
                     agent_count = s.agent_count + EXCLUDED.agent_count,
                     ceiling_hits = s.ceiling_hits + EXCLUDED.ceiling_hits,
-                    parent_session = coalesce(s.parent_session, EXCLUDED.parent_session),
+                    parent_session = least(s.parent_session COLLATE "C", EXCLUDED.parent_session COLLATE "C"),
                     first_start = least(s.first_start, EXCLUDED.first_start),
                     last_end = greatest(s.last_end, EXCLUDED.last_end),
                     updated_at = EXCLUDED.updated_at

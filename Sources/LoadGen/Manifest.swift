@@ -65,7 +65,7 @@ public struct SessionTotals: Codable, Sendable, Hashable {
     public var agentCount: Int64 = 0
     /// Spans with `agent.ceiling_hit` = true.
     public var ceilingHits: Int64 = 0
-    /// `agent.parent_session` (the generator keeps it constant per session).
+    /// The least `agent.parent_session` in UTF-8 byte order (the generator keeps it constant per session).
     public var parentSession: String?
 
     public init() {}
@@ -289,7 +289,10 @@ public struct ManifestBuilder: Sendable {
                 s.depthMax = max(s.depthMax, depth)
             }
             s.ceilingHits += span.agentCeilingHit ? 1 : 0
-            if s.parentSession == nil { s.parentSession = span.agentParentSession }
+            // The least name in UTF-8 byte order, as the ledger keeps it (order-independent).
+            if let p = span.agentParentSession, s.parentSession.map({ p.utf8.lexicographicallyPrecedes($0.utf8) }) ?? true {
+                s.parentSession = p
+            }
             state.sessions[id] = s
         }
 

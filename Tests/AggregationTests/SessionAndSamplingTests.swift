@@ -90,6 +90,33 @@ struct BaggageSessionTests {
     }
 }
 
+@Suite("session rollup fields")
+struct SessionRollupTests {
+    @Test("depth_max, agent_count and ceiling_hits add up; parent_session is the least name in byte order whatever the merge order")
+    func orderIndependent() {
+        var a = SessionDelta()
+        a.depthMax = 1
+        a.agentCount = 2
+        a.ceilingHits = 1
+        a.parentSession = "zeta"
+        var b = SessionDelta()
+        b.depthMax = 4
+        b.agentCount = 1
+        b.parentSession = "Zeta"  // 'Z' 0x5A < 'z' 0x7A
+        var c = SessionDelta()
+        c.agentCount = 5
+        var ab = a
+        ab.merge(b)
+        ab.merge(c)
+        var cba = c
+        cba.merge(b)
+        cba.merge(a)
+        #expect(ab == cba)
+        #expect(ab.depthMax == 4 && ab.agentCount == 8 && ab.ceilingHits == 1 && ab.parentSession == "Zeta")
+        #expect(SessionDelta.leastName(nil, "x") == "x" && SessionDelta.leastName("é", "f") == "f")
+    }
+}
+
 @Suite("sampling adjusted counts")
 struct SamplingTests {
     /// Independent oracle: 2^56 / (2^56 − T) rounded half to even to 6 decimals, with Foundation Decimal.

@@ -44,7 +44,8 @@ struct SampledSpansWriterTests {
         #expect(rows == [
             ["0000000000c0ffee0000000000000001", "106.333428", "4"],
             ["0000000000c0ffee0000000000000002", "2.000000", "2"],
-            ["s1", "3", "3", "3", "p0", "4"],
+            // parent_session: the least in byte order ('-' 0x2D < '0' 0x30), whichever epoch wrote it first.
+            ["s1", "3", "3", "3", "p-later", "4"],
         ])
     }
 }
