@@ -1,6 +1,6 @@
 public import Pricing
-public import SpanDecoding
-public import TraceContext
+import SpanDecoding
+import TraceContext
 
 /// The limits a record is checked against (docs/pricing.md rule 5, docs/ledger.md).
 public struct RecordLimits: Sendable, Equatable {
