@@ -83,7 +83,8 @@ public struct TraceDelta: Sendable, Hashable {
         self.traceID = traceID
         self.transaction = transaction
         // Unsampled by default: one span stands for one.
-        self.sampledSpansMicro = sampledSpansMicro ?? spanCount.multipliedReportingOverflow(by: 1_000_000).partialValue
+        let unsampled = spanCount.multipliedReportingOverflow(by: 1_000_000)
+        self.sampledSpansMicro = sampledSpansMicro ?? (unsampled.overflow ? .max : unsampled.partialValue)
         self.service = service
         self.environment = environment
         self.sessionID = sessionID

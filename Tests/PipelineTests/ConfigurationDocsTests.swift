@@ -41,7 +41,7 @@ struct ConfigurationDocsTests {
 
     @Test("docs/ links in the README and the docs index resolve to files in the repository")
     func linksResolve() throws {
-        for (file, base) in [("README.md", ""), ("docs/README.md", "docs/"), ("docs/ledger.md", "docs/"), ("docs/architecture.md", "docs/")] {
+        for (file, base) in [("README.md", ""), ("docs/README.md", "docs/"), ("docs/ledger.md", "docs/"), ("docs/architecture.md", "docs/"), ("docs/pricing.md", "docs/"), ("docs/configuration.md", "docs/")] {
             let body = try text(file)
             // Markdown links to local .md files: ](path.md) or ](path.md#anchor)
             let pattern = try Regex(#"\]\(([A-Za-z0-9_./-]+\.md)(#[^)]*)?\)"#)
