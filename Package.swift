@@ -1,6 +1,6 @@
 // swift-tools-version: 6.2
 // traceledger: Kafka OpenTelemetry spans → exact cost ledger in PostgreSQL.
-// Module map and dependency order: ../shared/design/ARCHITECTURE.md (Sources/ mirrors it).
+// Module map and dependency order: docs/architecture.md (Sources/ mirrors it).
 import PackageDescription
 
 let strict: [SwiftSetting] = [

@@ -33,6 +33,9 @@ public struct TransactionDelta: Sendable, Equatable {
     public var unpricedCount: Int64 = 0
     public var inputTokens: Int64 = 0
     public var outputTokens: Int64 = 0
+    /// Σ of the spans' adjusted counts (`ot=th` sampling; 1 per span without a threshold), in millionths
+    /// of a span, each span's count rounded half to even once (``SampledSpans/micro(_:)``).
+    public var sampledSpansMicro: Int64 = 0
     public var firstStartUnixNanos: UInt64 = .max
     public var lastEndUnixNanos: UInt64 = 0
 
@@ -53,6 +56,7 @@ public struct TransactionDelta: Sendable, Equatable {
         unpricedCount += o.unpricedCount
         inputTokens += o.inputTokens
         outputTokens += o.outputTokens
+        sampledSpansMicro += o.sampledSpansMicro
         firstStartUnixNanos = min(firstStartUnixNanos, o.firstStartUnixNanos)
         lastEndUnixNanos = max(lastEndUnixNanos, o.lastEndUnixNanos)
     }
@@ -111,10 +115,19 @@ public struct SessionDelta: Sendable, Equatable {
     public var agentCount: Int64 = 0
     /// Spans with `agent.ceiling_hit` = true.
     public var ceilingHits: Int64 = 0
+    /// The least `agent.parent_session` seen, in UTF-8 byte order (PostgreSQL `COLLATE "C"`), so that the
+    /// result does not depend on the order of spans, shards, epochs or workers.
     public var parentSession: String?
     public var firstStartUnixNanos: UInt64 = .max
     public var lastEndUnixNanos: UInt64 = 0
     public init() {}
+
+    /// The least of two optional names in UTF-8 byte order (nil only when both are).
+    public static func leastName(_ a: String?, _ b: String?) -> String? {
+        guard let a else { return b }
+        guard let b else { return a }
+        return b.utf8.lexicographicallyPrecedes(a.utf8) ? b : a
+    }
 
     public mutating func merge(_ o: SessionDelta) {
         costNanoUSD += o.costNanoUSD
@@ -124,7 +137,7 @@ public struct SessionDelta: Sendable, Equatable {
         if let d = o.depthMax { depthMax = max(depthMax ?? d, d) }
         agentCount += o.agentCount
         ceilingHits += o.ceilingHits
-        parentSession = parentSession ?? o.parentSession
+        parentSession = Self.leastName(parentSession, o.parentSession)
         firstStartUnixNanos = min(firstStartUnixNanos, o.firstStartUnixNanos)
         lastEndUnixNanos = max(lastEndUnixNanos, o.lastEndUnixNanos)
     }
@@ -160,7 +173,7 @@ public struct ModelDelta: Sendable, Equatable {
     }
 }
 
-/// Why a record was rejected (CONTRACTS.md §4). The raw values are the reason codes written to
+/// Why a record was rejected (docs/ledger.md). The raw values are the reason codes written to
 /// `rejected_records.reason` and the dead-letter header `traceledger-error`.
 public enum RejectReason: String, Sendable, CaseIterable {
     case undecodable
@@ -217,6 +230,9 @@ public struct EpochCounters: Sendable, Equatable {
     public var recordsBadTraceparent: Int64 = 0
     /// Excluded spans by environment name (rule 3).
     public var spansExcluded: [String: Int64] = [:]
+    /// Σ of the adjusted counts (each rounded half to even to a whole span) of counted spans that carry an
+    /// `ot=th` sampling threshold: `traceledger_sampled_spans_total`. Saturates at `Int64.max`.
+    public var sampledSpans: Int64 = 0
     public init() {}
 
     public mutating func merge(_ o: EpochCounters) {
@@ -230,7 +246,14 @@ public struct EpochCounters: Sendable, Equatable {
         spansCostOutOfRange += o.spansCostOutOfRange
         spansTraceMismatch += o.spansTraceMismatch
         recordsBadTraceparent += o.recordsBadTraceparent
+        sampledSpans = Self.saturatingAdd(sampledSpans, o.sampledSpans)
         spansExcluded.merge(o.spansExcluded, uniquingKeysWith: +)
+    }
+
+    /// `a + b`, or `Int64.max` when that overflows (both are ≥ 0 here).
+    static func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+        let (v, o) = a.addingReportingOverflow(b)
+        return o ? .max : v
     }
 }
 
@@ -244,13 +267,16 @@ public struct SliceBudget: Sendable, Equatable {
     var llm: UInt64 = 0
     var inputTokens: UInt64 = 0
     var outputTokens: UInt64 = 0
+    /// Σ of the spans' adjusted counts in micro-spans (each ≤ 2^52, see ``SampledSpans``).
+    var sampledMicro: UInt64 = 0
 
     public init() {}
 
     /// Whether a span with these values fits. Safe: every field is ≤ 2^63 − 1 and every magnitude ≤ 2^63,
     /// so each sum is < 2^64.
-    func admits(_ c: SpanCost) -> Bool {
-        cost + c.total.value.magnitude <= Self.limit && compute + c.compute.value.magnitude <= Self.limit
+    func admits(_ c: SpanCost, sampledMicro s: Int64 = SampledSpans.microPerSpan) -> Bool {
+        sampledMicro + s.magnitude <= Self.limit
+            && cost + c.total.value.magnitude <= Self.limit && compute + c.compute.value.magnitude <= Self.limit
             && serverless + c.serverless.value.magnitude <= Self.limit && llm + c.llm.value.magnitude <= Self.limit
             && inputTokens + c.inputTokens.magnitude <= Self.limit && outputTokens + c.outputTokens.magnitude <= Self.limit
     }
@@ -258,11 +284,12 @@ public struct SliceBudget: Sendable, Equatable {
     func admits(_ o: SliceBudget) -> Bool {
         cost + o.cost <= Self.limit && compute + o.compute <= Self.limit && serverless + o.serverless <= Self.limit
             && llm + o.llm <= Self.limit && inputTokens + o.inputTokens <= Self.limit
-            && outputTokens + o.outputTokens <= Self.limit
+            && outputTokens + o.outputTokens <= Self.limit && sampledMicro + o.sampledMicro <= Self.limit
     }
 
     /// Safe: called after `admits` returned true, or on an empty budget (each magnitude ≤ 2^63 < 2^64).
-    mutating func take(_ c: SpanCost) {
+    mutating func take(_ c: SpanCost, sampledMicro s: Int64 = SampledSpans.microPerSpan) {
+        sampledMicro += s.magnitude
         cost += c.total.value.magnitude
         compute += c.compute.value.magnitude
         serverless += c.serverless.value.magnitude
@@ -278,6 +305,7 @@ public struct SliceBudget: Sendable, Equatable {
         llm += o.llm
         inputTokens += o.inputTokens
         outputTokens += o.outputTokens
+        sampledMicro += o.sampledMicro
     }
 
     var isEmpty: Bool { self == SliceBudget() }
@@ -377,7 +405,7 @@ public struct EpochDelta: Sendable {
         slices.reduce(Int128(0)) { acc, s in s.transactions.values.reduce(acc) { $0 + Int128($1.costNanoUSD) } }
     }
 
-    /// The rollup invariants of CONTRACTS.md §3, on this delta alone. Returns the broken ones (empty =
+    /// The rollup invariants of docs/ledger.md, on this delta alone. Returns the broken ones (empty =
     /// all hold); tests and debug builds assert it is empty.
     public func invariantViolations() -> [String] {
         var broken: [String] = []

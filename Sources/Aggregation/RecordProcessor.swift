@@ -1,8 +1,8 @@
 public import Pricing
-public import SpanDecoding
-public import TraceContext
+import SpanDecoding
+import TraceContext
 
-/// The limits a record is checked against (CONTRACTS.md §2 rule 5, §4).
+/// The limits a record is checked against (docs/pricing.md rule 5, docs/ledger.md).
 public struct RecordLimits: Sendable, Equatable {
     /// A span starting before record time − `maxAgeNanos` is out of range.
     public var maxAgeNanos: Int64
@@ -15,6 +15,20 @@ public struct RecordLimits: Sendable, Equatable {
     /// clock can claim a far future (which would sweep pending attribution and create partitions for
     /// year 2100). `Int64.max` (the default) disables the check.
     public var recordTimeCeilingUnixMillis: Int64 = .max
+    /// W3C baggage keys whose value is a session id (`baggage.keys`), in priority order: the first one
+    /// present in a record's `baggage` header gives its spans without a `session.id` attribute their
+    /// session. `session.id` is always honoured, after the listed keys when it is not among them.
+    public var baggageSessionKeys: [String] = ["session.id"] {
+        didSet { baggageSessionKeyBytes = Self.keyBytes(baggageSessionKeys) }
+    }
+    /// The keys as bytes, `session.id` appended when missing (computed once, not per record).
+    public private(set) var baggageSessionKeyBytes: [[UInt8]] = RecordLimits.keyBytes(["session.id"])
+
+    static func keyBytes(_ keys: [String]) -> [[UInt8]] {
+        var out = keys.filter { !$0.isEmpty }.map { Array($0.utf8) }
+        if !keys.contains("session.id") { out.append(Array("session.id".utf8)) }
+        return out
+    }
 
     public init(maxAgeNanos: Int64 = 35 * 86_400 * 1_000_000_000, maxFutureSkewNanos: Int64 = 2 * 3_600 * 1_000_000_000, maxBytes: Int = 16 << 20) {
         self.maxAgeNanos = maxAgeNanos
@@ -37,10 +51,14 @@ public struct RecordView {
     public var traceparent: UnsafeRawBufferPointer?
     /// Raw `baggage` header value, if present.
     public var baggage: UnsafeRawBufferPointer?
+    /// Raw `tracestate` header value, if present (its `ot=th` threshold applies to every span of the
+    /// record that has none in its own `trace_state`).
+    public var tracestate: UnsafeRawBufferPointer?
 
     public init(
         topic: String, partition: Int32, offset: Int64, timestampUnixMillis: Int64, value: UnsafeRawBufferPointer,
-        isJSON: Bool, traceparent: UnsafeRawBufferPointer? = nil, baggage: UnsafeRawBufferPointer? = nil
+        isJSON: Bool, traceparent: UnsafeRawBufferPointer? = nil, baggage: UnsafeRawBufferPointer? = nil,
+        tracestate: UnsafeRawBufferPointer? = nil
     ) {
         self.topic = topic
         self.partition = partition
@@ -50,6 +68,7 @@ public struct RecordView {
         self.isJSON = isJSON
         self.traceparent = traceparent
         self.baggage = baggage
+        self.tracestate = tracestate
     }
 }
 
@@ -66,7 +85,7 @@ public enum RecordOutcome: Equatable, Sendable {
 /// Decodes, validates, prices and folds whole records into an `EpochDelta`: the shard's per-record work.
 ///
 /// Guarantees: a record is all-or-nothing — either every span of it is folded, or none is and exactly
-/// one `RejectedRecord` is appended (reason codes of CONTRACTS.md §4). Time checks use the record's
+/// one `RejectedRecord` is appended (reason codes of docs/ledger.md). Time checks use the record's
 /// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard; its
 /// scratch buffer is reused, so steady-state processing allocates nothing per span (strings copied
 /// into the delta's new keys aside).
@@ -160,23 +179,31 @@ public struct RecordProcessor {
         }
         var baggageSession: String?
         if let bag = record.baggage {
-            baggageSession = Self.baggageSessionID(bag)
+            baggageSession = Self.baggageSessionID(bag, keys: limits.baggageSessionKeyBytes)
         }
+        // An invalid `tracestate` header is ignored whole (W3C Trace Context), never fatal.
+        let recordThreshold = record.tracestate.flatMap { try? TraceState.otelThreshold(in: $0) }
 
         for span in scratch {
             if let h = headerTraceID, h != span.traceID { delta.counters.spansTraceMismatch += 1 }
             let cost = pricer.price(span)
-            delta.fold(span, cost: cost, baggageSessionID: baggageSession)
+            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold)
         }
         delta.counters.recordsCounted += 1
         return .counted(spans: scratch.count)
     }
 
-    static func baggageSessionID(_ bytes: UnsafeRawBufferPointer) -> String? {
-        let key: StaticString = "session.id"
-        return key.withUTF8Buffer { k -> String? in
-            guard let raw = try? Baggage.rawValue(forKey: UnsafeRawBufferPointer(k), in: bytes) else { return nil }
-            return Baggage.decodedString(raw)
+    /// The session id a `baggage` header gives: the value of the first of `keys` (in order) that the
+    /// header holds with a non-empty value; nil when none does or the header is invalid (ignored whole).
+    static func baggageSessionID(_ bytes: UnsafeRawBufferPointer, keys: [[UInt8]]) -> String? {
+        guard (try? Baggage.validate(bytes)) != nil else { return nil }
+        for key in keys {
+            let found = key.withUnsafeBytes { k -> String? in
+                guard let raw = try? Baggage.rawValue(forKey: k, in: bytes), !raw.isEmpty else { return nil }
+                return Baggage.decodedString(raw)
+            }
+            if let found { return found }
         }
+        return nil
     }
 }

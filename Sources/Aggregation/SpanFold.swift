@@ -1,18 +1,23 @@
 public import Pricing
 public import SpanDecoding
-import TraceContext
+public import TraceContext
 
 extension EpochDelta {
-    /// Folds one priced span into the epoch's delta maps (CONTRACTS.md §3).
+    /// Folds one priced span into the epoch's delta maps (docs/ledger.md).
     ///
     /// - `cost.outcome == .excluded`: counted per environment only, never in a cost table.
     /// - Otherwise the span adds to its (month, trace) transaction row, its (hour, trace) attribution
     ///   row, its session row when it carries a session id (attribute, else `baggageSessionID`), and
     ///   its (hour, model, service) row when it names a model.
+    /// - Sampling: the span's own `trace_state` threshold (`ot=th:…`), else `recordThreshold` (the
+    ///   record's `tracestate` header), gives its adjusted count, added to `sampledSpansMicro` (1 span
+    ///   without one). Cost is never multiplied by it.
     /// Strings are copied out of the borrowed span only where a row needs them, through `BoundedText`
     /// (at most 256 bytes, no NUL, valid UTF-8). Never traps: a span whose values would break the open
     /// slice's budget starts a new slice first (see `EpochDelta`), so every `+=` below stays in range.
-    public mutating func fold(_ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String? = nil) {
+    public mutating func fold(
+        _ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String? = nil, recordThreshold: OTelThreshold? = nil
+    ) {
         let attrs = span.attributes
         if cost.outcome == .excluded {
             let env = (attrs.environmentName ?? attrs.environmentLegacy).map { BoundedText.key($0.bytes) } ?? ""
@@ -28,8 +33,13 @@ extension EpochDelta {
         let isError = span.statusCode == .error
         let isRoot = span.isRoot
 
-        if !budget.admits(cost) { startNewSlice() }
-        budget.take(cost)
+        let threshold = span.otelThreshold ?? recordThreshold
+        let sampledMicro = SampledSpans.micro(threshold)
+        if !budget.admits(cost, sampledMicro: sampledMicro) { startNewSlice() }
+        budget.take(cost, sampledMicro: sampledMicro)
+        if threshold != nil {
+            counters.sampledSpans = EpochCounters.saturatingAdd(counters.sampledSpans, SampledSpans.whole(threshold))
+        }
 
         counters.spansCounted += 1
         if cost.outcome == .unpriced { counters.spansUnpriced += 1 }
@@ -61,6 +71,7 @@ extension EpochDelta {
             if cost.outcome == .unpriced { tx.unpricedCount += 1 }
             tx.inputTokens += cost.inputTokens
             tx.outputTokens += cost.outputTokens
+            tx.sampledSpansMicro += sampledMicro
             tx.firstStartUnixNanos = min(tx.firstStartUnixNanos, start)
             tx.lastEndUnixNanos = max(tx.lastEndUnixNanos, end)
             transactions[txKey] = tx
@@ -87,7 +98,7 @@ extension EpochDelta {
                 s.agentCount += 1
             }
             if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
-            if s.parentSession == nil, let p = attrs.agentParentSession { s.parentSession = BoundedText.key(p.bytes) }
+            if let p = attrs.agentParentSession { s.parentSession = SessionDelta.leastName(s.parentSession, BoundedText.key(p.bytes)) }
             s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
             s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
             sessions[key] = s

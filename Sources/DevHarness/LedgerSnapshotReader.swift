@@ -18,6 +18,12 @@ public enum LedgerSnapshotReader {
             t.service = row.service
             snapshot.traces[row.traceIDHex] = t
         }
+        // `sampled_spans` (migration 4), summed over months, printed with its 6 decimals.
+        let sampled = try connection.execute(
+            "SELECT encode(trace_id, 'hex'), sum(sampled_spans)::numeric(38,6)::text FROM \(schema.quoted).transactions GROUP BY trace_id")
+        for i in sampled.rows.indices {
+            if let id = sampled.string(i, 0) { snapshot.traces[id]?.sampledSpans = sampled.string(i, 1) }
+        }
         for row in try reader.domains(on: connection) {
             var d = DomainTotals()
             d.costNanoUSD = row.costNanoUSD

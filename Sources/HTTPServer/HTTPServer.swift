@@ -1,1 +1,1 @@
-// Module HTTPServer: see ARCHITECTURE.md. Filled by later work.
+// Module HTTPServer: see docs/architecture.md. Filled by later work.

@@ -58,7 +58,7 @@ public struct PartitionOffset: Hashable, Sendable, CustomStringConvertible {
         self.offset = offset
     }
 
-    public var description: String { "\(topicPartition)@\(offset)" }
+    public var description: String { "\(topicPartition)@\(KafkaOffset.name(offset))" }
 }
 
 /// Something that happened inside one ``KafkaConsumer/poll(maxMessages:timeout:)`` (or `close()`),
@@ -108,7 +108,7 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   `pause`, `resume`, `seek`, `commit` and `close` must all be called on it (checked with a
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
 ///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
-///   2.0.x loss/duplication bug, REFERENCE §2). Use a dedicated thread, never the cooperative pool: poll
+///   2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG). Use a dedicated thread, never the cooperative pool: poll
 ///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
@@ -354,6 +354,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Whether librdkafka reported "all brokers are down" (as a log line, which is logged at debug only)
+    /// since the last call; returns the first such line. Callable from any thread.
+    public func takeAllBrokersDownReport() -> String? { state.brokerNoise.takeAllDown() }
+
     /// Commits (sync or async) that failed, as a whole or for a partition, since creation. Lag-only
     /// commits may fail during a rebalance; that is expected, so they are counted (and logged at debug).
     public var failedCommitCount: Int { state.failedCommits.load(ordering: .relaxed) }
@@ -384,6 +388,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 /// poll/close there); `logger` is read from librdkafka threads.
 final class ConsumerState: RDKafkaLogSink {
     let logger: Logger
+    let brokerNoise = BrokerNoise()
     let startOffsets: StartOffsetProvider
     var events: [KafkaConsumerEvent] = []
     var assignment: Set<TopicPartition> = []

@@ -378,6 +378,7 @@ enum TimestampOpaque {
 /// Delivery-report counters, updated from whichever thread serves reports.
 final class ProducerState: RDKafkaLogSink, Sendable {
     let logger: Logger
+    let brokerNoise = BrokerNoise()
     let delivered = Atomic<Int>(0)
     let failedTotal = Atomic<Int>(0)
     let failedSinceFlush = Atomic<Int>(0)

@@ -106,5 +106,6 @@ public final class MockKafkaCluster: @unchecked Sendable {
 
 final class MockLogSink: RDKafkaLogSink {
     let logger: Logger
+    let brokerNoise = BrokerNoise()
     init(logger: Logger) { self.logger = logger }
 }

@@ -1,5 +1,6 @@
 internal import CRdKafka
 import Logging
+import Synchronization
 
 /// Routes librdkafka's log lines to a swift-log `Logger`. librdkafka calls the log callback on its own
 /// threads; `Logger` is `Sendable`, so that is safe. No line reaches stderr (a `log_cb` replaces
@@ -9,6 +10,41 @@ import Logging
 /// owner destroys the handle before it releases the object).
 protocol RDKafkaLogSink: AnyObject {
     var logger: Logger { get }
+    /// Where broker-unreachable lines are kept instead of printed.
+    var brokerNoise: BrokerNoise { get }
+}
+
+/// librdkafka's "cannot reach a broker" lines (`Connect to … failed`, `N/N brokers are down`,
+/// disconnects), which it repeats every few seconds while a broker is down and prints by the dozen when
+/// a cluster goes away at shutdown. They are logged at debug only; the owner of the handle says it once,
+/// clearly (the pipeline names the brokers and the `kafka.brokers` key), from what is kept here.
+/// Thread-safe: written from librdkafka's threads.
+final class BrokerNoise: Sendable {
+    private let state = Mutex<(allDown: Bool, firstDetail: String?)>((false, nil))
+
+    /// Whether a log line is broker-reachability noise.
+    static func isNoise(facility: String, text: String) -> Bool {
+        guard facility == "FAIL" || facility == "ERROR" || facility == "BROKERFAIL" else { return false }
+        return text.contains("brokers are down") || text.contains("Connect to ") || text.contains("Connection refused")
+            || text.contains("Disconnected") || text.contains("Failed to resolve")
+    }
+
+    func note(text: String) {
+        state.withLock { s in
+            if text.contains("brokers are down") { s.allDown = true }
+            if s.firstDetail == nil { s.firstDetail = text }
+        }
+    }
+
+    /// Whether "all brokers are down" was reported since the last call, with the first such line kept.
+    func takeAllDown() -> String? {
+        state.withLock { s in
+            guard s.allDown else { return nil }
+            s.allDown = false
+            defer { s.firstDetail = nil }
+            return s.firstDetail ?? "all brokers are down"
+        }
+    }
 }
 
 /// librdkafka syslog level → swift-log level.
@@ -50,8 +86,13 @@ func makeHandle(
         guard let sink else { return }
         let fac = facility.map { String(cString: $0) } ?? "?"
         let text = buf.map { String(cString: $0) } ?? ""
+        var level = logLevel(level)
+        if BrokerNoise.isNoise(facility: fac, text: text) {
+            sink.brokerNoise.note(text: text)
+            level = .debug
+        }
         sink.logger.log(
-            level: logLevel(level), "\(text)",
+            level: level, "\(text)",
             metadata: ["rdkafka.facility": "\(fac)", "rdkafka.name": "\(String(cString: rd_kafka_name(rk)))"])
     }
     configure(conf)

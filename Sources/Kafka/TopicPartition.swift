@@ -23,6 +23,18 @@ public enum KafkaOffset {
     public static let beginning: Int64 = -2
     /// The high watermark: only records produced from now on (`RD_KAFKA_OFFSET_END`).
     public static let end: Int64 = -1
+
+    /// An offset for people: the number itself, or the name of librdkafka's logical offsets
+    /// (`earliest` −2, `latest` −1, `stored` −1000, `invalid` −1001), never a bare `-2` in a log line.
+    public static func name(_ offset: Int64) -> String {
+        switch offset {
+        case beginning: return "earliest"
+        case end: return "latest"
+        case -1000: return "stored"
+        case -1001: return "invalid"
+        default: return String(offset)
+        }
+    }
 }
 
 /// Owns one `rd_kafka_topic_partition_list_t` (freed in `deinit`). Internal to the C fence.

@@ -172,13 +172,14 @@ public struct LedgerEpochWriter: Sendable {
                 WITH up AS (
                     INSERT INTO \(table("transactions")) AS t (month, trace_id, transaction, service, environment,
                         session_id, cost_nusd, compute_nusd, serverless_nusd, llm_nusd, span_count, error_count,
-                        unpriced_count, input_tokens, output_tokens, first_start, last_end, updated_at)
+                        unpriced_count, input_tokens, output_tokens, first_start, last_end, updated_at, sampled_spans)
                     SELECT month, trace_id, max(transaction),
                         coalesce(max(service) FILTER (WHERE transaction IS NOT NULL), max(service)),
                         coalesce(max(environment) FILTER (WHERE transaction IS NOT NULL), max(environment)),
                         max(session_id), sum(cost), sum(compute), sum(serverless),
                         sum(llm), sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
-                        sum(input_tokens), sum(output_tokens), min(first_start), max(last_end), now()
+                        sum(input_tokens), sum(output_tokens), min(first_start), max(last_end), now(),
+                        sum(sampled_micro) * 0.000001
                     FROM pg_temp.traceledger_stage_tx
                     GROUP BY trace_id, month ORDER BY trace_id, month
                     ON CONFLICT (trace_id, month) DO UPDATE SET
@@ -199,7 +200,8 @@ public struct LedgerEpochWriter: Sendable {
                         output_tokens = t.output_tokens + EXCLUDED.output_tokens,
                         first_start = least(t.first_start, EXCLUDED.first_start),
                         last_end = greatest(t.last_end, EXCLUDED.last_end),
-                        updated_at = EXCLUDED.updated_at
+                        updated_at = EXCLUDED.updated_at,
+                        sampled_spans = t.sampled_spans + EXCLUDED.sampled_spans
                     RETURNING t.trace_id, t.transaction
                 )
                 INSERT INTO pg_temp.traceledger_stage_names (trace_id, transaction)
@@ -274,7 +276,7 @@ public struct LedgerEpochWriter: Sendable {
                     span_count, depth_max, agent_count, ceiling_hits, parent_session, first_start, last_end, updated_at)
                 SELECT month, session_id, sum(cost), sum(input_tokens), sum(output_tokens),
                     sum(spans)::bigint, max(depth_max), sum(agent_count)::bigint, sum(ceiling_hits)::bigint,
-                    max(parent_session), min(first_start), max(last_end), now()
+                    min(parent_session COLLATE "C"), min(first_start), max(last_end), now()
                 FROM pg_temp.traceledger_stage_sess
                 GROUP BY session_id, month ORDER BY session_id, month
                 ON CONFLICT (session_id, month) DO UPDATE SET
@@ -285,7 +287,7 @@ public struct LedgerEpochWriter: Sendable {
                     depth_max = greatest(s.depth_max, EXCLUDED.depth_max),
                     agent_count = s.agent_count + EXCLUDED.agent_count,
                     ceiling_hits = s.ceiling_hits + EXCLUDED.ceiling_hits,
-                    parent_session = coalesce(s.parent_session, EXCLUDED.parent_session),
+                    parent_session = least(s.parent_session COLLATE "C", EXCLUDED.parent_session COLLATE "C"),
                     first_start = least(s.first_start, EXCLUDED.first_start),
                     last_end = greatest(s.last_end, EXCLUDED.last_end),
                     updated_at = EXCLUDED.updated_at
@@ -333,7 +335,7 @@ public struct LedgerEpochWriter: Sendable {
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_tx (month date, trace_id bytea, transaction text,
             service text, environment text, session_id text, cost int8, compute int8, serverless int8, llm int8,
             spans int8, errors int8, unpriced int8, input_tokens int8, output_tokens int8,
-            first_start timestamptz, last_end timestamptz) ON COMMIT DELETE ROWS;
+            first_start timestamptz, last_end timestamptz, sampled_micro int8) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_th (month date, hour timestamptz, trace_id bytea,
             cost int8, spans int8) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_roots (hour timestamptz, transaction text) ON COMMIT DELETE ROWS;
@@ -364,7 +366,7 @@ struct StagedEpoch: Sendable {
         if !epoch.traces.isEmpty {
             var encoder = BinaryCopyEncoder(reservingCapacity: epoch.traces.count * 200)
             for delta in epoch.traces {
-                encoder.beginRow(fieldCount: 17)
+                encoder.beginRow(fieldCount: 18)
                 encoder.appendDate(delta.month)
                 encoder.appendTraceID(delta.traceID)
                 encoder.appendText(delta.transaction)
@@ -382,6 +384,7 @@ struct StagedEpoch: Sendable {
                 encoder.appendInt8(delta.outputTokens)
                 encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.firstStartUnixNanos))
                 encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.lastEndUnixNanos))
+                encoder.appendInt8(delta.sampledSpansMicro)
             }
             copies.append(("traceledger_stage_tx", encoder.finish()))
         }

@@ -68,17 +68,23 @@ public struct TraceDelta: Sendable, Hashable {
     public var outputTokens: Int64 = 0
     public var firstStartUnixNanos: Int64
     public var lastEndUnixNanos: Int64
+    /// Σ of the spans' sampling adjusted counts in millionths of a span (`transactions.sampled_spans`
+    /// = this / 10^6, exact); 10^6 per span without an `ot=th` threshold.
+    public var sampledSpansMicro: Int64 = 0
 
     public init(
         month: Month, traceID: LedgerTraceID, transaction: String? = nil, service: String? = nil,
         environment: String? = nil, sessionID: String? = nil, costNanoUSD: Int64 = 0, computeNanoUSD: Int64 = 0,
         serverlessNanoUSD: Int64 = 0, llmNanoUSD: Int64 = 0, spanCount: Int64 = 0, errorCount: Int64 = 0,
         unpricedCount: Int64 = 0, inputTokens: Int64 = 0, outputTokens: Int64 = 0,
-        firstStartUnixNanos: Int64, lastEndUnixNanos: Int64
+        firstStartUnixNanos: Int64, lastEndUnixNanos: Int64, sampledSpansMicro: Int64? = nil
     ) {
         self.month = month
         self.traceID = traceID
         self.transaction = transaction
+        // Unsampled by default: one span stands for one.
+        let unsampled = spanCount.multipliedReportingOverflow(by: 1_000_000)
+        self.sampledSpansMicro = sampledSpansMicro ?? (unsampled.overflow ? .max : unsampled.partialValue)
         self.service = service
         self.environment = environment
         self.sessionID = sessionID

@@ -78,7 +78,7 @@ public struct LedgerReader: Sendable {
         let r = try c.execute(
             """
             SELECT session_id, sum(cost_nusd), sum(input_tokens), sum(output_tokens), sum(span_count), max(depth_max),
-                   sum(agent_count), sum(ceiling_hits), min(parent_session)
+                   sum(agent_count), sum(ceiling_hits), min(parent_session COLLATE "C")
             FROM \(t("sessions")) GROUP BY session_id ORDER BY sum(cost_nusd) DESC, session_id
             """)
         return r.rows.indices.map { i in

@@ -85,6 +85,7 @@ public struct LedgerSchema: Sendable {
         Migration(version: 1, name: "ledger tables", sql: ledgerTablesSQL),
         Migration(version: 2, name: "budgets and views", sql: viewsSQL),
         Migration(version: 3, name: "money and tokens as numeric", sql: numericMoneySQL),
+        Migration(version: 4, name: "sampled spans", sql: sampledSpansSQL),
         Migration(version: 5, name: "budget alerts", sql: budgetAlertsSQL),
     ]
 }
@@ -304,5 +305,37 @@ private let usd = "::numeric * 0.000000001)::numeric(30,9)"
         crossed_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (transaction, level)
     );
+    """
+}
+
+/// v4: `transactions.sampled_spans`, Σ of the spans' OpenTelemetry sampling adjusted counts
+/// (`ot=th:` threshold T → 2^56 / (2^56 − T); 1 for a span without a threshold), each span's count
+/// rounded half to even to 6 decimals, summed exactly. Cost is never extrapolated by it (see
+/// docs/ledger.md, "Sampling"). Rows written before v4 get `span_count` (they were counted unsampled).
+/// `transaction_costs` gains the column at its end (CREATE OR REPLACE keeps the existing columns).
+/// `session_costs.parent_session` becomes the least name in byte order (`COLLATE "C"`), as the writer
+/// now keeps per row, so it does not depend on the order epochs and workers wrote in.
+@Sendable private func sampledSpansSQL(_ s: SchemaName) -> String {
+    """
+    ALTER TABLE \(s.qualified("transactions")) ADD COLUMN sampled_spans numeric(38,6) NOT NULL DEFAULT 0;
+    UPDATE \(s.qualified("transactions")) SET sampled_spans = span_count;
+
+    CREATE OR REPLACE VIEW \(s.qualified("transaction_costs")) AS
+    SELECT encode(t.trace_id, 'hex') AS trace_id, t.month, t.transaction, t.service, t.environment,
+           t.session_id, t.cost_nusd, (t.cost_nusd\(usd) AS cost_usd,
+           t.compute_nusd, t.serverless_nusd, t.llm_nusd,
+           t.span_count, t.error_count, t.unpriced_count, t.input_tokens, t.output_tokens,
+           t.first_start, t.last_end, t.updated_at, t.sampled_spans
+    FROM \(s.qualified("transactions")) t;
+
+    CREATE OR REPLACE VIEW \(s.qualified("session_costs")) AS
+    SELECT s.session_id, sum(s.cost_nusd) AS cost_nusd, (sum(s.cost_nusd)\(usd) AS cost_usd,
+           sum(s.input_tokens) AS input_tokens, sum(s.output_tokens) AS output_tokens,
+           sum(s.span_count)::bigint AS span_count, max(s.depth_max) AS depth_max,
+           sum(s.agent_count)::bigint AS agent_count, sum(s.ceiling_hits)::bigint AS ceiling_hits,
+           (min(s.parent_session COLLATE "C") COLLATE "default") AS parent_session, min(s.first_start) AS first_start,
+           max(s.last_end) AS last_end
+    FROM \(s.qualified("sessions")) s
+    GROUP BY s.session_id;
     """
 }

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// The ledger's monthly-partitioned tables (CONTRACTS.md §3).
+/// The ledger's monthly-partitioned tables (docs/ledger.md).
 ///
 /// Guarantees: names are compile-time constants; a partition name is `<table>_<YYYY>_<MM>` built from a
 /// validated ``Month`` only.

@@ -1,7 +1,7 @@
-// Module LoadGen (ARCHITECTURE.md): synthetic OTLP traffic, its expected-totals manifest, and the
+// Module LoadGen (docs/architecture.md): synthetic OTLP traffic, its expected-totals manifest, and the
 // ledger-vs-manifest comparison. No I/O and no dependency on Pricing, SpanDecoding, Aggregation, Kafka or
 // Ledger: the manifest is priced by `ReferencePricer`, LoadGen's own simple implementation of
-// CONTRACTS.md §2, so that a load test checks the production pricer against independent code.
+// docs/pricing.md, so that a load test checks the production pricer against independent code.
 //
 // How the CLI uses it:
 //

@@ -4,7 +4,7 @@ internal import TraceContext
 @inline(__always)
 private func modify<T>(_ value: inout T, _ body: (inout T) -> Void) { body(&value) }
 
-/// Why a record is rejected (CONTRACTS.md §4 reason codes; raw values are the codes).
+/// Why a record is rejected (docs/ledger.md reason codes; raw values are the codes).
 public enum RejectReason: String, Codable, Sendable, CaseIterable, Hashable {
     case undecodable
     case empty
@@ -25,13 +25,17 @@ public struct TraceTotals: Codable, Sendable, Hashable {
     public var transaction: String?
     /// Root's `service.name`.
     public var service: String?
+    /// `transactions.sampled_spans` as the ledger prints it (`6.000000`): Σ of the spans' sampling
+    /// adjusted counts (``ReferenceSampling``). nil in manifests written before the column existed
+    /// (then it is not compared).
+    public var sampledSpans: String?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case costNanoUSD = "cost_nusd", spanCount = "span_count", errorCount = "error_count"
         case unpricedCount = "unpriced_count", inputTokens = "input_tokens", outputTokens = "output_tokens"
-        case transaction, service
+        case transaction, service, sampledSpans = "sampled_spans"
     }
 }
 
@@ -61,7 +65,7 @@ public struct SessionTotals: Codable, Sendable, Hashable {
     public var agentCount: Int64 = 0
     /// Spans with `agent.ceiling_hit` = true.
     public var ceilingHits: Int64 = 0
-    /// `agent.parent_session` (the generator keeps it constant per session).
+    /// The least `agent.parent_session` in UTF-8 byte order (the generator keeps it constant per session).
     public var parentSession: String?
 
     public init() {}
@@ -142,8 +146,27 @@ public struct Manifest: Codable, Sendable, Hashable {
         }
     }
 
+    /// Where the load ended in Kafka: per partition of `topic`, the high watermark right after the
+    /// load was flushed (`traceledger verify --wait` waits for the group's `ingest_offsets` to reach it).
+    /// nil in manifests not written by `traceledger loadgen`.
+    public struct ProducedOffsets: Codable, Sendable, Hashable {
+        public var topic: String
+        /// Partition (decimal, a JSON object key) → offset after the last record produced.
+        public var endOffsets: [String: Int64]
+        public init(topic: String, endOffsets: [Int32: Int64]) {
+            self.topic = topic
+            self.endOffsets = Dictionary(uniqueKeysWithValues: endOffsets.map { (String($0.key), $0.value) })
+        }
+        /// `endOffsets` by partition number.
+        public var partitions: [Int32: Int64] {
+            Dictionary(uniqueKeysWithValues: endOffsets.compactMap { k, v in Int32(k).map { ($0, v) } })
+        }
+        enum CodingKeys: String, CodingKey { case topic, endOffsets = "end_offsets" }
+    }
+
     public var formatVersion: Int = 1
     public var generator: GeneratorInfo?
+    public var produced: ProducedOffsets?
     public var totals = ManifestTotals()
     /// Trace id (32 lowercase hex) → totals.
     public var traces: [String: TraceTotals] = [:]
@@ -161,7 +184,7 @@ public struct Manifest: Codable, Sendable, Hashable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case formatVersion = "format_version", generator, totals, traces, domains, sessions, models
+        case formatVersion = "format_version", generator, produced, totals, traces, domains, sessions, models
         case rejectedRecords = "rejected_records", excludedSpans = "excluded_spans"
     }
 
@@ -193,6 +216,8 @@ public struct ManifestBuilder: Sendable {
     /// Keyed by id (hex only when the manifest is read: formatting per span is costly).
     private var traces: [TraceID: TraceTotals] = [:]
     private var models: [ModelKey: ModelTotals] = [:]
+    /// Σ adjusted counts per trace, in micro-spans.
+    private var sampledMicro: [TraceID: Int64] = [:]
 
     private struct ModelKey: Hashable, Sendable {
         var model: String
@@ -215,8 +240,9 @@ public struct ManifestBuilder: Sendable {
         state.totals.records += 1
     }
 
-    /// One span of an accepted record, with its reference price.
-    public mutating func add(span: SpanFacts, price: ReferencePrice) {
+    /// One span of an accepted record, with its reference price and its sampling adjusted count in
+    /// micro-spans (``ReferenceSampling/micro(traceState:)``; 10^6 = unsampled).
+    public mutating func add(span: SpanFacts, price: ReferencePrice, sampledMicro: Int64 = 1_000_000) {
         state.totals.spans += 1
         if price.outcome == .excluded {
             state.totals.excludedSpans += 1
@@ -249,6 +275,7 @@ public struct ManifestBuilder: Sendable {
                     t.service = span.serviceName
                 }
             }
+            self.sampledMicro[span.traceID, default: 0] += sampledMicro
         }
 
         if let id = span.sessionID {
@@ -262,7 +289,10 @@ public struct ManifestBuilder: Sendable {
                 s.depthMax = max(s.depthMax, depth)
             }
             s.ceilingHits += span.agentCeilingHit ? 1 : 0
-            if s.parentSession == nil { s.parentSession = span.agentParentSession }
+            // The least name in UTF-8 byte order, as the ledger keeps it (order-independent).
+            if let p = span.agentParentSession, s.parentSession.map({ p.utf8.lexicographicallyPrecedes($0.utf8) }) ?? true {
+                s.parentSession = p
+            }
             state.sessions[id] = s
         }
 
@@ -281,7 +311,12 @@ public struct ManifestBuilder: Sendable {
     /// name, or to `(unattributed)` when its root never came.
     public var manifest: Manifest {
         var m = state
-        m.traces = Dictionary(uniqueKeysWithValues: traces.map { ($0.key.description, $0.value) })
+        m.traces = Dictionary(
+            uniqueKeysWithValues: traces.map { id, totals in
+                var t = totals
+                t.sampledSpans = ReferenceSampling.text(micro: sampledMicro[id] ?? 0)
+                return (id.description, t)
+            })
         m.models = models.values.sorted { ($0.model, $0.service) < ($1.model, $1.service) }
         var domains: [String: DomainTotals] = [:]
         for t in m.traces.values {

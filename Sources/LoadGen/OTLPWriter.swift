@@ -1,6 +1,6 @@
 internal import TraceContext
 
-/// A minimal protobuf writer for the OTLP trace subset the generator emits (REFERENCE.md §4), about an
+/// A minimal protobuf writer for the OTLP trace subset the generator emits (opentelemetry-proto trace/v1/trace.proto), about an
 /// order of magnitude faster than building swift-protobuf messages and serialising them (which
 /// recomputes nested sizes at every level). Its output is checked by decoding it with the generated
 /// swift-protobuf types in the tests.
@@ -111,7 +111,7 @@ extension TrafficGenerator {
         return w.bytes
     }
 
-    /// One `Span` message body (REFERENCE.md §4 field numbers).
+    /// One `Span` message body (opentelemetry-proto trace.proto field numbers).
     static func encodeSpan(_ s: SynthSpan, into w: inout ProtoWriter) {
         let t = s.facts.traceID
         w.id(1, t.high, t.low)

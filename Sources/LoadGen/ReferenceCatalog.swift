@@ -1,7 +1,7 @@
 public import Foundation
 internal import Yams
 
-/// The price catalog (`config/pricing.yaml`, CONTRACTS.md §2) read into LoadGen's own simple structures,
+/// The price catalog (`config/pricing.yaml`, docs/pricing.md) read into LoadGen's own simple structures,
 /// independently of the `Pricing` module. Prices are kept as exact decimals; `scale` is the largest number
 /// of fractional digits of any price (at most 12), and `scaled(_:)` turns a price into an exact integer
 /// count of 10^-scale USD.

@@ -4,12 +4,12 @@ internal import SwiftProtobuf
 internal import TraceContext
 
 /// A second, independent reading of generated records: decodes each value with the swift-protobuf
-/// generated OTLP types, classifies it by CONTRACTS.md §4 (reason codes) and §2 rule 5 (time window),
+/// generated OTLP types, classifies it by docs/ledger.md (reason codes) and §2 rule 5 (time window),
 /// reads every span's attributes back (span first, then resource) and prices it with the
 /// `ReferencePricer`. Used by tests to check that the bytes say what the generator's manifest says; the
 /// CLI can use it to build a manifest for captured traffic.
 public enum ReferenceIngest {
-    /// Record-level checks' parameters (CONTRACTS.md defaults).
+    /// Record-level checks' parameters (docs/configuration.md defaults).
     public struct Limits: Sendable, Hashable {
         public var maxAgeNanos: UInt64 = 35 * 86_400 * 1_000_000_000
         public var maxFutureSkewNanos: UInt64 = 2 * 3_600 * 1_000_000_000
@@ -22,6 +22,8 @@ public enum ReferenceIngest {
     public struct Reading: Sendable {
         public var outcome: ExpectedOutcome
         public var spans: [SpanFacts]
+        /// Each span's own `trace_state` (parallel to `spans`).
+        public var traceStates: [String] = []
     }
 
     /// Classifies and reads one record value.
@@ -38,6 +40,7 @@ public enum ReferenceIngest {
         let earliest = now >= limits.maxAgeNanos ? now - limits.maxAgeNanos : 0
         let latest = now + limits.maxFutureSkewNanos
         var spans: [SpanFacts] = []
+        var traceStates: [String] = []
         var badIDs = false
         var outOfRange = false
         for rs in request.resourceSpans {
@@ -57,13 +60,14 @@ public enum ReferenceIngest {
                             startTimeNanos: s.startTimeUnixNano, endTimeNanos: s.endTimeUnixNano,
                             isError: s.status.code == .error, spanAttributes: s.attributes.map(attribute),
                             resourceAttributes: resourceAttributes))
+                    traceStates.append(s.traceState)
                 }
             }
         }
         if badIDs { return Reading(outcome: .rejected(.badIDs), spans: []) }
         if spans.isEmpty { return Reading(outcome: .rejected(.empty), spans: []) }
         if outOfRange { return Reading(outcome: .rejected(.timestampOutOfRange), spans: []) }
-        return Reading(outcome: .accepted(spans: spans.count), spans: spans)
+        return Reading(outcome: .accepted(spans: spans.count), spans: spans, traceStates: traceStates)
     }
 
     /// Rebuilds a manifest from record values alone.
@@ -79,7 +83,13 @@ public enum ReferenceIngest {
                 builder.recordRejected(reason)
             case .accepted:
                 builder.recordAccepted()
-                for s in reading.spans { builder.add(span: s, price: try pricer.price(s)) }
+                // A span's own `ot=th` wins; else the record's `tracestate` header applies.
+                let header = r.headers.last(where: { $0.name == "tracestate" }).map { String(decoding: $0.value, as: UTF8.self) } ?? ""
+                for (i, s) in reading.spans.enumerated() {
+                    let own = reading.traceStates[i]
+                    let state = ReferenceSampling.threshold(own) != nil ? own : header
+                    builder.add(span: s, price: try pricer.price(s), sampledMicro: ReferenceSampling.micro(traceState: state))
+                }
             }
         }
         return builder.manifest

@@ -1,6 +1,6 @@
 /// The price of one span by the reference pricer.
 public struct ReferencePrice: Sendable, Hashable {
-    /// How the span was priced (CONTRACTS.md §2).
+    /// How the span was priced (docs/pricing.md).
     public enum Outcome: Sendable, Hashable {
         /// Rule 1: a valid upstream `cost.usd`.
         case upstream
@@ -28,7 +28,7 @@ public struct ReferencePrice: Sendable, Hashable {
     }
 }
 
-/// Prices spans by CONTRACTS.md §2 with exact rationals, rounding once per span half to even to integer
+/// Prices spans by docs/pricing.md with exact rationals, rounding once per span half to even to integer
 /// nano-USD. Written independently of the `Pricing` module on purpose: it is the oracle that the load
 /// test's manifest is built with. A value type; safe to share across tasks.
 public struct ReferencePricer: Sendable {

@@ -85,7 +85,7 @@ public struct SpanFacts: Sendable, Hashable {
     }
 
     /// Derives the facts from attributes: each key is looked up on the span first, then on the resource
-    /// (CONTRACTS.md §2). Values of an unexpected type count as absent (except `cost.usd`, kept as is).
+    /// (docs/pricing.md). Values of an unexpected type count as absent (except `cost.usd`, kept as is).
     public init(
         traceID: TraceID, isRoot: Bool, name: String, kind: SpanKind, startTimeNanos: UInt64, endTimeNanos: UInt64,
         isError: Bool, spanAttributes: [Attribute], resourceAttributes: [Attribute]
@@ -125,7 +125,7 @@ public struct SpanFacts: Sendable, Hashable {
         agentParentSession = string("agent.parent_session")
     }
 
-    /// An entry span: SERVER or CONSUMER, or no parent (CONTRACTS.md §2 rule 2).
+    /// An entry span: SERVER or CONSUMER, or no parent (docs/pricing.md rule 2).
     public var isEntry: Bool { isRoot || kind == .server || kind == .consumer }
 
     /// Serverless resource: a FaaS platform or any `faas.*` attribute.

@@ -152,8 +152,11 @@ public struct TrafficGenerator: Sendable {
             return
         }
         builder.recordAccepted()
+        // A span's own trace_state threshold wins; else the record's `tracestate` header applies.
+        let header = r.record.headers.last(where: { $0.name == "tracestate" }).map { String(decoding: $0.value, as: UTF8.self) } ?? ""
         for s in r.spans {
-            builder.add(span: s.facts, price: try pricer.price(s.facts))
+            let own = ReferenceSampling.threshold(s.traceState) != nil ? s.traceState : header
+            builder.add(span: s.facts, price: try pricer.price(s.facts), sampledMicro: ReferenceSampling.micro(traceState: own))
         }
         spansGenerated += r.spans.count
     }

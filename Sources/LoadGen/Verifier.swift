@@ -58,7 +58,10 @@ public enum Verifier {
     /// All differences, sorted by table then key (empty = the ledger is exact).
     public static func compare(_ manifest: Manifest, _ ledger: LedgerSnapshot) -> [VerificationDifference] {
         var out: [VerificationDifference] = []
-        out += rows("traces", manifest.traces, ledger.traces, fields: traceFields)
+        // A manifest written before `sampled_spans` existed does not state it: not compared then.
+        var ledgerTraces = ledger.traces
+        for (k, e) in manifest.traces where e.sampledSpans == nil { ledgerTraces[k]?.sampledSpans = nil }
+        out += rows("traces", manifest.traces, ledgerTraces, fields: traceFields)
         out += rows("domains", manifest.domains, ledger.domains, fields: domainFields)
         out += rows("sessions", manifest.sessions, ledger.sessions, fields: sessionFields)
         func keyed(_ models: [ModelTotals]) -> [String: ModelTotals] {
@@ -85,6 +88,7 @@ public enum Verifier {
         ("error_count", { "\($0.errorCount)" }), ("unpriced_count", { "\($0.unpricedCount)" }),
         ("input_tokens", { "\($0.inputTokens)" }), ("output_tokens", { "\($0.outputTokens)" }),
         ("transaction", { $0.transaction ?? "NULL" }), ("service", { $0.service ?? "NULL" }),
+        ("sampled_spans", { $0.sampledSpans ?? "NULL" }),
     ]
     private static let domainFields: [Field<DomainTotals>] = [
         ("cost_nusd", { "\($0.costNanoUSD)" }), ("span_count", { "\($0.spanCount)" }),
@@ -124,5 +128,45 @@ public enum Verifier {
             }
         }
         return out
+    }
+}
+
+/// How far a consumer group has read what a load produced (`traceledger verify --wait` and its hint).
+public struct ConsumptionProgress: Sendable, Hashable, CustomStringConvertible {
+    /// Records the group has passed (counted, rejected or recorded as a gap) up to the load's end offsets.
+    public var consumed: Int64
+    /// Records up to the load's end offsets (from offset 0: a topic's earlier records count too).
+    public var produced: Int64
+    /// Partitions whose stored offset is below the load's end offset.
+    public var behind: [Int32]
+
+    public var isComplete: Bool { behind.isEmpty }
+
+    /// `expected`: the load's end offset per partition; `stored`: the group's `ingest_offsets.next_offset`
+    /// per partition (absent = nothing committed yet).
+    public init(expected: [Int32: Int64], stored: [Int32: Int64]) {
+        var consumed: Int64 = 0
+        var produced: Int64 = 0
+        var behind: [Int32] = []
+        for (p, end) in expected.sorted(by: { $0.key < $1.key }) {
+            let at = stored[p] ?? 0
+            produced += end
+            consumed += min(at, end)
+            if at < end { behind.append(p) }
+        }
+        self.consumed = consumed
+        self.produced = produced
+        self.behind = behind
+    }
+
+    /// From totals only (a manifest without end offsets): Σ stored offsets against the records produced.
+    public init(records: Int64, storedTotal: Int64) {
+        consumed = min(storedTotal, records)
+        produced = records
+        behind = storedTotal < records ? [-1] : []
+    }
+
+    public var description: String {
+        "\(consumed) of \(produced) records consumed" + (behind.isEmpty || behind == [-1] ? "" : " (behind on partitions \(behind.map(String.init).joined(separator: ",")))")
     }
 }

@@ -9,7 +9,7 @@
 //   https://github.com/apple/swift-protobuf/
 
 /// The subset of OTLP traces that traceledger reads, written from the field numbers in
-/// ../shared/design/REFERENCE.md §4 (wire-compatible with opentelemetry-proto's
+/// opentelemetry-proto trace/v1/trace.proto (wire-compatible with opentelemetry-proto's
 /// ExportTraceServiceRequest). Regenerate with scripts/generate-proto.sh; the output is committed.
 
 #if canImport(FoundationEssentials)

@@ -10,7 +10,7 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(source): \(key): \(reason)" }
 }
 
-/// The worker's configuration (CONTRACTS.md §5): defaults, then `config/traceledger.yaml` (or the file
+/// The worker's configuration (docs/configuration.md): defaults, then `config/traceledger.yaml` (or the file
 /// given), then `TRACELEDGER_*` environment variables (key path upper-cased, `.` → `_`), each later
 /// source overriding the earlier. The database comes from `DATABASE_URL` or the `PG*` variables.
 /// Guarantee: every value is validated on load (positive limits, known enum values, parseable durations).
@@ -98,7 +98,8 @@ public struct Configuration: Sendable, Equatable {
             } catch {
                 throw ConfigurationError(key: "-", source: file, reason: "cannot read: \(error.localizedDescription)")
             }
-            try config.apply(yaml: text, source: file)
+            let setByFile = try config.apply(yaml: text, source: file)
+            config.resolveRelativePaths(setByFile, againstDirectoryOf: file)
         }
         for key in keys {
             let name = environmentName(of: key)
@@ -115,14 +116,17 @@ public struct Configuration: Sendable, Equatable {
         case map([String: String])
     }
 
-    mutating func apply(yaml text: String, source: String) throws(ConfigurationError) {
+    /// Applies a YAML document; returns the keys it set.
+    @discardableResult
+    mutating func apply(yaml text: String, source: String) throws(ConfigurationError) -> Set<String> {
+        var setKeys: Set<String> = []
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
         } catch {
             throw ConfigurationError(key: "-", source: source, reason: "invalid YAML: \(error)")
         }
-        guard let node else { return }
+        guard let node else { return setKeys }
         guard case .mapping(let top) = node else {
             throw ConfigurationError(key: "-", source: source, reason: "the top level must be a mapping")
         }
@@ -149,8 +153,34 @@ public struct Configuration: Sendable, Equatable {
                 default: throw ConfigurationError(key: key, source: where_, reason: "unsupported value")
                 }
                 try set(key, raw, source: where_)
+                setKeys.insert(key)
             }
         }
+        return setKeys
+    }
+
+    /// The keys that name files: a relative path set in a config file is relative to that file's directory.
+    public static let pathKeys = ["pricing.file", "budgets.file"]
+
+    /// Makes the relative file paths that `keys` (set by the config file `file`) hold relative to the
+    /// file's directory instead of the working directory, so a worker started elsewhere reads the same
+    /// files. Defaults and environment values stay relative to the working directory.
+    mutating func resolveRelativePaths(_ keys: Set<String>, againstDirectoryOf file: String) {
+        let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
+        func resolve(_ path: String) -> String {
+            if path.hasPrefix("/") || path.isEmpty { return path }
+            return directory.appendingPathComponent(path).standardizedFileURL.path
+        }
+        if keys.contains("pricing.file") { pricingFile = resolve(pricingFile) }
+        if keys.contains("budgets.file") { budgetsFile = resolve(budgetsFile) }
+    }
+
+    /// The message for a file named by `key` that cannot be read: the path (and what it resolves to from
+    /// the working directory), the key and its environment variable.
+    public static func unreadableFileMessage(key: String, path: String, reason: String = "cannot read the file") -> String {
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        return "\(path)\(absolute == path ? "" : " (\(absolute))"): \(reason); set \(key) in the config file "
+            + "(a relative path there is relative to the file's directory) or \(environmentName(of: key))"
     }
 
     mutating func set(_ key: String, _ raw: RawValue, source: String) throws(ConfigurationError) {

@@ -5,7 +5,8 @@ import Synchronization
 
 /// What the worker is doing, for `/readyz` (and a log line until the HTTP server lands).
 public final class PipelineStatus: Sendable {
-    private let state = Mutex<(databaseError: String?, paused: Bool, stopReason: String?)>((nil, false, nil))
+    private let state = Mutex<(databaseError: String?, paused: Bool, stopReason: String?, kafkaUnreachable: String?)>(
+        (nil, false, nil, nil))
 
     public init() {}
 
@@ -14,6 +15,7 @@ public final class PipelineStatus: Sendable {
         state.withLock { s in
             if let e = s.databaseError { return "database unavailable: \(e)" }
             if let r = s.stopReason { return r }
+            if let k = s.kafkaUnreachable { return k }
             return nil
         }
     }
@@ -22,6 +24,8 @@ public final class PipelineStatus: Sendable {
     func setDatabaseError(_ e: String?) { state.withLock { $0.databaseError = e } }
     func setPaused(_ p: Bool) { state.withLock { $0.paused = p } }
     func setStopReason(_ r: String?) { state.withLock { $0.stopReason = r } }
+    /// Set while no Kafka broker answers (see ``BrokerReachability``).
+    func setKafkaUnreachable(_ r: String?) { state.withLock { $0.kafkaUnreachable = r } }
 }
 
 /// The epoch writer: ONE dedicated thread that takes sealed epochs in order and writes each in one

@@ -128,6 +128,8 @@ struct IngestSettings: Sendable {
     /// then it pauses its partitions and polls (rebalances and `max.poll.interval.ms` need polls).
     var bufferWaitMax = Duration.seconds(1)
     var shutdownTimeout: Duration
+    /// `kafka.brokers`, named in the one line that says no broker is reachable.
+    var brokers = ""
 }
 
 /// The memory bound of the hand-off to the shards, in bytes: what a polled batch holds (value and key
@@ -231,6 +233,7 @@ final class IngestLoop: @unchecked Sendable {
     let stopRequested = Atomic<Bool>(false)
 
     private var tracker: EpochTracker
+    private var reachability = BrokerReachability(brokers: "")
     private var paused = false
     private var unsynced: Set<PartitionKey> = []
     private var roundRobin = 0
@@ -263,6 +266,7 @@ final class IngestLoop: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.tracker = EpochTracker(maxInflightEpochs: settings.maxInflightEpochs, gapPolicy: settings.gapPolicy)
+        self.reachability = BrokerReachability(brokers: settings.brokers)
     }
 
     /// Runs until `stopRequested`; then seals, writes, commits and leaves the group. Returns whether the
@@ -283,6 +287,12 @@ final class IngestLoop: @unchecked Sendable {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
                 break
+            }
+            if let detail = consumer.takeAllBrokersDownReport() {
+                reachability.allBrokersDown(detail: detail, stopping: stopRequested.load(ordering: .relaxed), status: status, logger: logger)
+            }
+            if result.messages != nil || result.events.contains(where: { if case .assigned = $0 { true } else { false } }) {
+                reachability.reachable(status: status, logger: logger)
             }
             for event in result.events { handle(event) }
             if let batch = result.messages { dispatch(batch) }
@@ -536,6 +546,7 @@ final class IngestLoop: @unchecked Sendable {
             gauges.metrics.rebalanced(assigned: [], revoked: tps, lost: lost, assignment: consumer.assignment.count)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
         case .error(let error):
+            if reachability.handle(error, stopping: stopRequested.load(ordering: .relaxed), status: status, logger: logger) { break }
             logger.warning("kafka", metadata: ["error": "\(error)"])
         }
     }
@@ -633,7 +644,7 @@ final class IngestLoop: @unchecked Sendable {
             maxMessages: settings.pollMaxMessages)
     }
 
-    /// Two bounds, two waits (ARCHITECTURE.md, Backpressure): while the shards hold more than
+    /// Two bounds, two waits (docs/architecture.md, Backpressure): while the shards hold more than
     /// `pipeline.max_buffered_bytes`, wait here before the next poll (serving the writer's notices; no
     /// pause, which would purge librdkafka's prefetch), at most `bufferWaitMax`, then pause as a fallback
     /// so that polls keep the group membership. The writer behind (`flush.max_inflight_epochs`) pauses

@@ -115,7 +115,7 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
                             spanCount: v.spanCount, errorCount: v.errorCount, unpricedCount: v.unpricedCount,
                             inputTokens: v.inputTokens, outputTokens: v.outputTokens,
                             firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
-                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
+                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos), sampledSpansMicro: v.sampledSpansMicro))
                 }
                 for (k, v) in d.traceHours {
                     out.traceHours.append(

@@ -59,7 +59,7 @@ public final class PipelineService: Service, Sendable {
 
     public func run() async throws {
         let c = configuration
-        let catalogSource = try PriceCatalogSource(path: c.pricingFile)
+        let catalogSource = try Self.loadCatalog(c.pricingFile)
         let shardCount = c.pipelineShards > 0 ? c.pipelineShards : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
@@ -108,9 +108,10 @@ public final class PipelineService: Service, Sendable {
 
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
         var shards: [Shard] = []
-        let limits = RecordLimits(
+        var limits = RecordLimits(
             maxAgeNanos: Self.nanos(c.recordsMaxAge), maxFutureSkewNanos: Self.nanos(c.recordsMaxFutureSkew),
             maxBytes: c.recordsMaxBytes)
+        limits.baggageSessionKeys = c.baggageKeys
         let env = ShardEnvironment(
             catalogSource: catalogSource, limits: limits,
             jsonTopics: Set(c.kafkaEncodings.filter { $0.value == .otlpJSON }.keys), deadLetters: deadLetters,
@@ -128,7 +129,8 @@ public final class PipelineService: Service, Sendable {
                 flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
                 maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
                 group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew,
-                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: Self.ingestShutdownTimeout(c.shutdownTimeout)),
+                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: Self.ingestShutdownTimeout(c.shutdownTimeout),
+                brokers: c.kafkaBrokers),
             logger: logger)
 
         logger.info(
@@ -339,6 +341,30 @@ final class ThreadCompletion: Sendable {
                 return false
             }
             if resumeNow { c.resume() }
+        }
+    }
+}
+
+extension PipelineService {
+    /// The catalog at `path`; an unreadable file is reported with its key (`pricing.file`) and
+    /// environment variable, other problems as the catalog's own `FILE:LINE: reason`.
+    static func loadCatalog(_ path: String) throws -> PriceCatalogSource {
+        let result: Result<PriceCatalogSource, PricingCatalogError>
+        do {
+            result = .success(try PriceCatalogSource(path: path))
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let source):
+            return source
+        case .failure(let error):
+            if error.code == .unreadable {
+                throw ConfigurationError(
+                    key: "pricing.file", source: "configuration",
+                    reason: Configuration.unreadableFileMessage(key: "pricing.file", path: path))
+            }
+            throw error
         }
     }
 }

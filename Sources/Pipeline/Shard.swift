@@ -87,7 +87,7 @@ final class PipelineGauges: Sendable {
     }
 }
 
-/// Where a shard sends what it could not count: the dead-letter topic (CONTRACTS.md §4).
+/// Where a shard sends what it could not count: the dead-letter topic (docs/ledger.md).
 ///
 /// A dead letter Kafka refuses permanently (``KafkaError/isPermanent``: too large for the producer or
 /// the broker, not authorized, a topic missing past the producer's bound, …) is not retried: the
@@ -251,7 +251,8 @@ struct Shard: Sendable {
                     let view = RecordView(
                         topic: topic, partition: m.partition, offset: m.offset,
                         timestampUnixMillis: m.timestamp?.milliseconds ?? 0, value: m.value, isJSON: isJSON,
-                        traceparent: m.header("traceparent"), baggage: m.header("baggage"))
+                        traceparent: m.header("traceparent"), baggage: m.header("baggage"),
+                        tracestate: m.header("tracestate"))
                     switch processor.process(view, into: &delta) {
                     case .counted(let n):
                         spans += n

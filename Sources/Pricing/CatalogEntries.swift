@@ -44,7 +44,7 @@ public struct LLMPrice: Sendable, Equatable {
     /// The glob: `*` any run of characters, `?` one character.
     public var model: String
     public var inputUSDPerMtok: DecimalPrice
-    /// nil = left out: the input price applies (CONTRACTS.md §2).
+    /// nil = left out: the input price applies (docs/pricing.md).
     public var outputUSDPerMtok: DecimalPrice?
     public var cachedInputUSDPerMtok: DecimalPrice?
     public var cacheWriteUSDPerMtok: DecimalPrice?

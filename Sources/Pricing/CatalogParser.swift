@@ -8,7 +8,7 @@ struct CatalogContent {
     var llm: [LLMPrice] = []
 }
 
-/// YAML text → `CatalogContent`, refusing anything outside CONTRACTS.md §2's format with the line,
+/// YAML text → `CatalogContent`, refusing anything outside docs/pricing.md's format with the line,
 /// column and reason.
 struct CatalogParser {
     let file: String

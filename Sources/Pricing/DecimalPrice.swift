@@ -1,4 +1,4 @@
-/// An exact, non-negative price in USD, parsed from a decimal string (CONTRACTS.md §2: prices are
+/// An exact, non-negative price in USD, parsed from a decimal string (docs/pricing.md: prices are
 /// decimal STRINGS). Stored as an integer count of pico-USD (1e-12 USD).
 ///
 /// Guarantees: `0 <= picoUSD <= maxPicoUSD` (at most 100,000 USD per unit, at most 12 fractional

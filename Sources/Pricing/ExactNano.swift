@@ -1,7 +1,7 @@
 /// An exact non-negative amount of nano-USD: `whole + fraction / denominator`, with
 /// `0 <= fraction < denominator`. The cost components (compute, serverless, LLM) are each added to
 /// one of these without rounding; the span's total is rounded ONCE, half to even, at the end
-/// (CONTRACTS.md §2).
+/// (docs/pricing.md).
 ///
 /// `denominator` is a common multiple of every component's divisor (see the `*Divisor` constants), so
 /// each component's exact remainder converts to it without loss.

@@ -1,13 +1,13 @@
 internal import Foundation
 
-/// A validated price catalog (CONTRACTS.md §2, `config/pricing.yaml`), precompiled for the hot path.
+/// A validated price catalog (docs/pricing.md, `config/pricing.yaml`), precompiled for the hot path.
 ///
 /// Immutable and `Sendable`: one instance is shared by every shard; a reload builds a new one (see
 /// `PriceCatalogSource`). Lookups by host type, region, platform and environment hash the span's
 /// borrowed bytes against tables built here, without allocating. Model names are matched against the
 /// globs in file order; `SpanPricer` adds a per-shard cache in front of that scan.
 public final class PriceCatalog: Sendable {
-    /// CONTRACTS.md §2: environments excluded when the file does not say.
+    /// docs/pricing.md: environments excluded when the file does not say.
     public static let defaultExcludedEnvironments = ["ci", "staging"]
 
     /// The path or name the catalog was read from (for messages).

@@ -1,7 +1,7 @@
 internal import Synchronization
 internal import Foundation
 
-/// The catalog file in force, reloaded on change without a restart (CONTRACTS.md §2).
+/// The catalog file in force, reloaded on change without a restart (docs/pricing.md).
 ///
 /// Thread-safe: `current` is read under a `Mutex` (a pointer copy) and `version` is an atomic, so a
 /// shard can check `version` per batch for the price of one relaxed load and take `current` only

@@ -1,4 +1,4 @@
-/// A refused price catalog (CONTRACTS.md §2): the file, the line (and column where known) and why.
+/// A refused price catalog (docs/pricing.md): the file, the line (and column where known) and why.
 ///
 /// `description` is `FILE:LINE: reason` (column appended to the reason when known), the form
 /// `traceledger pricing check` prints.

@@ -17,7 +17,7 @@ public struct NanoUSD: Hashable, Comparable, Sendable, AdditiveArithmetic, Custo
     }
 }
 
-/// How a span was priced (CONTRACTS.md §2).
+/// How a span was priced (docs/pricing.md).
 public enum PricingOutcome: UInt8, Sendable {
     /// Priced from an upstream `cost.usd` attribute (rule 1).
     case upstream

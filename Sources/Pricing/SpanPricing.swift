@@ -68,7 +68,7 @@ public struct SpanPricer: Sendable {
         cache.removeAll()
     }
 
-    /// The cost of one span (CONTRACTS.md §2). Does not allocate except on a model-cache miss.
+    /// The cost of one span (docs/pricing.md). Does not allocate except on a model-cache miss.
     public mutating func price(_ span: DecodedSpan) -> SpanCost {
         catalog.price(span, resolver: &cache)
     }
@@ -79,7 +79,7 @@ extension PriceCatalog {
     /// durations or token counts) is not charged: the span is `unpriced` with `outOfRange` set.
     public static let spanCostMaxNanoUSD: Int64 = 1_000_000_000_000_000_000
 
-    /// The cost of one span (CONTRACTS.md §2): a pure function of the span (attributes already merged
+    /// The cost of one span (docs/pricing.md): a pure function of the span (attributes already merged
     /// span-over-resource) and this catalog. No allocation (beyond formatting a `cost.usd` double whose
     /// shortest form is over 15 characters).
     ///

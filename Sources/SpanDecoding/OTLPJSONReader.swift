@@ -1,6 +1,6 @@
 import TraceContext
 
-/// A reader of OTLP/JSON `ExportTraceServiceRequest` (REFERENCE.md §4, opentelemetry-proto
+/// A reader of OTLP/JSON `ExportTraceServiceRequest` (opentelemetry-proto docs/specification.md
 /// `docs/specification.md`), producing the same `DecodedSpan` values as `OTLPProtobufReader`.
 ///
 /// Accepted: lowerCamelCase keys; trace/span ids as hex strings (either case; `""` = absent);

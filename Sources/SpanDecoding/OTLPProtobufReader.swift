@@ -1,6 +1,6 @@
 public import TraceContext
 
-/// A zero-copy reader of OTLP `ExportTraceServiceRequest` protobuf bytes (REFERENCE.md §4).
+/// A zero-copy reader of OTLP `ExportTraceServiceRequest` protobuf bytes (opentelemetry-proto trace/v1/trace.proto).
 ///
 /// Guarantees:
 /// - It never copies or allocates per span or per attribute: every `ByteView` of a `DecodedSpan`
@@ -14,7 +14,7 @@ public import TraceContext
 ///   type is treated as unknown (as swift-protobuf does). Only what traceledger reads is validated:
 ///   unread sub-messages (scope, events, links, array/kvlist values, unknown keys' values) are skipped
 ///   by length, and strings are not UTF-8 checked (`ByteView.string` repairs).
-/// - Ids (CONTRACTS.md §4): a span whose trace id is not 16 non-zero bytes, whose span id is not
+/// - Ids (docs/ledger.md): a span whose trace id is not 16 non-zero bytes, whose span id is not
 ///   8 non-zero bytes, or whose parent span id is neither empty nor 8 bytes makes the record fail with
 ///   `.badIDs` (reason `bad_ids`). An all-zero 8-byte parent id means "no parent", like an empty one.
 /// - Spans are handed out in record order. A record that fails part-way has already handed out the

@@ -2,7 +2,7 @@
 /// throws, so the error path of the hot loop does not allocate either.
 ///
 /// `offset` is the byte offset in the record where the problem was found. `code.rejectReason` is the
-/// `rejected_records.reason` (CONTRACTS.md §4): `bad_ids` for a bad trace/span id, else `undecodable`.
+/// `rejected_records.reason` (docs/ledger.md): `bad_ids` for a bad trace/span id, else `undecodable`.
 public struct SpanDecodingError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What went wrong. Compare with the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

@@ -64,7 +64,7 @@ public enum AttributeValue {
     case other
 }
 
-/// The attributes the cost model (CONTRACTS.md §2) and the ledger (§3) read, picked out of a span's or
+/// The attributes the cost model (docs/pricing.md) and the ledger (§3) read, picked out of a span's or
 /// a resource's attribute list while decoding. Every field is nil when the key is absent; when a key
 /// occurs twice, the last occurrence wins. Unknown keys are skipped without allocating.
 ///

@@ -1,4 +1,4 @@
-/// Reading a W3C `baggage` header (REFERENCE.md §6, w3c/baggage) from raw bytes, without allocating.
+/// Reading a W3C `baggage` header (W3C Baggage, https://www.w3.org/TR/baggage/) from raw bytes, without allocating.
 ///
 /// Grammar: comma-separated members `key OWS "=" OWS value *(OWS ";" OWS property)`; key is an
 /// RFC 7230 token; value is zero or more baggage-octets (0x21, 0x23–0x2B, 0x2D–0x3A, 0x3C–0x5B,

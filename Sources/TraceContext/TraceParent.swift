@@ -1,4 +1,4 @@
-/// A parsed W3C `traceparent` header value (REFERENCE.md §6, w3c/trace-context).
+/// A parsed W3C `traceparent` header value (W3C Trace Context, https://www.w3.org/TR/trace-context/).
 ///
 /// Guarantees: `traceID` and `parentID` are non-zero; `flags` holds only the flags this service
 /// understands (`sampled` 0x01 and the Level 2 `random` 0x02), every other bit is masked off, as the

@@ -1,4 +1,4 @@
-/// Reading a W3C `tracestate` header (REFERENCE.md §6) from raw bytes, without allocating.
+/// Reading a W3C `tracestate` header (W3C Trace Context, https://www.w3.org/TR/trace-context/) from raw bytes, without allocating.
 ///
 /// Grammar (Level 2): up to 32 comma-separated list members, optional whitespace (spaces, tabs)
 /// around commas, empty members allowed. Key: a lowercase letter or digit, then up to 255 of

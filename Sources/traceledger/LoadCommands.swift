@@ -44,10 +44,11 @@ struct LoadgenCommand: AsyncParsableCommand {
                 spans: spans, shape: shape, poisonFraction: poison, seed: seed, topic: topic, spansPerSecond: rate,
                 tooLargeLimitBytes: tooLargeLimit)
             let started = ContinuousClock.now
-            let (result, records) = try LoadProducer(
+            var (result, records) = try LoadProducer(
                 producer: producer, catalogURL: URL(fileURLWithPath: pricing), plan: plan
             ).run()
             let elapsed = ContinuousClock.now - started
+            result.produced = Self.endOffsets(topic: topic, brokers: brokers)
             try result.jsonData().write(to: URL(fileURLWithPath: manifest))
             let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
             print(
@@ -60,17 +61,45 @@ struct LoadgenCommand: AsyncParsableCommand {
     }
 }
 
+extension LoadgenCommand {
+    /// The topic's high watermarks after the load (for `verify --wait`), asked of the partition leaders
+    /// through a consumer handle that never joins a group; partitions are probed from 0 until one is
+    /// unknown. nil (with a note) when Kafka does not answer.
+    static func endOffsets(topic: String, brokers: String) -> Manifest.ProducedOffsets? {
+        do {
+            let probe = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: brokers, groupID: "traceledger-loadgen-probe", topics: [topic]),
+                logger: makeLogger("traceledger.loadgen"))
+            var ends: [Int32: Int64] = [:]
+            for p in Int32(0)..<Int32(100_000) {
+                guard let (_, high) = try? probe.queryWatermarks(TopicPartition(topic: topic, partition: p), timeout: .seconds(10))
+                else { break }
+                ends[p] = high
+            }
+            return ends.isEmpty ? nil : Manifest.ProducedOffsets(topic: topic, endOffsets: ends)
+        } catch {
+            print("note: could not read the topic's end offsets (\(error)); verify --wait will compare record totals")
+            return nil
+        }
+    }
+}
+
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Compare the ledger in PostgreSQL with a loadgen manifest; exit 1 on any difference.",
         discussion: """
-            Compares every trace, domain, session and (model, service) to the nano-dollar, and the rejected records per reason code. Also checks the ledger invariant Σ transactions = Σ domain_hourly + Σ pending_attribution. Run it after the worker has consumed everything the load produced.
+            Compares every trace, domain, session and (model, service) to the nano-dollar, and the rejected records per reason code. Also checks the ledger invariant Σ transactions = Σ domain_hourly + Σ pending_attribution. Run it after the worker has consumed everything the load produced: --wait waits until the group's offsets in ingest_offsets reach the end offsets the load recorded in the manifest (or, for a manifest without them, until the group has passed as many records as the load produced); without --wait, a hint says when the worker is still behind.
             """)
 
     @Option(help: "The manifest written by `traceledger loadgen`.") var manifest: String
     @OptionGroup var database: DatabaseOptions
     @Option(help: "Differences to print at most.") var limit = 50
+    @Flag(help: "Wait until the worker's group has consumed what the load produced, then compare.") var wait = false
+    @Option(help: "How long --wait waits at most (e.g. 120s, 5m).") var timeout = "120s"
+    @Option(help: "Consumer group whose offsets are checked (default: TRACELEDGER_KAFKA_GROUP, else traceledger).")
+    var group: String?
 
     func run() async throws {
         do {
@@ -84,6 +113,31 @@ struct VerifyCommand: AsyncParsableCommand {
                 throw CLIFailure(
                     "cannot connect to PostgreSQL (\(error.message)): set DATABASE_URL=postgresql://user@host:port/db "
                         + "or PGHOST/PGPORT/PGUSER/PGDATABASE")
+            }
+            let groupName = group ?? ProcessInfo.processInfo.environment["TRACELEDGER_KAFKA_GROUP"] ?? "traceledger"
+            var progress = try Self.progress(of: expected, group: groupName, schema: schema, on: connection)
+            if wait, !progress.isComplete {
+                guard let limit = parseWaitTimeout(timeout) else {
+                    throw CLIFailure("--timeout: expected a duration like 90s, 2m, 500ms; got '\(timeout)'")
+                }
+                let deadline = ContinuousClock.now + limit
+                print("verify: waiting for group \(groupName): \(progress)")
+                var lastPrint = ContinuousClock.now
+                while !progress.isComplete, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(500))
+                    progress = try Self.progress(of: expected, group: groupName, schema: schema, on: connection)
+                    if ContinuousClock.now - lastPrint >= .seconds(10) {
+                        print("verify: waiting: \(progress)")
+                        lastPrint = ContinuousClock.now
+                    }
+                }
+                if !progress.isComplete {
+                    print("verify: gave up waiting after \(timeout): \(progress); comparing what is there")
+                }
+            } else if !progress.isComplete {
+                print(
+                    "hint: the worker (group \(groupName)) is still behind the load: \(progress); rows it has not "
+                        + "written yet show as absent. Run `traceledger verify --wait --manifest \(manifest)` to wait for it.")
             }
             let snapshot = try LedgerSnapshotReader.read(schema: schema, on: connection)
             let differences = Verifier.compare(expected, snapshot)
@@ -102,6 +156,35 @@ struct VerifyCommand: AsyncParsableCommand {
             throw CLIFailure.report(error)
         }
     }
+}
+
+extension VerifyCommand {
+    /// How far `group` has read the load of `manifest`, from `ingest_offsets`.
+    static func progress(of manifest: Manifest, group: String, schema: SchemaName, on connection: PGConnection) throws
+        -> ConsumptionProgress
+    {
+        if let produced = manifest.produced {
+            let r = try connection.execute(
+                "SELECT partition, next_offset FROM \(schema.quoted).ingest_offsets WHERE consumer_group = $1 AND topic = $2",
+                [.text(group), .text(produced.topic)])
+            var stored: [Int32: Int64] = [:]
+            for i in r.rows.indices {
+                if let p = r.int64(i, 0), let o = r.int64(i, 1) { stored[Int32(clamping: p)] = o }
+            }
+            return ConsumptionProgress(expected: produced.partitions, stored: stored)
+        }
+        let total = try LedgerReader(schema: schema).offsetsTotal(group: group, on: connection)
+        return ConsumptionProgress(records: manifest.totals.records, storedTotal: total)
+    }
+}
+
+/// `120s`, `2m`, `500ms`, `1h` → a duration.
+func parseWaitTimeout(_ s: String) -> Duration? {
+    for (suffix, ms) in [("ms", Int64(1)), ("s", 1000), ("m", 60_000), ("h", 3_600_000)] where s.hasSuffix(suffix) {
+        guard let n = Int64(s.dropLast(suffix.count)), n >= 0, n < Int64.max / ms else { return nil }
+        return .milliseconds(n * ms)
+    }
+    return Int64(s).map { .seconds($0) }
 }
 
 /// Exact decimal USD with 9 fractional digits (`-0.000001234`): Pricing's `NanoUSD` formatting.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Pricing
 
-/// `traceledger pricing …`: price catalog tools (CONTRACTS.md §5).
+/// `traceledger pricing …`: price catalog tools (docs/configuration.md).
 struct PricingCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pricing",

@@ -84,7 +84,7 @@ struct BoundedTextTests {
             #expect(ka.utf8.count <= 256 && ka.utf8.count > 200)
             #expect(ka != kb)
             #expect(ka.hasPrefix(String(repeating: unit, count: 10)))
-            #expect(String(validatingUTF8: Array(ka.utf8CString)) == ka)
+            #expect(String(validatingCString: Array(ka.utf8CString)) == ka)
             #expect(BoundedText.key(a) == ka, "deterministic")
         }
     }

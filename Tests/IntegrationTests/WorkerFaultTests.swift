@@ -547,7 +547,7 @@ final class WorkerProcess: @unchecked Sendable {
         }
         self.name = name
         self.logURL = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

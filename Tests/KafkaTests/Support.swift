@@ -15,7 +15,7 @@ func testLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Group timings the mock cluster needs to rebalance in seconds, not 44 s (REFERENCE §1).
+/// Group timings the mock cluster needs to rebalance in seconds, not 44 s (librdkafka src/rdkafka_mock_cgrp.c).
 let fastGroup: [String: String] = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
 /// Runs `body` on a new dedicated thread (never the cooperative pool: it blocks in librdkafka).

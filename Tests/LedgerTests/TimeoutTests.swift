@@ -103,7 +103,7 @@ struct SessionSettingsTests {
                 conninfo: databaseURL ?? "", session: PGSessionSettings(lockTimeout: .milliseconds(1_500)))
             let start = ContinuousClock.now
             do {
-                try waiter.transaction { c in
+                _ = try waiter.transaction { c in
                     try c.execute("UPDATE \(table) SET next_offset = 10 WHERE partition = 0 AND next_offset = 0")
                 }
                 return (nil, seconds(since: start))

@@ -3,7 +3,7 @@ import TraceContext
 
 @testable import LoadGen
 
-/// A small catalog in the `config/pricing.yaml` format (CONTRACTS.md §2), used until the real one lands.
+/// A small catalog in the `config/pricing.yaml` format (docs/pricing.md), used until the real one lands.
 let testCatalogYAML = """
     exclude_environments: [ci, staging]
     compute:                       # USD per instance-hour
@@ -106,7 +106,7 @@ func llm(_ model: String, _ attrs: [(String, Int64)]) -> SpanFacts {
         spanAttributes: [Attribute("gen_ai.request.model", .string(model))] + attrs.map { Attribute($0.0, .int($0.1)) })
 }
 
-@Suite("Reference pricer (CONTRACTS.md §2), hand-computed cases")
+@Suite("Reference pricer (docs/pricing.md), hand-computed cases")
 struct ReferencePricerTests {
     @Test("compute: USD/h × duration on an entry span, region price when the entry has one")
     func compute() throws {

@@ -48,7 +48,7 @@ struct TrafficGeneratorTests {
         #expect(Verifier.compare(expected, LedgerSnapshot(expectedBy: recomputed)).isEmpty)
     }
 
-    @Test("the traffic covers every case of CONTRACTS.md §2 and §4", arguments: TrafficConfiguration.Shape.allCases)
+    @Test("the traffic covers every case of docs/pricing.md and docs/ledger.md", arguments: TrafficConfiguration.Shape.allCases)
     func coverage(shape: TrafficConfiguration.Shape) throws {
         var g = try generator(shape)
         let records = try g.generate(traces: 1_500)

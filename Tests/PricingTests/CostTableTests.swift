@@ -184,7 +184,7 @@ let costCases: [CostCase] = [
     // ... but an unknown model on it is not hidden by the host: nothing charged it, so unpriced.
     CostCase(name: "nested span on a known host with an unknown model: unpriced", kind: .client, durationNanos: second,
              attributes: .init(host: "m5.large", requestModel: "llama-3", input: 1000), total: 0, outcome: .unpriced),
-    // An entry span with an unknown model still pays for its host: priced (CONTRACTS: unpriced only if nothing else priced it).
+    // An entry span with an unknown model still pays for its host: priced (docs/pricing.md: unpriced only if nothing else priced it).
     CostCase(name: "entry span on a known host with an unknown model: compute only", kind: .server, durationNanos: second,
              attributes: .init(host: "m5.large", requestModel: "llama-3", input: 1000), total: 26_667, outcome: .priced),
 ]

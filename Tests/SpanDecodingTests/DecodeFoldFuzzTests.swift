@@ -52,7 +52,7 @@ import Testing
                     }
                     switch rng.int(0...5) {
                     case 0: attrs.append(attr("cost.usd", int: rng.chance(0.5) ? 1_000_000_000 : -1_000_000_000))
-                    case 1: attrs.append(attr("cost.usd", double: [.nan, .infinity, 1e9, -1e9, 1e300, 5e-324].randomElement(using: &rng)!))
+                    case 1: attrs.append(attr("cost.usd", double: [.nan, .infinity, 1e9, -1e9, 1e300, Double.leastNonzeroMagnitude].randomElement(using: &rng)!))
                     case 2: attrs.append(attr("cost.usd", ["999999999.999999999", "-1e9", "1e-400", "x"].randomElement(using: &rng)!))
                     default: break
                     }
