@@ -195,7 +195,7 @@ struct BudgetMonitorTests {
         let metrics = TestMetrics()
         let monitor = try Self.monitor(file: file, scratch: scratch, metrics: metrics, retries: 0, timeout: .milliseconds(300))
         try await scratch.setSpend("d", nano: 1_000_000_000)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await monitor.run() }
             defer { group.cancelAll() }
             #expect(await budgetWait {
