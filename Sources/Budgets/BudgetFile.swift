@@ -22,7 +22,7 @@ public struct Budget: Sendable, Equatable {
     public var warnAtText: String { ExactDecimal.shortText(billionths: Int128(warnAtBillionths)) }
 }
 
-/// The validated content of `config/budgets.yaml` (CONTRACTS.md §5):
+/// The validated content of `config/budgets.yaml` (docs/budgets.md):
 /// `budgets: [{domain, usd_per_24h: "15.00", warn_at: 0.8}]` and an optional `webhook: URL`.
 ///
 /// Guarantees: domains are unique and non-empty; every amount is exact (see ``Budget``); the webhook, when

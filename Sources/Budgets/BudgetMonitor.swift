@@ -45,7 +45,7 @@ public final class BudgetMonitor: Service, Sendable {
     private let delivered = Atomic<Int>(0)
 
     /// - Parameters:
-    ///   - budgetsFile: `budgets.file` (CONTRACTS.md §5 format).
+    ///   - budgetsFile: `budgets.file` (format: docs/budgets.md).
     ///   - conninfo: libpq connection string (`PGConnection.conninfo()`).
     ///   - schema: `database.schema`.
     ///   - checkInterval: `budgets.check_interval` (default 10 s).

@@ -4,7 +4,7 @@ import Foundation
 import Ledger
 import Pipeline
 
-/// `traceledger budget …`: 24-hour budget tools (CONTRACTS.md §5).
+/// `traceledger budget …`: 24-hour budget tools (docs/budgets.md).
 struct BudgetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "budget",

@@ -3,7 +3,7 @@ import Pipeline
 import Testing
 import Yams
 
-/// The subcommands a container may run (CONTRACTS.md §5).
+/// The subcommands a container may run (README, CLI).
 private let cliCommands: Set<String> = ["run", "migrate", "loadgen", "verify", "partitions", "budget", "pricing", "dev"]
 
 /// Compose services running the traceledger image.
