@@ -1,1 +1,0 @@
-// Module HTTPServer: see ARCHITECTURE.md. Filled by later work.
