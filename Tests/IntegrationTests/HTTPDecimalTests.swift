@@ -51,7 +51,7 @@ struct HTTPDecimalTests {
 
     @Test("format(nanoUSD:) is exact beyond Int64 (Int128 sums)")
     func formatBeyondInt64() {
-        let big = Int128(Int64.max) * 1000 + 7
+        let big = Int128(Int64.max) * 1_000_000_000 + 7
         #expect(USDDecimal.format(nanoUSD: big) == "9223372036854775807.000000007")
         #expect(USDDecimal.format(nanoUSD: -big) == "-9223372036854775807.000000007")
         #expect(USDDecimal.format(nanoUSD: 0) == "0.000000000")
