@@ -87,3 +87,7 @@ print(f"worker peak RSS                {hwm / 1024:.0f} MiB (VmHWM; sampled VmRS
 print(f"epoch write time               p50 {p50} ms, p99 {p99} ms over {epochs} epochs")
 print(f"verify                         {verify}")
 PY
+
+# HTTP API: freshness, /v1/transactions latency under full ingest, ingest with/without API load.
+echo "bench: HTTP API figures (scripts/bench-api.sh) …" >&2
+scripts/bench-api.sh
