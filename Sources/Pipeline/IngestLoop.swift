@@ -506,6 +506,7 @@ final class IngestLoop: @unchecked Sendable {
                 try? consumer.pause(offsets.map(\.topicPartition))
             }
             logger.info("partitions assigned", metadata: ["partitions": "\(offsets.map { $0.description })"])
+            status.setAssignedPartitions(consumer.assignment.count)
         case .revoked(let tps, let lost):
             let keys = tps.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
             if lost {
@@ -523,6 +524,7 @@ final class IngestLoop: @unchecked Sendable {
             }
             unsynced.subtract(keys)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
+            status.setAssignedPartitions(consumer.assignment.count)
         case .error(let error):
             logger.warning("kafka", metadata: ["error": "\(error)"])
         }

@@ -94,6 +94,7 @@ struct PipelineReadiness: ReadinessSource {
     let status: PipelineStatus
     var notReadyReason: String? { status.notReadyReason }
     var isPaused: Bool { status.isPaused }
+    var assignedPartitions: Int? { status.assignedPartitions }
 }
 
 /// `/metrics` until the Telemetry exporter is wired in (the integrator replaces this closure with the

@@ -11,10 +11,11 @@ import Testing
 
 /// A readiness source the test steers (stands in for the Pipeline's status; not a database or Kafka mock).
 final class SteeredReadiness: ReadinessSource {
-    private let state = Mutex<(reason: String?, paused: Bool)>((nil, false))
+    private let state = Mutex<(reason: String?, paused: Bool, assigned: Int?)>((nil, false, nil))
     var notReadyReason: String? { state.withLock { $0.reason } }
     var isPaused: Bool { state.withLock { $0.paused } }
-    func set(reason: String?, paused: Bool) { state.withLock { $0 = (reason, paused) } }
+    var assignedPartitions: Int? { state.withLock { $0.assigned } }
+    func set(reason: String?, paused: Bool, assigned: Int? = nil) { state.withLock { $0 = (reason, paused, assigned) } }
 }
 
 /// An HTTP server on a free port over `schema`, run in its own ServiceGroup until `stop()`.
@@ -34,6 +35,7 @@ struct RunningHTTP {
         c.readConnections = 2
         c.readyMaxPause = readyMaxPause
         c.probeInterval = .milliseconds(200)
+        c.assignmentGrace = .zero
         let service = HTTPService(
             configuration: c, conninfo: try databaseURL(), schema: try SchemaName(schema), readiness: readiness,
             metricsText: metrics, logger: logger)
@@ -118,6 +120,14 @@ struct HTTPAPITests {
         #expect(try await eventually { try await HTTPTestClient.get(base + "/readyz").status == 503 })
         #expect(try await HTTPTestClient.get(base + "/readyz").string("reason")?.contains("paused") == true)
         readiness.set(reason: nil, paused: false)
+        #expect(try await HTTPTestClient.get(base + "/readyz").status == 200)
+
+        // No partitions assigned (past the assignment grace) → not ready; some assigned → ready.
+        readiness.set(reason: nil, paused: false, assigned: 0)
+        let unassigned = try await HTTPTestClient.get(base + "/readyz")
+        #expect(unassigned.status == 503)
+        #expect(unassigned.string("reason") == "no partitions assigned")
+        readiness.set(reason: nil, paused: false, assigned: 3)
         #expect(try await HTTPTestClient.get(base + "/readyz").status == 200)
 
         let prometheus = try await HTTPTestClient.get(base + "/metrics")
