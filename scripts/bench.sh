@@ -131,6 +131,39 @@ print(f"API during full-speed ingest   GET /v1/transactions/{{id}} p50 {pct(0.5)
       f"({len(window)} requests in the ingest window, {len(window) - len(ok)} errors; whole load {api.get('rate')} req/s)")
 PY
 
+# Freshness at half the worker's max rate (measured above): a third consumer group catches up on the
+# backlog, then `loadgen --rate` produces at half that rate while scripts/api-freshness.py produces marker
+# records (kcat) and polls GET /v1/sessions/{id} until each is visible. Default flush interval.
+HALF=$(python3 -c "print(max(1000, int($TOTAL_SPANS / (($end_ns - $first_ns) / 1e9) / 2)))")
+FRESH_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "bench: freshness (produce → GET /v1/sessions/{id}) at $HALF spans/s background …" >&2
+export TRACELEDGER_KAFKA_GROUP=bench-fresh TRACELEDGER_HTTP_PORT=$FRESH_PORT
+"$B" run >"$work/worker3.log" 2>&1 &
+W3=$!
+pids+=($W3)
+start3_ns=$(date +%s%N)
+while true; do
+  done3=$(psql "$DATABASE_URL" -Atqc "SELECT coalesce(sum(next_offset),0) FROM traceledger.ingest_offsets WHERE consumer_group='bench-fresh'" 2>/dev/null || echo 0)
+  [ "${done3:-0}" -ge "$RECORDS" ] && break
+  kill -0 "$W3" 2>/dev/null || { echo "bench: the worker died" >&2; cat "$work/worker3.log" >&2; exit 1; }
+  if [ $(( ($(date +%s%N) - start3_ns) / 1000000000 )) -gt 600 ]; then echo "bench: timeout" >&2; exit 1; fi
+  sleep 0.1
+done
+"$B" loadgen --brokers "$BROKERS" --spans $((HALF * 60)) --rate "$HALF" --seed 7 --poison 0 \
+  --manifest "$work/fresh-manifest.json" >"$work/fresh-load.out" 2>&1 &
+LG=$!
+pids+=($LG)
+sleep 3
+python3 scripts/api-freshness.py --port "$FRESH_PORT" --brokers "$BROKERS" --seconds 30 >"$work/fresh.json"
+kill -TERM "$LG" 2>/dev/null || true; wait "$LG" 2>/dev/null || true
+kill -TERM "$W3"; wait "$W3" || true
+python3 - "$HALF" "$work/fresh.json" <<'PY'
+import json, sys
+f = json.loads(open(sys.argv[2]).read())
+print(f"freshness at {int(sys.argv[1]):,} spans/s  produce → visible in GET /v1/sessions/{{id}}: p50 {f['p50_ms']} ms, "
+      f"p99 {f['p99_ms']} ms ({f['samples']} markers, {f['not_visible']} not visible within 15 s; flush.interval 1s)")
+PY
+
 # HTTP API in one process: freshness, /v1/transactions latency under full ingest, ingest with/without API load.
 echo "bench: HTTP API figures (scripts/bench-api.sh) …" >&2
 scripts/bench-api.sh
