@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C fences: module maps only. Only Kafka imports CRdKafka, only Ledger CLibPQ.
@@ -107,7 +109,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["Ledger"], swiftSettings: strict),
+        .target(
+            name: "HTTPServer",
+            dependencies: [
+                "Ledger",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "LoadGen",
             dependencies: [
@@ -128,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets",
+                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
@@ -176,11 +188,12 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 "Budgets", .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(
             name: "LoadGenTests",

@@ -63,9 +63,13 @@ public struct LocalRun: Sendable {
     ///   - progress: a line now and then while the load runs.
     ///   - shouldStop: polled while producing and waiting (e.g. Ctrl-C); when true the run stops early,
     ///     shuts the worker down cleanly, and returns with `completed == false`.
+    ///   - whileKept: when given and the run completed, called with the result and the mock cluster's
+    ///     bootstrap servers while the worker (and the cluster) still run; the worker stops when it returns
+    ///     (`dev --keep`, the HTTP API tests).
     public func run(
         progress: @escaping @Sendable (String) -> Void = { _ in },
-        shouldStop: @escaping @Sendable () -> Bool = { false }
+        shouldStop: @escaping @Sendable () -> Bool = { false },
+        whileKept: (@Sendable (Result, _ bootstrapServers: String) async -> Void)? = nil
     ) async throws -> Result {
         let o = options
         let schema = try SchemaName(o.schema)
@@ -131,7 +135,7 @@ public struct LocalRun: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let elapsed = ContinuousClock.now - started
-        try await worker.stop()
+        if whileKept == nil || !completed { try await worker.stop() }
         let spans = pipeline.progress.spans
         let epochs = pipeline.progress.committedEpochs
 
@@ -148,11 +152,15 @@ public struct LocalRun: Sendable {
             defer { _ = try? counter.close() }
             return try counter.queryWatermarks(TopicPartition(topic: o.load.topic + ".dlq", partition: 0), timeout: .seconds(5))
         }()
-        withExtendedLifetime(cluster) {}
-
-        return Result(
+        let result = Result(
             manifest: manifest, recordsProduced: produced, spansCounted: spans, elapsed: elapsed,
             differences: differences, invariantViolations: invariants, deadLetters: dlq.high - dlq.low,
             rejectedRows: rejectedRows, committedEpochs: epochs, completed: completed)
+        if let whileKept, completed {
+            await whileKept(result, bootstrap)
+            try await worker.stop()
+        }
+        withExtendedLifetime(cluster) {}
+        return result
     }
 }

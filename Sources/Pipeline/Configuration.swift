@@ -68,6 +68,14 @@ public struct Configuration: Sendable, Equatable {
     public var budgetsWebhookRetries = 3
     /// Baggage keys that fill in missing span attributes (`session.id` always).
     public var baggageKeys = ["session.id"]
+    /// HTTP listen address (`0.0.0.0` = every interface).
+    public var httpHost = "0.0.0.0"
+    /// Dedicated read connections (threads) of the HTTP API.
+    public var httpReadConnections = 4
+    /// `statement_timeout` of each HTTP API read.
+    public var httpStatementTimeout = Duration.seconds(5)
+    /// `/readyz` turns false once ingest has been paused (backpressure) longer than this.
+    public var httpReadyMaxPause = Duration.seconds(60)
 
     public init() {}
 
@@ -81,6 +89,7 @@ public struct Configuration: Sendable, Equatable {
         "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
         "pipeline.shards", "pipeline.max_buffered_bytes", "budgets.file", "baggage.keys",
         "budgets.check_interval", "budgets.webhook_timeout", "budgets.webhook_retries",
+        "http.host", "http.read_connections", "http.statement_timeout", "http.ready_max_pause",
     ]
 
     /// The environment variable for a key: `kafka.brokers` → `TRACELEDGER_KAFKA_BROKERS`.
@@ -248,8 +257,8 @@ public struct Configuration: Sendable, Equatable {
         case "pricing.file": pricingFile = try scalar()
         case "pricing.reload_interval": pricingReloadInterval = try duration()
         case "http.port":
-            let p = try positive()
-            guard p < 65536 else { throw fail("expected a port 1...65535") }
+            let s = try scalar()
+            guard let p = Int(s), p >= 0, p < 65536 else { throw fail("expected a port 0...65535 (0 = any free port), got '\(s)'") }
             httpPort = p
         case "flush.interval": flushInterval = try duration()
         case "flush.max_spans": flushMaxSpans = try positive()
@@ -295,6 +304,13 @@ public struct Configuration: Sendable, Equatable {
             let s = try scalar()
             guard let v = Int(s), v >= 0, v <= 100 else { throw fail("expected 0 ... 100, got '\(s)'") }
             budgetsWebhookRetries = v
+        case "http.host": httpHost = try scalar()
+        case "http.read_connections":
+            let n = try positive()
+            guard n <= 64 else { throw fail("expected 1...64 read connections") }
+            httpReadConnections = n
+        case "http.statement_timeout": httpStatementTimeout = try duration()
+        case "http.ready_max_pause": httpReadyMaxPause = try duration()
         default: throw fail("unknown key")
         }
     }

@@ -20,6 +20,10 @@ public final class PipelineStatus: Sendable {
         }
     }
     public var isPaused: Bool { state.withLock { $0.paused } }
+    /// Partitions assigned to this worker as of the last rebalance event (0 before the first).
+    public var assignedPartitions: Int { assigned.load(ordering: .relaxed) }
+    private let assigned = Atomic<Int>(0)
+    func setAssignedPartitions(_ n: Int) { assigned.store(n, ordering: .relaxed) }
 
     func setDatabaseError(_ e: String?) { state.withLock { $0.databaseError = e } }
     func setPaused(_ p: Bool) { state.withLock { $0.paused = p } }

@@ -527,6 +527,7 @@ final class IngestLoop: @unchecked Sendable {
             gauges.metrics.rebalanced(
                 assigned: offsets.map(\.topicPartition), revoked: [], lost: false, assignment: consumer.assignment.count)
             logger.info("partitions assigned", metadata: ["partitions": "\(offsets.map { $0.description })"])
+            status.setAssignedPartitions(consumer.assignment.count)
         case .revoked(let tps, let lost):
             let keys = tps.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
             if lost {
@@ -545,6 +546,7 @@ final class IngestLoop: @unchecked Sendable {
             unsynced.subtract(keys)
             gauges.metrics.rebalanced(assigned: [], revoked: tps, lost: lost, assignment: consumer.assignment.count)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
+            status.setAssignedPartitions(consumer.assignment.count)
         case .error(let error):
             if reachability.handle(error, stopping: stopRequested.load(ordering: .relaxed), status: status, logger: logger) { break }
             logger.warning("kafka", metadata: ["error": "\(error)"])

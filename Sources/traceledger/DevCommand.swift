@@ -3,9 +3,11 @@ import DevHarness
 import Dispatch
 import Foundation
 import Glibc
+import HTTPServer
 import Ledger
 import LoadGen
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// Set by SIGINT/SIGTERM while `dev` runs, so that it stops everything it started.
@@ -16,7 +18,7 @@ struct DevCommand: AsyncParsableCommand {
         commandName: "dev",
         abstract: "Everything on one machine for a first look: Postgres + mock Kafka + a worker + a load, then a summary.",
         discussion: """
-            Starts a throwaway PostgreSQL (initdb in a temp dir, 127.0.0.1, a free port), librdkafka's mock Kafka cluster, one worker and a load of realistic OTLP traffic (with 1 % poison records), waits until every record is committed, checks the ledger against the load's manifest, and prints a summary. Ctrl-C stops all of it cleanly. With --keep, PostgreSQL stays up after the summary (until Ctrl-C) so that you can look around with psql.
+            Starts a throwaway PostgreSQL (initdb in a temp dir, 127.0.0.1, a free port), librdkafka's mock Kafka cluster, one worker and a load of realistic OTLP traffic (with 1 % poison records), waits until every record is committed, checks the ledger against the load's manifest, and prints a summary. Ctrl-C stops all of it cleanly. The HTTP API runs on --http-port (default 9464; 0 = any free port) and the summary prints URLs to open. With --keep, PostgreSQL, the worker and the HTTP server stay up after the summary (until Ctrl-C) so that you can look around with psql and curl.
             """)
 
     @Option(help: "Spans to generate.") var spans = 1_000_000
@@ -24,7 +26,8 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Share of poison records.") var poison = 0.01
     @Option(help: "Price catalog.") var pricing = "config/pricing.yaml"
     @Option(help: "Kafka partitions of the mock topic.") var partitions = 12
-    @Flag(help: "Keep PostgreSQL running after the summary, until Ctrl-C.") var keep = false
+    @Flag(help: "Keep PostgreSQL, the worker and the HTTP server running after the summary, until Ctrl-C.") var keep = false
+    @Option(help: "Port of the HTTP API (0 = any free port).") var httpPort = 9464
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: pricing) else {
@@ -48,32 +51,73 @@ struct DevCommand: AsyncParsableCommand {
         options.pricingFile = pricing
         options.partitions = partitions
         say("dev: mock Kafka (\(partitions) partitions), one worker, \(spans) spans of \(shape.rawValue)-shaped load …")
+        var httpConfiguration = HTTPServiceConfiguration()
+        httpConfiguration.host = "127.0.0.1"
+        httpConfiguration.port = httpPort
+        let http = HTTPService(
+            configuration: httpConfiguration, conninfo: pg.url, schema: .default, readiness: AlwaysReady(),
+            metricsText: placeholderMetricsText, logger: logger)
+        let httpGroup = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [.init(service: http)], logger: logger))
         let result: LocalRun.Result
         do {
-            result = try await LocalRun(options: options, conninfo: pg.url, logger: logger).run(
-                progress: { say("dev: \($0)") }, shouldStop: { stopRequested.load(ordering: .relaxed) })
+            result = try await Self.runWithHTTP(
+                LocalRun(options: options, conninfo: pg.url, logger: logger), http: http, group: httpGroup, keep: keep)
         } catch {
             throw CLIFailure.report(error)
         }
-        if stopRequested.load(ordering: .relaxed) {
+        if stopRequested.load(ordering: .relaxed) && !(keep && result.completed) {
             say("dev: interrupted; stopping the worker, Kafka and PostgreSQL")
             throw ExitCode(130)
-        }
-        do {
-            try printSummary(result, conninfo: pg.url)
-        } catch {
-            throw CLIFailure.report(error)
-        }
-        if keep {
-            say("\ndev: PostgreSQL stays up; Ctrl-C to stop it.")
-            while !stopRequested.load(ordering: .relaxed) { try await Task.sleep(for: .milliseconds(200)) }
         }
         if !result.completed || !result.differences.isEmpty || !result.invariantViolations.isEmpty {
             throw ExitCode(1)
         }
     }
 
-    func printSummary(_ r: LocalRun.Result, conninfo: String) throws {
+    /// Runs the HTTP server beside the local run; prints the summary (and, with `keep`, the URLs, then
+    /// waits for Ctrl-C while everything still runs).
+    static func runWithHTTP(_ run: LocalRun, http: HTTPService, group: ServiceGroup, keep: Bool) async throws -> LocalRun.Result {
+        let url = run.conninfo
+        let serverTask = Task<Void, any Error> { try await group.run() }
+        let port = await http.waitUntilListening()
+        say("dev: HTTP API at http://127.0.0.1:\(port.map { String($0) } ?? "?")")
+        let whileKept: (@Sendable (LocalRun.Result, String) async -> Void)?
+        if keep {
+            whileKept = { (r: LocalRun.Result, _: String) async -> Void in
+                Self.printSummary(r, conninfo: url, httpPort: port)
+                say("\ndev: PostgreSQL, the worker and the HTTP server stay up; Ctrl-C to stop them.")
+                while !stopRequested.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(200)) }
+            }
+        } else {
+            whileKept = nil
+        }
+        let result: LocalRun.Result
+        do {
+            result = try await run.run(
+                progress: { say("dev: \($0)") }, shouldStop: { stopRequested.load(ordering: .relaxed) },
+                whileKept: whileKept)
+        } catch {
+            await group.triggerGracefulShutdown()
+            _ = try? await serverTask.value
+            throw error
+        }
+        if !keep || !result.completed { Self.printSummary(result, conninfo: url, httpPort: nil) }
+        await group.triggerGracefulShutdown()
+        try await serverTask.value
+        return result
+    }
+
+    /// The summary; with `httpPort`, also the URLs to open while the server runs.
+    static func printSummary(_ r: LocalRun.Result, conninfo: String, httpPort: Int?) {
+        do {
+            try summary(r, conninfo: conninfo, httpPort: httpPort)
+        } catch {
+            say("dev: cannot print the summary: \(error)")
+        }
+    }
+
+    static func summary(_ r: LocalRun.Result, conninfo: String, httpPort: Int?) throws {
         let c = try PGConnection.connect(conninfo: conninfo)
         let reader = LedgerReader()
         let seconds = max(Double(r.elapsed.components.seconds) + Double(r.elapsed.components.attoseconds) / 1e18, 1e-9)
@@ -103,6 +147,22 @@ struct DevCommand: AsyncParsableCommand {
         } else {
             say("\nverify: \(r.differences.count) differences, invariants: \(r.invariantViolations), completed: \(r.completed)")
             for d in r.differences.prefix(10) { say("  \(d)") }
+        }
+        if let httpPort {
+            let base = "http://127.0.0.1:\(httpPort)"
+            say("\nopen (HTTP API, docs/http-api.md):")
+            say("  \(base)/metrics")
+            say("  \(base)/readyz")
+            if let t = try reader.topTransactions(limit: 1, on: c).first { say("  \(base)/v1/transactions/\(t.traceIDHex)") }
+            say("  \(base)/v1/domains?window=24h")
+            say("  \(base)/v1/models?window=24h")
+            if let s = sessions.first {
+                let id = s.sessionID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? s.sessionID
+                say("  \(base)/v1/sessions/\(id)")
+                say("  curl -X POST -d '{\"ceiling_usd\":\"1.00\",\"estimate_usd\":\"0.05\"}' \(base)/v1/sessions/\(id)/precommit")
+            }
+        } else {
+            say("\nHTTP API (with --keep): /metrics, /v1/transactions/{trace_id}, /v1/domains?window=24h, /v1/sessions/{id}")
         }
         say("\nwhere to look (with --keep): psql '\(conninfo)'")
         say("  SELECT * FROM traceledger.domain_costs_24h;")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTPServer
 import Ledger
 import Logging
 import Pipeline
@@ -70,9 +71,14 @@ struct RunCommand: AsyncParsableCommand {
                     attributionGrace: configuration.attributionGrace)
             },
             logger: logger)
+        let http = HTTPService(
+            configuration: configuration.httpService, conninfo: PGConnection.conninfo(),
+            session: configuration.databaseSession, schema: try SchemaName(configuration.databaseSchema),
+            readiness: PipelineReadiness(status: pipeline.status), metricsText: placeholderMetricsText,
+            logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline)],
+                services: [.init(service: pipeline), .init(service: http)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -80,5 +86,32 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure.report(error)
         }
+    }
+}
+
+/// `/readyz` from the worker's `PipelineStatus` (HTTPServer does not depend on the Pipeline).
+struct PipelineReadiness: ReadinessSource {
+    let status: PipelineStatus
+    var notReadyReason: String? { status.notReadyReason }
+    var isPaused: Bool { status.isPaused }
+    var assignedPartitions: Int? { status.assignedPartitions }
+}
+
+/// `/metrics` until the Telemetry exporter is wired in (the integrator replaces this closure with the
+/// exporter's `@Sendable (_ openMetrics: Bool) -> String`).
+let placeholderMetricsText: @Sendable (_ openMetrics: Bool) -> String = { openMetrics in
+    openMetrics ? "# EOF\n" : ""
+}
+
+extension Configuration {
+    /// The `http.*` keys as the HTTP server's settings.
+    var httpService: HTTPServiceConfiguration {
+        var c = HTTPServiceConfiguration()
+        c.host = httpHost
+        c.port = httpPort
+        c.readConnections = httpReadConnections
+        c.statementTimeout = httpStatementTimeout
+        c.readyMaxPause = httpReadyMaxPause
+        return c
     }
 }

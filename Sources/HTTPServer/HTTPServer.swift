@@ -1,1 +1,0 @@
-// Module HTTPServer: see docs/architecture.md. Filled by later work.
