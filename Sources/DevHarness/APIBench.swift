@@ -4,7 +4,7 @@ import FoundationNetworking
 #endif
 import Kafka
 import Ledger
-public import LoadGen
+import LoadGen
 import Synchronization
 
 /// The HTTP API measurements of `scripts/bench-api.sh`, run while a worker (started by `LocalRun`) and an

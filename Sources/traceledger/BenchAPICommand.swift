@@ -7,6 +7,7 @@ import LoadGen
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Telemetry
 
 /// `traceledger bench-api` (hidden; run by scripts/bench-api.sh under a throwaway PostgreSQL): the HTTP
 /// API's freshness and load figures, with a worker, the mock cluster and the HTTP server in this process.
@@ -36,6 +37,8 @@ struct BenchAPICommand: AsyncParsableCommand {
         options.partitions = partitions
         options.pricingFile = pricing
         options.flushInterval = Configuration().flushInterval  // the default flush interval
+        let exporter = MetricsExporter()
+        options.metrics = exporter
         try InProcessWorker.migrate(schema: schema, conninfo: url)
 
         var httpConfiguration = HTTPServiceConfiguration()
@@ -43,7 +46,7 @@ struct BenchAPICommand: AsyncParsableCommand {
         httpConfiguration.port = 0
         let http = HTTPService(
             configuration: httpConfiguration, conninfo: url, schema: try SchemaName(schema), readiness: AlwaysReady(),
-            metricsText: placeholderMetricsText, logger: logger)
+            metricsText: { exporter.render(openMetrics: $0) }, logger: logger)
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: http)], logger: logger))
         let server = Task<Void, any Error> { try await group.run() }
         guard let port = await http.waitUntilListening() else { throw CLIFailure("the HTTP server did not start") }

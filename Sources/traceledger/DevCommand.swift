@@ -8,6 +8,7 @@ import Ledger
 import LoadGen
 import Logging
 import ServiceLifecycle
+import Telemetry
 import Synchronization
 
 /// Set by SIGINT/SIGTERM while `dev` runs, so that it stops everything it started.
@@ -50,13 +51,15 @@ struct DevCommand: AsyncParsableCommand {
         var options = LocalRun.Options(load: LoadPlan(spans: spans, shape: shape, poisonFraction: poison))
         options.pricingFile = pricing
         options.partitions = partitions
+        let exporter = MetricsExporter()
+        options.metrics = exporter
         say("dev: mock Kafka (\(partitions) partitions), one worker, \(spans) spans of \(shape.rawValue)-shaped load …")
         var httpConfiguration = HTTPServiceConfiguration()
         httpConfiguration.host = "127.0.0.1"
         httpConfiguration.port = httpPort
         let http = HTTPService(
             configuration: httpConfiguration, conninfo: pg.url, schema: .default, readiness: AlwaysReady(),
-            metricsText: placeholderMetricsText, logger: logger)
+            metricsText: { exporter.render(openMetrics: $0) }, logger: logger)
         let httpGroup = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [.init(service: http)], logger: logger))
         let result: LocalRun.Result

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Foundation
 import HTTPServer
+import Budgets
 import Ledger
 import Logging
 import Pipeline
 import ServiceLifecycle
+import Telemetry
 
 /// Reads the configuration the way `run` and `dev` do: the file (if any), then `TRACELEDGER_*`.
 func loadConfiguration(file: String?) throws -> Configuration {
@@ -63,6 +65,8 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure.report(error)
         }
+        // One exporter per process: the pipeline's and the budget monitor's series, and cost by domain.
+        let exporter = MetricsExporter()
         let pipeline = PipelineService(
             configuration: configuration,
             makeStore: { () throws(EpochStoreError) in
@@ -70,15 +74,26 @@ struct RunCommand: AsyncParsableCommand {
                     conninfo: conninfo, schema: configuration.databaseSchema,
                     attributionGrace: configuration.attributionGrace)
             },
-            logger: logger)
+            logger: logger, metrics: exporter.factory, costExporter: exporter)
         let http = HTTPService(
             configuration: configuration.httpService, conninfo: PGConnection.conninfo(),
             session: configuration.databaseSession, schema: try SchemaName(configuration.databaseSchema),
-            readiness: PipelineReadiness(status: pipeline.status), metricsText: placeholderMetricsText,
+            readiness: PipelineReadiness(status: pipeline.status),
+            metricsText: { exporter.render(openMetrics: $0) },
             logger: logger)
+        let budgets: BudgetMonitor
+        do {
+            budgets = try BudgetMonitor(
+                budgetsFile: configuration.budgetsFile, conninfo: conninfo, schema: configuration.databaseSchema,
+                checkInterval: configuration.budgetsCheckInterval, webhookTimeout: configuration.budgetsWebhookTimeout,
+                webhookRetries: configuration.budgetsWebhookRetries, session: configuration.databaseSession,
+                metrics: exporter.factory, logger: logger)
+        } catch {
+            throw CLIFailure("budgets.file: \(error)")
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline), .init(service: http)],
+                services: [.init(service: pipeline), .init(service: http), .init(service: budgets)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
@@ -95,12 +110,6 @@ struct PipelineReadiness: ReadinessSource {
     var notReadyReason: String? { status.notReadyReason }
     var isPaused: Bool { status.isPaused }
     var assignedPartitions: Int? { status.assignedPartitions }
-}
-
-/// `/metrics` until the Telemetry exporter is wired in (the integrator replaces this closure with the
-/// exporter's `@Sendable (_ openMetrics: Bool) -> String`).
-let placeholderMetricsText: @Sendable (_ openMetrics: Bool) -> String = { openMetrics in
-    openMetrics ? "# EOF\n" : ""
 }
 
 extension Configuration {
