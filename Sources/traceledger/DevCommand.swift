@@ -141,7 +141,10 @@ struct DevCommand: AsyncParsableCommand {
         let sessions = try reader.sessions(on: c)
         say("\nsessions: \(sessions.count); top 3:")
         for s in sessions.prefix(3) {
-            say("  \(pad(s.sessionID, 28)) \(pad(formatUSD(s.costNanoUSD), 16, left: true)) USD  depth ≤ \(s.depthMax ?? 0), \(s.ceilingHits) ceiling hits")
+            let agents = s.agentCount == 0
+                ? "no agent spans"
+                : "\(s.agentCount) agent spans, max depth \(s.depthMax.map { String($0) } ?? "?"), \(s.ceilingHits) ceiling hits"
+            say("  \(pad(s.sessionID, 28)) \(pad(formatUSD(s.costNanoUSD), 16, left: true)) USD  \(s.spanCount) spans, \(agents)")
         }
         let rejected = try reader.rejectedByReason(on: c)
         say("\nrejected records: \(rejected.values.reduce(0, +)) (\(rejected.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))); dead-letter copies: \(r.deadLetters)")
