@@ -106,8 +106,21 @@ public final class HTTPService: Service, Sendable {
         let readiness = self.readiness
         let interval = configuration.probeInterval
         do {
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await app.run() }
+            // Child results: true = the server ended. The server ending (its port taken, say) ends the
+            // service at once, so the process does not wait for a shutdown signal to report it.
+            let (host, port) = (configuration.host, configuration.port)
+            try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                tasks.addTask {
+                    do {
+                        try await app.run()
+                    } catch {
+                        logger.error(
+                            "HTTP server cannot run on \(host):\(port) (set http.host/http.port, TRACELEDGER_HTTP_HOST/TRACELEDGER_HTTP_PORT; 0 = any free port)",
+                            metadata: ["error": "\(error)"])
+                        throw error
+                    }
+                    return true
+                }
                 tasks.addTask {
                     try? await cancelWhenGracefulShutdown {
                         while !Task.isCancelled {
@@ -116,8 +129,9 @@ public final class HTTPService: Service, Sendable {
                             try await Task.sleep(for: interval)
                         }
                     }
+                    return false
                 }
-                try await tasks.waitForAll()
+                for try await serverEnded in tasks where serverEnded { tasks.cancelAll() }
             }
         } catch {
             pool.shutdown()

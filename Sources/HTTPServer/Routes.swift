@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import NIOCore
 
-/// The routes of the one HTTP port (CONTRACTS.md §5), mapped onto ``LedgerAPI``, readiness and the
+/// The routes of the one HTTP port (docs/http-api.md), mapped onto ``LedgerAPI``, readiness and the
 /// caller's metrics text. Handlers never block: database reads go to the read pool's threads.
 enum Routes {
     /// Largest accepted request body (precommit), in bytes; larger → 413.

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A dedicated OS thread that owns one ``PGConnection`` and runs blocking database jobs on it, so that
 /// libpq never blocks Swift's cooperative pool.
@@ -12,7 +13,9 @@ import Foundation
 ///   job after it broke. A job that leaves a transaction open is rolled back after it.
 /// - ``shutdown()`` stops accepting jobs; queued jobs still run; then the connection is closed and the
 ///   thread ends. Jobs submitted after it throw `LedgerError.workerStopped`.
-/// - Cancellation of the awaiting task does not interrupt a running statement.
+/// - Cancellation of the awaiting task does not interrupt a running statement, but the caller stops
+///   waiting for it: ``run(_:)`` throws `CancellationError` at once (a job not yet started is skipped),
+///   so a service can stop on time while the database does not answer.
 public final class LedgerWorkerThread: Sendable {
     private let queue: JobQueue
 
@@ -49,18 +52,25 @@ public final class LedgerWorkerThread: Sendable {
     ///   `.workerBusy` when the queue is full, `.workerStopped` after ``shutdown()``.
     @discardableResult
     public func run<T: Sendable>(_ body: @escaping @Sendable (PGConnection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let job: Job = { connection in
-                switch connection {
-                case .success(let connection):
-                    do { continuation.resume(returning: try body(connection)) } catch { continuation.resume(throwing: error) }
-                case .failure(let error):
-                    continuation.resume(throwing: error)
+        let waiter = JobWaiter<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                guard waiter.attach(continuation) else { return }  // Cancelled already: resumed.
+                let job: Job = { connection in
+                    guard !waiter.isFinished else { return }  // The caller stopped waiting: skip.
+                    switch connection {
+                    case .success(let connection):
+                        do { waiter.finish(.success(try body(connection))) } catch { waiter.finish(.failure(error)) }
+                    case .failure(let error):
+                        waiter.finish(.failure(error))
+                    }
+                }
+                if let refusal = queue.push(job) {
+                    waiter.finish(.failure(refusal))
                 }
             }
-            if let refusal = queue.push(job) {
-                continuation.resume(throwing: refusal)
-            }
+        } onCancel: {
+            waiter.finish(.failure(CancellationError()))
         }
     }
 
@@ -140,5 +150,36 @@ public final class LedgerWorkerThread: Sendable {
             condition.broadcast()
             condition.unlock()
         }
+    }
+}
+
+/// The continuation of one ``LedgerWorkerThread/run(_:)`` call, resumed exactly once: by the job's
+/// result, a refusal, or the caller's cancellation, whichever comes first.
+private final class JobWaiter<T: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<T, any Error>?, result: Result<T, any Error>?)>((nil, nil))
+
+    /// Whether the call already finished (its result was delivered or is waiting for the continuation).
+    var isFinished: Bool { state.withLock { $0.result != nil } }
+
+    /// Attaches the continuation; false when it was resumed at once because the call finished before.
+    func attach(_ c: CheckedContinuation<T, any Error>) -> Bool {
+        let early = state.withLock { s -> Result<T, any Error>? in
+            if let r = s.result { return r }
+            s.continuation = c
+            return nil
+        }
+        if let early { c.resume(with: early); return false }
+        return true
+    }
+
+    /// Delivers the result; every later call is ignored.
+    func finish(_ r: Result<T, any Error>) {
+        let c = state.withLock { s -> CheckedContinuation<T, any Error>? in
+            guard s.result == nil else { return nil }
+            s.result = r
+            defer { s.continuation = nil }
+            return s.continuation
+        }
+        c?.resume(with: r)
     }
 }

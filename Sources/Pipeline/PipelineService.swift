@@ -143,84 +143,91 @@ public final class PipelineService: Service, Sendable {
         let writerDone = Self.startThread(name: "traceledger.writer") { writer.run() }
         let ingestDone = Self.startThread(name: "traceledger.ingest") { _ = ingest.run() }
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for shard in shards { group.addTask { await shard.run() } }
-                let metrics = self.gauges.metrics
-                metrics.catalogVersion.record(catalogSource.version)
-                group.addTask {
-                    // Catalog reloads; ends with the group (cancelled below).
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: c.pricingReloadInterval)
-                        let outcome = catalogSource.poll()
-                        metrics.catalogVersion.record(catalogSource.version)
-                        switch outcome {
-                        case .failed(let error):
-                            metrics.catalogReloadFailures.increment()
-                            self.logger.error(
-                                "price catalog refused; keeping the last good one", metadata: ["error": "\(error)"])
-                        case .reloaded:
-                            self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
-                        default: break
+        // Cancellation (a service group cancelling its services) stops the worker as a shutdown signal
+        // does: the ingest thread seals, writes and leaves the group within `shutdown.timeout`.
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for shard in shards { group.addTask { await shard.run() } }
+                    let metrics = self.gauges.metrics
+                    metrics.catalogVersion.record(catalogSource.version)
+                    group.addTask {
+                        // Catalog reloads; ends with the group (cancelled below).
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: c.pricingReloadInterval)
+                            let outcome = catalogSource.poll()
+                            metrics.catalogVersion.record(catalogSource.version)
+                            switch outcome {
+                            case .failed(let error):
+                                metrics.catalogReloadFailures.increment()
+                                self.logger.error(
+                                    "price catalog refused; keeping the last good one", metadata: ["error": "\(error)"])
+                            case .reloaded:
+                                self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
+                            default: break
+                            }
                         }
                     }
-                }
-                group.addTask {
-                    // The gauges that mirror the pipeline's state, once a second.
-                    while !Task.isCancelled {
-                        self.refreshGauges()
-                        try? await Task.sleep(for: .seconds(1))
-                    }
-                }
-                group.addTask {
-                    // A progress line every 10 s; a warning with the reason while not ready (database
-                    // down, consumer failed). Until the HTTP server lands, this is the readiness signal.
-                    var last = (spans: 0, at: ContinuousClock.now)
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(10))
-                        let spans = self.gauges.spansTotal.load(ordering: .relaxed)
-                        let now = ContinuousClock.now
-                        let seconds = Double((now - last.at).components.seconds) + 1e-9
-                        var metadata: Logger.Metadata = [
-                            "spans_per_s": "\(Int(Double(spans - last.spans) / seconds))", "spans": "\(spans)",
-                            "rejected": "\(self.gauges.rejectedTotal.load(ordering: .relaxed))",
-                            "epochs": "\(self.gauges.committedEpochs.load(ordering: .relaxed))",
-                            "inflight": "\(self.gauges.inflightEpochs.load(ordering: .relaxed))",
-                            "paused": "\(self.status.isPaused)",
-                        ]
-                        if let w = self.gauges.writeTimePercentiles() {
-                            metadata["epoch_write_p99_ms"] = "\(Int(w.p99.rounded()))"
-                        }
-                        last = (spans, now)
-                        if let reason = self.status.notReadyReason {
-                            metadata["reason"] = "\(reason)"
-                            self.logger.warning("not ready", metadata: metadata)
-                        } else {
-                            self.logger.info("progress", metadata: metadata)
+                    group.addTask {
+                        // The gauges that mirror the pipeline's state, once a second.
+                        while !Task.isCancelled {
+                            self.refreshGauges()
+                            try? await Task.sleep(for: .seconds(1))
                         }
                     }
+                    group.addTask {
+                        // A progress line every 10 s; a warning with the reason while not ready (database
+                        // down, consumer failed). Until the HTTP server lands, this is the readiness signal.
+                        var last = (spans: 0, at: ContinuousClock.now)
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: .seconds(10))
+                            let spans = self.gauges.spansTotal.load(ordering: .relaxed)
+                            let now = ContinuousClock.now
+                            let seconds = Double((now - last.at).components.seconds) + 1e-9
+                            var metadata: Logger.Metadata = [
+                                "spans_per_s": "\(Int(Double(spans - last.spans) / seconds))", "spans": "\(spans)",
+                                "rejected": "\(self.gauges.rejectedTotal.load(ordering: .relaxed))",
+                                "epochs": "\(self.gauges.committedEpochs.load(ordering: .relaxed))",
+                                "inflight": "\(self.gauges.inflightEpochs.load(ordering: .relaxed))",
+                                "paused": "\(self.status.isPaused)",
+                            ]
+                            if let w = self.gauges.writeTimePercentiles() {
+                                metadata["epoch_write_p99_ms"] = "\(Int(w.p99.rounded()))"
+                            }
+                            last = (spans, now)
+                            if let reason = self.status.notReadyReason {
+                                metadata["reason"] = "\(reason)"
+                                self.logger.warning("not ready", metadata: metadata)
+                            } else {
+                                self.logger.info("progress", metadata: metadata)
+                            }
+                        }
+                    }
+                    // Once shutdown has begun, neither thread may hold the exit past `shutdown.timeout`: a
+                    // thread still blocked then (a statement to a database that stopped answering, whose
+                    // socket stays open) is left behind. Nothing it holds is lost: what is not committed in
+                    // Postgres is read again from Kafka by the partition's next owner.
+                    let reserve = Self.shutdownReserve(c.shutdownTimeout)
+                    let ingestEnded = await Self.wait(for: ingestDone, shutdown: shutdown, reserve: reserve)
+                    queue.close()
+                    var writerEnded = false
+                    if ingestEnded { writerEnded = await Self.wait(for: writerDone, shutdown: shutdown, reserve: reserve) }
+                    if !writerEnded {
+                        writer.giveUp.store(true, ordering: .relaxed)
+                        self.logger.error(
+                            "shutdown.timeout reached with a thread still blocked (database unreachable?): exiting without it; epochs not committed will be re-read from Kafka",
+                            metadata: ["thread": "\(ingestEnded ? "writer" : "ingest")", "shutdown_timeout": "\(c.shutdownTimeout)"])
+                        // The ingest thread finishes the shard streams when it ends; it may not.
+                        for continuation in continuations { continuation.finish() }
+                    }
+                    group.cancelAll()
+                    try await group.waitForAll()
                 }
-                // Once shutdown has begun, neither thread may hold the exit past `shutdown.timeout`: a
-                // thread still blocked then (a statement to a database that stopped answering, whose
-                // socket stays open) is left behind. Nothing it holds is lost: what is not committed in
-                // Postgres is read again from Kafka by the partition's next owner.
-                let reserve = Self.shutdownReserve(c.shutdownTimeout)
-                let ingestEnded = await Self.wait(for: ingestDone, shutdown: shutdown, reserve: reserve)
-                queue.close()
-                var writerEnded = false
-                if ingestEnded { writerEnded = await Self.wait(for: writerDone, shutdown: shutdown, reserve: reserve) }
-                if !writerEnded {
-                    writer.giveUp.store(true, ordering: .relaxed)
-                    self.logger.error(
-                        "shutdown.timeout reached with a thread still blocked (database unreachable?): exiting without it; epochs not committed will be re-read from Kafka",
-                        metadata: ["thread": "\(ingestEnded ? "writer" : "ingest")", "shutdown_timeout": "\(c.shutdownTimeout)"])
-                    // The ingest thread finishes the shard streams when it ends; it may not.
-                    for continuation in continuations { continuation.finish() }
-                }
-                group.cancelAll()
-                try await group.waitForAll()
+            } onGracefulShutdown: {
+                shutdown.begin()
+                ingest.stopRequested.store(true, ordering: .relaxed)
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             shutdown.begin()
             ingest.stopRequested.store(true, ordering: .relaxed)
         }
@@ -290,9 +297,17 @@ public final class PipelineService: Service, Sendable {
     static func wait(for done: ThreadCompletion, shutdown: ShutdownDeadline, reserve: Duration) async -> Bool {
         while !done.isFinished {
             if let deadline = shutdown.deadline, ContinuousClock.now >= deadline - reserve { return false }
-            try? await Task.sleep(for: shutdown.deadline == nil ? .milliseconds(200) : .milliseconds(20))
+            await sleepIgnoringCancellation(shutdown.deadline == nil ? .milliseconds(200) : .milliseconds(20))
         }
         return true
+    }
+
+    /// Sleeps even in a cancelled task (where `Task.sleep` returns at once and `wait` would spin).
+    static func sleepIgnoringCancellation(_ d: Duration) async {
+        let nanos = Int(PipelineService.nanos(d))
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanos)) { c.resume() }
+        }
     }
 }
 

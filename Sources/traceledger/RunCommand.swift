@@ -89,13 +89,29 @@ struct RunCommand: AsyncParsableCommand {
                 webhookRetries: configuration.budgetsWebhookRetries, session: configuration.databaseSession,
                 metrics: exporter.factory, logger: logger)
         } catch {
-            throw CLIFailure("budgets.file: \(error)")
+            throw CLIFailure("\(error)")
         }
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: pipeline), .init(service: http), .init(service: budgets)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+        // Services stop in reverse order: the pipeline first (it has `shutdown.timeout` to seal, write,
+        // commit and leave the group), then the budget monitor, then the HTTP server (/healthz answers
+        // while the worker drains). The HTTP server or the budget monitor ending early (a port already
+        // taken, say) shuts the worker down gracefully; it never cancels it.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(
+                    service: http, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(
+                    service: budgets, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: pipeline),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // A backstop only: the pipeline keeps its own deadline, and the other services stop waiting for a
+        // database that does not answer (their blocked statements are left to their threads).
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout + .seconds(2)
+        groupConfiguration.maximumCancellationDuration = .seconds(1)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {

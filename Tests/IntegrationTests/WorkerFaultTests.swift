@@ -336,6 +336,7 @@ final class FaultEnvironment: Sendable {
         environment["TRACELEDGER_KAFKA_TOPICS"] = topic
         environment["TRACELEDGER_KAFKA_GROUP"] = group
         environment["TRACELEDGER_DATABASE_SCHEMA"] = schema
+        environment["TRACELEDGER_HTTP_PORT"] = "0"  // several workers on one machine: any free port each
         environment["TRACELEDGER_PRICING_FILE"] = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
         environment["TRACELEDGER_KAFKA_PROPERTIES"] = "session.timeout.ms=6000,heartbeat.interval.ms=500"
         environment["TRACELEDGER_FLUSH_INTERVAL"] = "500ms"
