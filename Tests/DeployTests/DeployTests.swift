@@ -103,7 +103,7 @@ struct ComposeTests {
         let config = try workerConfiguration(environment: [:])
         #expect(dockerfile.contains("FROM swift:6.3"))
         #expect(dockerfile.contains("FROM debian:bookworm-slim"))
-        for package in ["librdkafka1", "libpq5", "liblz4-1"] { #expect(dockerfile.contains(package), "\(package)") }
+        for package in ["librdkafka1", "libpq5", "liblz4-1", "libcurl4"] { #expect(dockerfile.contains(package), "\(package)") }
         #expect(dockerfile.contains("USER 10001"))
         #expect(dockerfile.contains(#"ENTRYPOINT ["traceledger"]"#))
         #expect(dockerfile.contains(#"CMD ["run""#))
