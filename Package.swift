@@ -150,6 +150,7 @@ let package = Package(
                 "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "LoadGenTests",

@@ -42,6 +42,9 @@ final class EpochWriterLoop: @unchecked Sendable {
     private let writerID: String
     private let logger: Logger
     private let status: PipelineStatus
+    /// Counted at the moment of a fence (`fencedEpochs`), not when the ingest thread reads the notice:
+    /// a fence seen during shutdown must still show in the metric. Nil in unit tests that do not count.
+    private let gauges: PipelineGauges?
     /// Epochs of a generation below this are dropped unwritten.
     let voidBelow = Atomic<UInt64>(0)
     /// Set at shutdown: stop retrying after the deadline.
@@ -58,8 +61,10 @@ final class EpochWriterLoop: @unchecked Sendable {
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
-        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5)
+        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = .seconds(5),
+        gauges: PipelineGauges? = nil
     ) {
+        self.gauges = gauges
         self.store = store
         self.queue = queue
         self.notices = notices
@@ -100,7 +105,15 @@ final class EpochWriterLoop: @unchecked Sendable {
                 switch error.kind {
                 case .fenced:
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
-                    logger.warning("epoch fenced: another writer moved a partition; dropping state", metadata: ["epoch": "\(id)", "detail": "\(error.detail)"])
+                    gauges?.fencedEpochs.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "epoch fenced: another writer moved a partition; dropping state",
+                        metadata: [
+                            "epoch": "\(id)", "writer": "\(writerID)", "group": "\(group)",
+                            "topic": "\(Set(epoch.plan.advances.map(\.partition.topic)).sorted().joined(separator: ","))",
+                            "partitions": "\(epoch.plan.advances.map { "\($0.partition.partition)" }.joined(separator: ","))",
+                            "detail": "\(error.detail)",
+                        ])
                     notices.post(.fenced(epochID: id, detail: error.detail))
                     return
                 case .unwritable where epoch.plan.records > 0:
