@@ -2,13 +2,14 @@
 # Seeded chaos run of a worker pool: exactly-once through a hundred faults.
 #
 #   scripts/chaos.sh [--seed S] [--faults N] [--workers W] [--duration D] [--rate R] [--shape sdk|collector]
-#                    [--binary PATH] [--keep-logs]
+#                    [--binary PATH] [--keep-logs]    (shape default: mixed)
 #
 # A throwaway PostgreSQL (scripts/with-postgres.sh; re-executes itself under it), `traceledger mock-kafka`
 # with 3 brokers and topic otlp_spans:12 in its own process, driven through its stdin (a FIFO), W workers
-# (`traceledger run`, default 3) in one consumer group, and ONE paced `traceledger loadgen` (one manifest)
-# running through the whole schedule. Shape `sdk` (default): unkeyed records with a `traceparent` header
-# that mix traces, so a trace spreads over partitions and workers; `collector`: keyed by trace id.
+# (`traceledger run`, default 3) in one consumer group, and a paced load running through the whole
+# schedule: shape `mixed` (default) = two `traceledger loadgen`s at once, `collector` (2/3 of --rate,
+# keyed by trace id) and `sdk` (1/3: unkeyed records with a `traceparent` header that mix traces, so a
+# trace spreads over partitions and workers), their manifests added up into one; or just one shape.
 #
 # The schedule: N faults (default 100), drawn from the seed alone (awk srand), one at a time: the first
 # 13 are one of each kind (shuffled), the rest weighted at random:
@@ -34,10 +35,12 @@
 # kind with their max/p50 recovery, fencing rejections, rebalances, records, spans, nano-USD expected vs
 # ledgered, differences, peak RSS (VmHWM) per worker.
 #
-# Recovery of a fault = seconds from the fault's end until every affected partition's stored offset has
-# advanced (a worker fault: the partitions that worker wrote last; anything else: all 12), polled every
-# 0.25 s (so the floor is one flush interval + one poll). A baseline row (no fault) measures that floor
-# on this machine; read recoveries against it. Targets: sigkill <= 10 s, pg_stop <= 3 s (p99; with ~10
+# Recovery of a fault = seconds from the fault's end (a SIGKILL: the kill) until the ledger's stored
+# offsets cover everything produced to the affected partitions up to then, including one probe record
+# produced into each of them at that moment (an OTLP/JSON span in environment `ci`: excluded, so it
+# moves the offset and nothing else). Affected: a worker fault, the partitions that worker wrote last;
+# anything else, all 12. Polled every 0.25 s. A baseline row (no fault) measures the floor on this
+# machine (flush interval + epoch write + polling); read recoveries against it. Targets: sigkill <= 10 s, pg_stop <= 3 s (p99; with ~10
 # samples per run that is the max).
 #
 # Replay: a failing run prints the seed and the schedule and writes it to /tmp/chaos-<seed>.schedule;
@@ -60,7 +63,7 @@ FAULTS=100
 WORKERS=3
 DURATION=
 RATE=300
-SHAPE=sdk
+SHAPE=mixed
 KEEP_LOGS=0
 B=${TRACELEDGER_BIN:-$ROOT/.build/debug/traceledger}
 PARTITIONS=12
@@ -131,7 +134,8 @@ if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LO
 SPANS=$(( RATE * LOAD_SECONDS ))
 
 # ------------------------------------------------------------------------------------------ processes
-MOCK_PID= LOADGEN_PID= SAMPLER_PID= CTL_FD=
+MOCK_PID= SAMPLER_PID= CTL_FD=
+LOADGEN_PIDS=()
 PG_STOPPED=0
 FAILED=0
 N=0
@@ -167,7 +171,7 @@ cleanup() {
   trap - EXIT INT TERM
   [ -n "$FROZEN_BACKENDS" ] && kill -CONT $FROZEN_BACKENDS 2>/dev/null || true
   [ -n "$SAMPLER_PID" ] && stop_pid "$SAMPLER_PID" TERM 1
-  [ -n "$LOADGEN_PID" ] && stop_pid "$LOADGEN_PID" TERM 5
+  for n in "${LOADGEN_PIDS[@]}"; do stop_pid "$n" TERM 5; done
   for n in "${!WPID[@]}"; do stop_pid "${WPID[$n]}" TERM 30; done
   [ -n "$CTL_FD" ] && exec 3>&- || true
   [ -n "$MOCK_PID" ] && stop_pid "$MOCK_PID" TERM 5
@@ -269,25 +273,60 @@ committed_total() { psql_q "SELECT coalesce(sum(next_offset), 0) FROM $SCHEMA.in
 # Partitions whose row names this worker as the last writer ("host:pid").
 partitions_of() { psql_q "SELECT string_agg(partition::text, ' ' ORDER BY partition) FROM $SCHEMA.ingest_offsets WHERE writer LIKE '%:$1' AND topic = '$TOPIC'" || true; }
 
-# Waits until every partition in $2 (all if empty) has advanced beyond its offset in $1; sets REC to the
-# seconds since $3 (the fault's end), or "timeout" after 90 s. (Not in a subshell: check_workers may fail.)
+# High watermarks as "partition:offset ..." (partitions whose leader does not answer are missing).
+ALL_TP_ARGS=()
+watermarks() {
+  timeout 3 kcat -Q -b "$BROKERS" "${ALL_TP_ARGS[@]}" 2>/dev/null \
+    | awk '{ gsub(/[\[\]]/, "", $2); printf "%s%s:%s", sep, $2, $4; sep = " " }' || true
+}
+
+# Recovery probes: one OTLP/JSON record per partition, one span in environment `ci` (excluded by the
+# catalog: counted in no cost table, so the manifest stays exact; it only moves the offset).
+PROBES=0 PROBES_FAILED=0
+probe() {  # partitions...
+  local p ns pids=()
+  for p in "$@"; do
+    ns=$(date +%s%N)
+    printf '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"chaos-probe"}},{"key":"deployment.environment.name","value":{"stringValue":"ci"}}]},"scopeSpans":[{"spans":[{"traceId":"%032x","spanId":"%016x","name":"chaos-probe","kind":2,"startTimeUnixNano":"%s","endTimeUnixNano":"%s"}]}]}]}\n' \
+      "$(( ns & 0x7fffffffffff ))" "$(( p + 1 ))" "$ns" "$(( ns + 1000000 ))" \
+      | timeout 20 kcat -P -b "$BROKERS" -t "$TOPIC" -p "$p" -H content-type=application/json >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do
+    if wait "$p"; then PROBES=$(( PROBES + 1 )); else PROBES_FAILED=$(( PROBES_FAILED + 1 )); fi
+  done
+}
+
+# Recovery of a fault: produces a probe into every affected partition ($1; all if empty) and waits until
+# the stored offsets cover every record produced to those partitions up to then (probe included). Sets
+# REC to the seconds since $2 (the fault's end), or "timeout" after 90 s. (Not in a subshell:
+# check_workers may fail the run.)
 REC=
 wait_recovery() {
-  local before=$1 parts=$2 since_ts=$3 cur
+  local parts=$1 since_ts=$2 targets=""
+  [ -n "$parts" ] || parts=$(seq 0 $(( PARTITIONS - 1 )) | tr '\n' ' ')
+  # shellcheck disable=SC2086
+  probe $parts
+  while [ -z "$targets" ]; do
+    targets=$(watermarks | tr ' ' '\n' | awk -v p=" $parts " 'index(p, " " substr($0, 1, index($0, ":") - 1) " ")' | tr '\n' ' ')
+    [ -n "$targets" ] || sleep 0.25
+    if awk -v s="$since_ts" -v n="$EPOCHREALTIME" 'BEGIN{exit !(n - s > 90)}'; then REC=timeout; return 0; fi
+  done
   while :; do
     check_workers
-    cur=$(offsets)
-    if [ -n "$cur" ] && awk -v b="$before" -v c="$cur" -v p="$parts" 'BEGIN {
-        nb = split(b, B, " "); for (i = 1; i <= nb; i++) { split(B[i], x, ":"); old[x[1]] = x[2] }
-        nc = split(c, C, " "); for (i = 1; i <= nc; i++) { split(C[i], x, ":"); new[x[1]] = x[2] }
-        if (p == "") { for (q in new) want[q] = 1; for (q in old) want[q] = 1 } else { np = split(p, P, " "); for (i = 1; i <= np; i++) want[P[i]] = 1 }
-        for (q in want) if (!(q in new) || (q in old && new[q] <= old[q])) exit 1
-        exit 0 }'; then
-      REC=$(since "$since_ts"); return 0
-    fi
+    if caught_up_to "$targets"; then REC=$(since "$since_ts"); return 0; fi
     if awk -v s="$since_ts" -v n="$EPOCHREALTIME" 'BEGIN{exit !(n - s > 90)}'; then REC=timeout; return 0; fi
     sleep 0.25
   done
+}
+
+# Every partition's stored offset has reached the high watermarks in $1 ("p:o ...").
+caught_up_to() {
+  local cur; cur=$(offsets)
+  [ -n "$cur" ] && awk -v c="$cur" -v h="$1" 'BEGIN {
+      nc = split(c, C, " "); for (i = 1; i <= nc; i++) { split(C[i], x, ":"); new[x[1]] = x[2] }
+      nh = split(h, H, " "); for (i = 1; i <= nh; i++) { split(H[i], x, ":"); if (((x[1] in new) ? new[x[1]] + 0 : 0) < x[2] + 0) exit 1 }
+      exit 0 }'
 }
 
 declare -A COUNT=() RECMAX=() RECALL=()
@@ -309,6 +348,7 @@ for _ in $(seq 1 100); do [ -s "$W/mock.out" ] && break; alive "$MOCK_PID" || br
 BROKERS=$(head -n 1 "$W/mock.out" 2>/dev/null || true)
 [ -n "$BROKERS" ] || { cat "$W/mock.log" >&2; fail "mock-kafka printed no bootstrap address"; }
 export TRACELEDGER_KAFKA_BROKERS=$BROKERS
+for p in $(seq 0 $(( PARTITIONS - 1 ))); do ALL_TP_ARGS+=(-t "$TOPIC:$p:-1"); done
 ctl ping
 log "mock-kafka $BROKERS (pid $MOCK_PID)"
 "$B" migrate >"$W/migrate.log" 2>&1 || { cat "$W/migrate.log" >&2; fail "migrate failed"; }
@@ -316,24 +356,36 @@ log "mock-kafka $BROKERS (pid $MOCK_PID)"
 for _ in $(seq 1 "$WORKERS"); do start_worker; done
 sleep 3
 check_workers
-"$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --rate "$RATE" --seed "$SEED" --shape "$SHAPE" \
-  --pricing "$ROOT/config/pricing.yaml" --manifest "$W/manifest.json" </dev/null >"$W/loadgen.out" 2>"$W/loadgen.log" &
-LOADGEN_PID=$!
-LOAD_START=$(now)
-log "workers $(for n in $(workers); do printf '#%s=%s ' "$n" "${WPID[$n]}"; done); loadgen pid $LOADGEN_PID"
+# The load: shape collector (keyed by trace id), sdk (unkeyed, traceparent, traces spread over partitions),
+# or mixed (default): both at once, 2/3 collector + 1/3 sdk, two seeds, their manifests merged below.
+start_loadgen() {  # name shape seed rate
+  local spans=$(( $4 * LOAD_SECONDS ))
+  "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$spans" --rate "$4" --seed "$3" --shape "$2" \
+    --pricing "$ROOT/config/pricing.yaml" --manifest "$W/manifest-$1.json" </dev/null >"$W/loadgen-$1.out" 2>"$W/loadgen-$1.log" &
+  LOADGEN_PIDS+=($!)
+  LOADS+=("$1")
+}
+LOADS=()
+case "$SHAPE" in
+  mixed) start_loadgen collector collector "$SEED" $(( RATE * 2 / 3 )); start_loadgen sdk sdk $(( SEED + 1000003 )) $(( RATE / 3 )) ;;
+  collector|sdk) start_loadgen "$SHAPE" "$SHAPE" "$SEED" "$RATE" ;;
+  *) fail "--shape $SHAPE: expected mixed, collector or sdk" ;;
+esac
+load_running() { local p; for p in "${LOADGEN_PIDS[@]}"; do alive "$p" && return 0; done; return 1; }
+log "workers $(for n in $(workers); do printf '#%s=%s ' "$n" "${WPID[$n]}"; done); loadgen pids ${LOADGEN_PIDS[*]} (${LOADS[*]})"
 
 # Baseline: how long "every partition advances" takes with no fault (the floor of every recovery).
 sleep 8
 for _ in 1 2 3; do
   check_workers
-  t=$(now); wait_recovery "$(offsets)" "" "$t"; record baseline "$REC"
+  t=$(now); wait_recovery "" "$t"; record baseline "$REC"
   sleep 1
 done
 log "baseline recovery (no fault): ${RECALL[baseline]} s"
 
 # ------------------------------------------------------------------------------------------ the faults
 zombie_fault() {  # worker fraction
-  local n pid parts backends i t0 c0 t1
+  local n pid backends i t0 hw busy q
   n=$(pick_worker "$1"); pid=${WPID[$n]}
   # Its sessions, idle (no transaction, no lock): its next epoch write blocks in its first statement.
   backends=
@@ -345,24 +397,33 @@ zombie_fault() {  # worker fraction
   done
   if [ -n "$backends" ]; then
     kill -STOP $backends; FROZEN_BACKENDS=$backends
-    sleep 1.5   # three flush intervals: an epoch is sealed and its write is blocked
+    # Wait (<= 30 s) until the worker has sent a statement that a frozen session has not read: an epoch
+    # is sealed and held in its writer. Without ss, three flush intervals make that likely.
+    if command -v ss >/dev/null; then
+      for i in $(seq 1 120); do
+        q=$(ss -tnpH state established "( sport = :$PGPORT )" 2>/dev/null | awk -v pids=" $backends " '
+          { for (i = 1; i <= NF; i++) if (match($i, /pid=[0-9]+/)) { p = substr($i, RSTART + 4, RLENGTH - 4); if (index(pids, " " p " ") && $1 > 0) n++ } }
+          END { print n + 0 }')
+        [ "$q" -gt 0 ] && break
+        sleep 0.25
+      done
+      log "  zombie: worker #$n has a write waiting on a frozen session: $( [ "$q" -gt 0 ] && echo yes || echo 'no (30 s)')"
+    else
+      sleep 1.5
+    fi
   fi
-  parts=$(partitions_of "$pid")
   kill -STOP "$pid"; STOPPED[$pid]=1
-  c0=$(offsets); t0=$(now)
-  log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen, partitions [$parts]"
-  # Past session.timeout.ms (6 s) and until another worker has committed at least one of its partitions.
+  hw=$(watermarks); t0=$(now)
+  log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen"
+  # Past session.timeout.ms (6 s), until the others have committed everything produced so far (so the
+  # partitions of the held epoch have moved past its start), at most 60 s.
   sleep 7
-  for i in $(seq 1 120); do
+  for i in $(seq 1 240); do
     check_workers
-    cur=$(offsets)
-    if [ -n "$cur" ] && awk -v b="$c0" -v c="$cur" -v p="$parts" 'BEGIN {
-        nb = split(b, B, " "); for (i = 1; i <= nb; i++) { split(B[i], x, ":"); old[x[1]] = x[2] }
-        nc = split(c, C, " "); for (i = 1; i <= nc; i++) { split(C[i], x, ":"); if (x[1] in old && x[2] > old[x[1]]) moved[x[1]] = 1 }
-        np = split(p, P, " "); for (i = 1; i <= np; i++) if (P[i] in moved) exit 0
-        exit 1 }'; then break; fi
+    caught_up_to "$hw" && break
     sleep 0.25
   done
+  caught_up_to "$hw" || log "  zombie: the others did not catch up within 60 s"
   [ -n "$backends" ] && kill -CONT $backends 2>/dev/null || true
   FROZEN_BACKENDS=
   kill -CONT "$pid"; unset "STOPPED[$pid]"
@@ -422,7 +483,7 @@ run_fault() {  # index kind a b c -> sets PARTS (affected partitions, "" = all),
       n=$(pick_worker "$a"); pid=${WPID[$n]}; PARTS=$(partitions_of "$pid")
       note_hwm "$n"
       kill -KILL "$pid"; wait "$pid" 2>/dev/null || true; unset "WPID[$n]"
-      T_END=$(now); before_end=$(offsets)   # recovery counts from the kill, not the restart
+      T_END=$(now)   # recovery counts from the kill, not the restart
       s=$(awk -v r="$b" 'BEGIN{printf "%.2f", r*3}')
       log "  SIGKILL worker #$n (pid $pid), partitions [$PARTS]; replacement in $s s"
       sleep "$s"; start_worker ;;
@@ -471,17 +532,12 @@ run_fault() {  # index kind a b c -> sets PARTS (affected partitions, "" = all),
 
 while read -r idx kind a b c pause <&4; do
   check_workers
-  alive "$LOADGEN_PID" || log "note: the load ended before fault $idx: recoveries from here on wait for the drain"
+  load_running || log "note: the load ended before fault $idx (recovery probes still measure)"
   log "fault $idx/$FAULTS: $kind (workers: $(worker_count))"
-  T_END= ; before_end=
+  T_END=
   run_fault "$idx" "$kind" "$a" "$b" "$c"
-  [ -n "$before_end" ] || before_end=$(offsets)
   t_end=${T_END:-$(now)}
-  if alive "$LOADGEN_PID"; then
-    wait_recovery "$before_end" "$PARTS" "$t_end"; r=$REC
-  else
-    r=n/a
-  fi
+  wait_recovery "$PARTS" "$t_end"; r=$REC
   record "$KIND" "$r"
   log "  recovered in $r s"
   sleep "$pause"
@@ -489,22 +545,61 @@ done 4<"$W/schedule.txt"
 
 # -------------------------------------------------------------------------------------------- drain
 log "schedule done; waiting for the load to end"
-while alive "$LOADGEN_PID"; do check_workers; sleep 1; done
-LRC=0; wait "$LOADGEN_PID" || LRC=$?; LOADGEN_PID=
-[ "$LRC" = 0 ] || { cat "$W/loadgen.log" >&2; fail "loadgen exited with status $LRC"; }
-RECORDS=$(sed -n 's/^produced \([0-9][0-9]*\) records (\([0-9][0-9]*\) spans.*/\1/p' "$W/loadgen.out")
-SPANS_SENT=$(sed -n 's/^produced \([0-9][0-9]*\) records (\([0-9][0-9]*\) spans.*/\2/p' "$W/loadgen.out")
-[ -n "$RECORDS" ] || fail "cannot read the record count from loadgen's output"
+while load_running; do check_workers; sleep 1; done
+RECORDS=0 SPANS_SENT=0
+for i in "${!LOADGEN_PIDS[@]}"; do
+  LRC=0; wait "${LOADGEN_PIDS[$i]}" || LRC=$?
+  name=${LOADS[$i]}
+  [ "$LRC" = 0 ] || { cat "$W/loadgen-$name.log" >&2; fail "loadgen $name exited with status $LRC"; }
+  r=$(sed -n 's/^produced \([0-9][0-9]*\) records (\([0-9][0-9]*\) spans.*/\1 \2/p' "$W/loadgen-$name.out")
+  [ -n "$r" ] || fail "cannot read the record count from loadgen $name's output"
+  RECORDS=$(( RECORDS + ${r% *} )); SPANS_SENT=$(( SPANS_SENT + ${r#* } ))
+done
+LOADGEN_PIDS=()
+# One manifest for the whole ledger: the loads' manifests added up (trace ids differ between seeds;
+# domains, sessions, models and reason codes are sums, depth_max a max).
+python3 - "$W/manifest.json" "${LOADS[@]/#/$W/manifest-}" <<'PY' || fail "cannot merge the manifests"
+import json, sys
+out, paths = sys.argv[1], [p + ".json" for p in sys.argv[2:]]
+ms = [json.load(open(p)) for p in paths]
+def add(a, b):
+    r = dict(a)
+    for k, v in b.items():
+        if k not in r or r[k] is None: r[k] = v
+        elif isinstance(v, bool) or v is None: pass
+        elif isinstance(v, int):
+            r[k] = max(r[k], v) if k == "depth_max" else r[k] + v
+    return r
+m = dict(ms[0])
+for o in ms[1:]:
+    m["totals"] = add(m["totals"], o["totals"])
+    for key in ("traces", "domains", "sessions"):
+        d = dict(m.get(key, {}))
+        for k, v in o.get(key, {}).items(): d[k] = add(d[k], v) if k in d else v
+        m[key] = d
+    for key in ("rejected_records", "excluded_spans"):
+        d = dict(m.get(key, {}))
+        for k, v in o.get(key, {}).items(): d[k] = d.get(k, 0) + v
+        m[key] = d
+    models = {(x["model"], x["service"]): x for x in m.get("models", [])}
+    for x in o.get("models", []):
+        k = (x["model"], x["service"]); models[k] = add(models[k], x) if k in models else x
+    m["models"] = [models[k] for k in sorted(models)]
+json.dump(m, open(out, "w"), sort_keys=True, indent=1)
+PY
 DRAIN_START=$(now)
+HW_TOTAL=
 while :; do
   check_workers
   committed=$(committed_total)
-  [ "${committed:-0}" = "$RECORDS" ] && break
-  [ -n "$committed" ] && [ "$committed" -gt "$RECORDS" ] && fail "committed offsets $committed > records produced $RECORDS"
-  awk -v s="$DRAIN_START" -v n="$EPOCHREALTIME" 'BEGIN{exit !(n - s > 300)}' && fail "not drained after 300 s: $committed of $RECORDS"
+  HW_TOTAL=$(watermarks | tr ' ' '\n' | awk -F: '{ s += $2 } END { print s + 0 }')
+  [ -n "$committed" ] && [ "$committed" = "$HW_TOTAL" ] && [ "$HW_TOTAL" -ge $(( RECORDS + PROBES )) ] && break
+  awk -v s="$DRAIN_START" -v n="$EPOCHREALTIME" 'BEGIN{exit !(n - s > 300)}' && fail "not drained after 300 s: $committed of $HW_TOTAL"
   sleep 0.5
 done
-log "all $RECORDS records committed ($(since "$DRAIN_START") s after the load ended)"
+[ "$HW_TOTAL" = $(( RECORDS + PROBES )) ] \
+  || log "note: the topic holds $HW_TOTAL records = $RECORDS of the load + $(( HW_TOTAL - RECORDS )) probes ($PROBES confirmed, $PROBES_FAILED unconfirmed)"
+log "all $HW_TOTAL records committed ($RECORDS of the load, $(( HW_TOTAL - RECORDS )) recovery probes) ($(since "$DRAIN_START") s after the load ended)"
 for n in $(workers); do note_hwm "$n"; done
 for n in $(workers); do
   pid=${WPID[$n]}; kill -TERM "$pid"
@@ -540,7 +635,7 @@ p50() { printf '%s\n' $1 | grep -v -e timeout -e n/a | sort -g | awk '{a[NR]=$1}
   done
   printf '%-34s %s\n' "fencing rejections (epoch fenced)" "$FENCED"
   printf '%-34s %s\n' "rebalances (assigned/revoked/lost)" "$ASSIGNED/$REVOKED/$LOST"
-  printf '%-34s %s\n' "records produced / committed" "$RECORDS / $(committed_total) (rejected $REJECTED)"
+  printf '%-34s %s\n' "records load+probes / committed" "$RECORDS+$(( HW_TOTAL - RECORDS )) / $(committed_total) (rejected $REJECTED)"
   printf '%-34s %s\n' "spans produced / expected / ledgered" "$SPANS_SENT / $EXPECTED_SPANS / $LEDGER_SPANS (expected = counted, not excluded)"
   printf '%-34s %s\n' "nano-USD expected / ledgered" "$EXPECTED_NUSD / $LEDGER_NUSD"
   printf '%-34s %s\n' "differences (verify)" "$DIFFS"
