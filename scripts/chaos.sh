@@ -17,7 +17,7 @@
 #   remove_worker   SIGTERM one (it must exit 0; at least one stays)
 #   sigkill         SIGKILL one, restart a replacement 0-3 s later
 #   zombie          freeze the worker's idle Postgres sessions (SIGSTOP), wait for its next epoch to be
-#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (6 s) until
+#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (4 s) until
 #                   another worker has committed its partitions, then SIGCONT sessions and worker: its
 #                   epoch must be refused by fencing (deterministic: >= 1 fencing rejection per run)
 #   pg_stop         pg_ctl stop -m fast for 5-30 s, then start
@@ -128,7 +128,7 @@ EST=$(awk '{
     else if (k == "lock_offsets") d = 2 + 4 * a; else if (k == "broker_bounce") d = 2 + 6 * a; else if (k == "remove_worker") d = 3
     else if (k == "pg_terminate") d = 1; else d = 0.3
     s += d + $6 + 3 } END { printf "%d", s + 30 }' "$W/schedule.txt")
-LOAD_SECONDS=${DURATION:-$(( EST * 3 / 2 ))}
+LOAD_SECONDS=${DURATION:-$EST}
 if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LOAD_SECONDS )); fi
 [ "$RATE" -ge 20 ] || { echo "chaos: --duration $LOAD_SECONDS s too long for the mock's ~5 MiB per partition" >&2; exit 2; }
 SPANS=$(( RATE * LOAD_SECONDS ))
@@ -201,7 +201,8 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
+# A 4 s session: a SIGKILLed member is noticed after 4 s (then the mock rebalances ~3 s later).
+export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=4000,heartbeat.interval.ms=400"
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
@@ -415,9 +416,9 @@ zombie_fault() {  # worker fraction
   kill -STOP "$pid"; STOPPED[$pid]=1
   hw=$(watermarks); t0=$(now)
   log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen"
-  # Past session.timeout.ms (6 s), until the others have committed everything produced so far (so the
+  # Past session.timeout.ms (4 s), until the others have committed everything produced so far (so the
   # partitions of the held epoch have moved past its start), at most 60 s.
-  sleep 7
+  sleep 5
   for i in $(seq 1 240); do
     check_workers
     caught_up_to "$hw" && break
