@@ -489,6 +489,8 @@ run_fault() {  # index kind a b c -> sets PARTS (affected partitions, "" = all),
       log "  SIGKILL worker #$n (pid $pid), partitions [$PARTS]; replacement in $s s"
       sleep "$s"; start_worker ;;
     zombie)
+      # A zombie needs another worker to take its partitions over.
+      if [ "$(worker_count)" -lt 2 ]; then start_worker; log "  started worker #$N (pid ${WPID[$N]}) to take over"; sleep 5; fi
       n=$(pick_worker "$a"); PARTS=$(partitions_of "${WPID[$n]}")
       zombie_fault "$a" ;;
     pg_stop)
