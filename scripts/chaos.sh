@@ -251,6 +251,19 @@ check_workers() {
   alive "$MOCK_PID" || fail "mock-kafka died"
 }
 
+# Waits (<= 30 s) until worker N logs an assignment naming partitions after its first $2 such lines:
+# the group's rebalance around an added or returning worker is part of that fault, not of the next one.
+assigned_lines() { grep -c "partitions assigned" "$W/worker-$1.log" 2>/dev/null || true; }
+wait_assigned() {  # worker-number lines-before
+  local i
+  for i in $(seq 1 120); do
+    check_workers
+    [ "$(grep "partitions assigned" "$W/worker-$1.log" 2>/dev/null | tail -n +$(( $2 + 1 )) | grep -c 'otlp_spans\[' || true)" -gt 0 ] && return 0
+    sleep 0.25
+  done
+  log "  worker #$1 got no partitions within 30 s"
+}
+
 # Sends one control command to mock-kafka and waits for its answer (ok/error) on its stdout.
 CTL_LINES=1
 ctl() {
@@ -427,8 +440,10 @@ zombie_fault() {  # worker fraction
   caught_up_to "$hw" || log "  zombie: the others did not catch up within 60 s"
   [ -n "$backends" ] && kill -CONT $backends 2>/dev/null || true
   FROZEN_BACKENDS=
+  local before_assigned; before_assigned=$(assigned_lines "$n")
   kill -CONT "$pid"; unset "STOPPED[$pid]"
   log "  zombie: worker #$n resumed after $(since "$t0") s"
+  wait_assigned "$n" "$before_assigned"; log "  zombie: worker #$n rejoined with partitions"
 }
 
 pg_stop_fault() {  # seconds
@@ -469,7 +484,8 @@ run_fault() {  # index kind a b c -> sets PARTS (affected partitions, "" = all),
   KIND=$kind
   case "$kind" in
     add_worker)
-      start_worker; log "  started worker #$N (pid ${WPID[$N]})" ;;
+      start_worker; log "  started worker #$N (pid ${WPID[$N]})"
+      wait_assigned "$N" 0; log "  worker #$N has partitions" ;;
     remove_worker)
       n=$(pick_worker "$a"); pid=${WPID[$n]}; PARTS=$(partitions_of "$pid")
       note_hwm "$n"
