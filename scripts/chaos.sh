@@ -658,6 +658,9 @@ p50() { printf '%s\n' $1 | grep -v -e timeout -e n/a | sort -g | awk '{a[NR]=$1}
   printf '%-34s %s\n' "spans produced / expected / ledgered" "$SPANS_SENT / $EXPECTED_SPANS / $LEDGER_SPANS (expected = counted, not excluded)"
   printf '%-34s %s\n' "nano-USD expected / ledgered" "$EXPECTED_NUSD / $LEDGER_NUSD"
   printf '%-34s %s\n' "differences (verify)" "$DIFFS"
+  printf '%-34s sigkill max %s s (<= 10: %s), pg_stop max %s s (<= 3: %s); not a failure: timing on a shared machine\n' "recovery targets" \
+    "${RECMAX[sigkill]:--}" "$(awk -v v="${RECMAX[sigkill]:-0}" 'BEGIN{print (v != "timeout" && v + 0 <= 10) ? "yes" : "no"}')" \
+    "${RECMAX[pg_stop]:--}" "$(awk -v v="${RECMAX[pg_stop]:-0}" 'BEGIN{print (v != "timeout" && v + 0 <= 3) ? "yes" : "no"}')"
   printf '%-34s' "peak RSS (VmHWM MiB) per worker"
   for n in $(printf '%s\n' "${!HWM[@]}" | sort -n); do printf ' #%s:%.0f' "$n" "$(awk -v k="${HWM[$n]}" 'BEGIN{print k/1024}')"; done
   printf '\n'
