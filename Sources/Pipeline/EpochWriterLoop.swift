@@ -42,9 +42,6 @@ final class EpochWriterLoop: @unchecked Sendable {
     private let writerID: String
     private let logger: Logger
     private let status: PipelineStatus
-    /// Counted at the moment of a fence (`fencedEpochs`), not when the ingest thread reads the notice:
-    /// a fence seen during shutdown must still show in the metric. Nil in unit tests that do not count.
-    private let gauges: PipelineGauges?
     /// Epochs of a generation below this are dropped unwritten.
     let voidBelow = Atomic<UInt64>(0)
     /// Set at shutdown: stop retrying after the deadline.
@@ -61,10 +58,8 @@ final class EpochWriterLoop: @unchecked Sendable {
 
     init(
         store: any EpochStore, queue: WriterQueue, notices: NoticeBox, deadLetters: DeadLetterSink, group: String,
-        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = EpochWriterLoop.defaultBackoffMax,
-        gauges: PipelineGauges? = nil
+        writerID: String, logger: Logger, status: PipelineStatus, backoffMax: Duration = EpochWriterLoop.defaultBackoffMax
     ) {
-        self.gauges = gauges
         self.store = store
         self.queue = queue
         self.notices = notices
@@ -105,7 +100,9 @@ final class EpochWriterLoop: @unchecked Sendable {
                 switch error.kind {
                 case .fenced:
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
-                    gauges?.fencedEpochs.add(1, ordering: .relaxed)
+                    // Counted at the moment of the fence, not when the ingest thread reads the notice: a
+                    // fence seen during shutdown must still show in `fencedEpochs`.
+                    deadLetters.gauges.fencedEpochs.add(1, ordering: .relaxed)
                     logger.warning(
                         "epoch fenced: another writer moved a partition; dropping state",
                         metadata: [

@@ -75,7 +75,7 @@ public final class PipelineService: Service, Sendable {
         let assembler = EpochAssembler(shardCount: shardCount, output: queue)
         let writer = EpochWriterLoop(
             store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
-            writerID: writerID, logger: logger, status: status, gauges: gauges)
+            writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
         // librdkafka prefetches up to 64 MiB by default; catching up on a backlog would then hold that on
         // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state. The queue may
