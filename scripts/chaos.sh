@@ -17,7 +17,7 @@
 #   remove_worker   SIGTERM one (it must exit 0; at least one stays)
 #   sigkill         SIGKILL one, restart a replacement 0-3 s later
 #   zombie          freeze the worker's idle Postgres sessions (SIGSTOP), wait for its next epoch to be
-#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (4 s) until
+#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (6 s) until
 #                   another worker has committed its partitions, then SIGCONT sessions and worker: its
 #                   epoch must be refused by fencing (deterministic: >= 1 fencing rejection per run)
 #   pg_stop         pg_ctl stop -m fast for 5-30 s, then start
@@ -201,8 +201,10 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-# A 4 s session: a SIGKILLed member is noticed after 4 s (then the mock rebalances ~3 s later).
-export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=4000,heartbeat.interval.ms=400"
+# A 6 s session (as the tests): a SIGKILLed member is noticed after 6 s. (4 s made librdkafka 2.0.2's mock
+# abort on `!member->resp` in rd_kafka_mock_cgrp_member_add within 9 faults: a member's JoinGroup resent
+# while the mock still parked the first one.)
+export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
@@ -248,7 +250,7 @@ check_workers() {
     fi
     note_hwm "$n"
   done
-  alive "$MOCK_PID" || fail "mock-kafka died"
+  alive "$MOCK_PID" || fail "mock-kafka died: $(grep -m 1 -E 'Assertion|assert|fatal' "$W/mock.log" || tail -n 1 "$W/mock.log")"
 }
 
 # Waits (<= 30 s) until worker N logs an assignment naming partitions after its first $2 such lines:
@@ -429,9 +431,9 @@ zombie_fault() {  # worker fraction
   kill -STOP "$pid"; STOPPED[$pid]=1
   hw=$(watermarks); t0=$(now)
   log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen"
-  # Past session.timeout.ms (4 s), until the others have committed everything produced so far (so the
+  # Past session.timeout.ms (6 s), until the others have committed everything produced so far (so the
   # partitions of the held epoch have moved past its start), at most 60 s.
-  sleep 5
+  sleep 7
   for i in $(seq 1 240); do
     check_workers
     caught_up_to "$hw" && break
