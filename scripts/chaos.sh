@@ -128,7 +128,7 @@ EST=$(awk '{
     else if (k == "lock_offsets") d = 2 + 4 * a; else if (k == "broker_bounce") d = 2 + 6 * a; else if (k == "remove_worker") d = 3
     else if (k == "pg_terminate") d = 1; else d = 0.3
     s += d + $6 + 3 } END { printf "%d", s + 30 }' "$W/schedule.txt")
-LOAD_SECONDS=${DURATION:-$EST}
+LOAD_SECONDS=${DURATION:-$(( EST * 3 / 2 ))}
 if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LOAD_SECONDS )); fi
 [ "$RATE" -ge 20 ] || { echo "chaos: --duration $LOAD_SECONDS s too long for the mock's ~5 MiB per partition" >&2; exit 2; }
 SPANS=$(( RATE * LOAD_SECONDS ))
@@ -413,6 +413,9 @@ zombie_fault() {  # worker fraction
   done
   if [ -n "$backends" ]; then
     kill -STOP $backends; FROZEN_BACKENDS=$backends
+    # A record in every partition (probes), so the worker seals an epoch even when the load is quiet.
+    # shellcheck disable=SC2046
+    probe $(seq 0 $(( PARTITIONS - 1 )))
     # Wait (<= 30 s) until the worker has sent a statement that a frozen session has not read: an epoch
     # is sealed and held in its writer. Without ss, three flush intervals make that likely.
     if command -v ss >/dev/null; then
