@@ -131,6 +131,10 @@ struct ZombieFencingTests {
         var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
         // A revoke drains the epochs in flight for at most ~this long (less a reserve), then lets go.
         config.shutdownTimeout = .seconds(3)
+        // One epoch takes what the first fetches bring from every partition (the whole load is there before
+        // A starts, ~0.7 MB per partition, under the 1 MB per-partition fetch size), even on a loaded machine.
+        config.flushInterval = .seconds(2)
+        config.flushMaxSpans = 1_000_000
 
         // The whole load first: A's first epochs then span every partition.
         let producer = try KafkaProducer(
