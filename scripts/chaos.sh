@@ -201,9 +201,7 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-# A 6 s session (as the tests): a SIGKILLed member is noticed after 6 s. (4 s made librdkafka 2.0.2's mock
-# abort on `!member->resp` in rd_kafka_mock_cgrp_member_add within 9 faults: a member's JoinGroup resent
-# while the mock still parked the first one.)
+# A 6 s session (as the tests): a SIGKILLed member is noticed after 6 s.
 export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
@@ -474,7 +472,10 @@ pg_terminate_fault() {
 
 ERRCODES_FETCH=(NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT _TRANSPORT UNKNOWN_TOPIC_OR_PART)
 ERRCODES_PRODUCE=(NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT NOT_ENOUGH_REPLICAS)
-ERRCODES_COMMIT=(REQUEST_TIMED_OUT NOT_COORDINATOR COORDINATOR_NOT_AVAILABLE)
+# Not NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE: the client then re-finds the coordinator and resends
+# JoinGroup/SyncGroup while librdkafka 2.0.2's mock still holds the first one, and the mock aborts
+# (`rd_kafka_mock_cgrp_member_add` / `_sync_set`: Assertion `!member->resp'; seen twice in 300 faults).
+ERRCODES_COMMIT=(REQUEST_TIMED_OUT)
 pick() { local r=$1; shift; local a=("$@"); echo "${a[$(awk -v r="$r" -v n="${#a[@]}" 'BEGIN{print int(r*n)}')]}"; }
 
 run_fault() {  # index kind a b c -> sets PARTS (affected partitions, "" = all), FAULT_END
