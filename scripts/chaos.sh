@@ -128,7 +128,7 @@ EST=$(awk '{
     else if (k == "lock_offsets") d = 2 + 4 * a; else if (k == "broker_bounce") d = 2 + 6 * a; else if (k == "remove_worker") d = 3
     else if (k == "pg_terminate") d = 1; else d = 0.3
     s += d + $6 + 3 } END { printf "%d", s + 30 }' "$W/schedule.txt")
-LOAD_SECONDS=${DURATION:-$(( EST * 3 / 2 ))}
+LOAD_SECONDS=${DURATION:-$EST}  # faults after the load ends still measure (probes), and the zombie brings its own records
 if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LOAD_SECONDS )); fi
 [ "$RATE" -ge 20 ] || { echo "chaos: --duration $LOAD_SECONDS s too long for the mock's ~5 MiB per partition" >&2; exit 2; }
 SPANS=$(( RATE * LOAD_SECONDS ))
