@@ -194,6 +194,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 "Budgets", .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .testTarget(
             name: "LoadGenTests",

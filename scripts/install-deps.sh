@@ -2,7 +2,7 @@
 # Installs what traceledger builds, tests and runs with (Debian packages). Idempotent: packages already
 # present are not fetched again. Needs root (or sudo).
 set -euo pipefail
-pkgs=(librdkafka-dev liblz4-dev libpq-dev libcurl4 pkg-config postgresql kcat python3)
+pkgs=(librdkafka-dev liblz4-dev libpq-dev libcurl4 pkg-config postgresql kcat python3 iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -98,6 +98,24 @@ public final class MockKafkaCluster: @unchecked Sendable {
         }
     }
 
+    /// Adds `milliseconds` of round-trip time to every response of broker `id` (-1 = all; 0 removes it).
+    public func setBrokerRTT(_ id: Int32, milliseconds: Int) throws(KafkaError) {
+        guard (0...60_000).contains(milliseconds) else {
+            throw KafkaError(code: .invalidArgument, message: "mock broker rtt \(milliseconds) ms out of 0...60000")
+        }
+        let err = rd_kafka_mock_broker_set_rtt(cluster, id, Int32(milliseconds))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "mock broker rtt \(id)") }
+    }
+
+    /// Makes broker `id` the coordinator of `kind` (`group` or `transaction`) `key`.
+    public func setCoordinator(kind: String, key: String, broker id: Int32) throws(KafkaError) {
+        guard kind == "group" || kind == "transaction" else {
+            throw KafkaError(code: .invalidArgument, message: "mock coordinator kind \(kind): expected group or transaction")
+        }
+        let err = rd_kafka_mock_coordinator_set(cluster, kind, key, id)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "mock coordinator \(kind) \(key) → \(id)") }
+    }
+
     /// Forgets errors pushed for `apiKey`.
     public func clearRequestErrors(_ apiKey: APIKey) {
         rd_kafka_mock_clear_request_errors(cluster, apiKey.rawValue)

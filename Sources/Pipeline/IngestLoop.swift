@@ -456,7 +456,7 @@ final class IngestLoop: @unchecked Sendable {
             case .fenced(let id, let detail):
                 tracker.epochFinished()
                 singleRecordEpochs[id] = nil
-                gauges.fencedEpochs.add(1, ordering: .relaxed)
+                // Counted by the writer at the moment of the fence (EpochWriterLoop).
                 logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
                 resyncNeeded = true
             }

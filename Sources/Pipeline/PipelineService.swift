@@ -71,6 +71,7 @@ public final class PipelineService: Service, Sendable {
         producerProps["message.max.bytes"] =
             producerProps["message.max.bytes"] ?? "\(min(1_000_000_000, max(1_000_000, c.recordsMaxBytes + (1 << 20))))"
         producerProps["compression.codec"] = producerProps["compression.codec"] ?? "lz4"
+        producerProps["reconnect.backoff.max.ms"] = producerProps["reconnect.backoff.max.ms"] ?? "1000"
         // Bounded memory: at least 32 MiB and two of the largest record (librdkafka's default is 1 GiB),
         // 10000 records; a full queue makes produce wait (backpressure), it never drops.
         producerProps = KafkaProducerConfiguration.boundedQueue(producerProps)
@@ -93,6 +94,9 @@ public final class PipelineService: Service, Sendable {
         // record batch larger than that is still fetched whole).
         var consumerProps = c.kafkaProperties
         consumerProps["queued.max.messages.kbytes"] = consumerProps["queued.max.messages.kbytes"] ?? "16384"
+        // A broker that comes back is reconnected to within 1 s (librdkafka's default backoff grows to 10 s:
+        // chaos runs saw ~10 s without progress after a broker's 5 s outage).
+        consumerProps["reconnect.backoff.max.ms"] = consumerProps["reconnect.backoff.max.ms"] ?? "1000"
         // librdkafka refuses fetch.max.bytes < message.max.bytes (which kafka.properties may raise for
         // the dead-letter producer) and receive.message.max.bytes < fetch.max.bytes + 512.
         let messageMax = consumerProps["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000

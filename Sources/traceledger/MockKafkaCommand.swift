@@ -1,5 +1,6 @@
 import ArgumentParser
 import Dispatch
+import Foundation
 import Kafka
 import Logging
 import Synchronization
@@ -13,10 +14,27 @@ import Darwin
 /// `traceledger mock-kafka`: hosts librdkafka's mock cluster in this process for other processes
 /// (workers, kcat) to use over 127.0.0.1. Prints the bootstrap address as the first stdout line, then
 /// runs until SIGTERM or SIGINT and exits 0.
+///
+/// Fault control: one command per stdin line (grammar: `MockClusterCommand`; blank lines and `#`
+/// comments ignored), each answered by exactly one stdout line, in order: `ok <command>` once applied,
+/// or `error <why>`. End of stdin ends the control, not the cluster.
 struct MockKafkaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mock-kafka",
-        abstract: "Host librdkafka's mock Kafka cluster; print its bootstrap address; run until SIGTERM/SIGINT.")
+        abstract: "Host librdkafka's mock Kafka cluster; print its bootstrap address; run until SIGTERM/SIGINT.",
+        discussion: """
+            Fault control: one command per stdin line, each answered on stdout by `ok <command>` or `error <why>`:
+              broker down <id|-1>        broker up <id|-1>
+              leader <topic> <partition> <broker|-1>
+              errors <api-key> <count> <error-code>   (e.g. errors Fetch 5 NOT_LEADER_FOR_PARTITION,
+                                                      errors OffsetCommit 3 REQUEST_TIMED_OUT, errors Produce 2 _TRANSPORT)
+              clear <api-key>
+              rtt <broker|-1> <ms>
+              coordinator group <group> <broker>
+              ping
+            API keys by name (Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, FindCoordinator,
+            JoinGroup, Heartbeat, LeaveGroup, SyncGroup) or number; error codes by librdkafka name or number.
+            """)
 
     @Option(help: "Number of brokers (ids 1...N).")
     var brokers: Int = 3
@@ -55,9 +73,35 @@ struct MockKafkaCommand: AsyncParsableCommand {
         }
         print(cluster.bootstrapServers)
         fflush(nil)  // All output streams: the reader waits for this line.
+        let control = Thread { Self.serveControl(cluster) }
+        control.name = "traceledger.mock-kafka.control"
+        control.start()
         let signo = await Self.waitForTermination()
         logger.info("mock-kafka stopping", metadata: ["signal": "\(signo)"])
         withExtendedLifetime(cluster) {}
+    }
+
+    /// Reads commands from stdin until its end (blocking: runs on its own thread) and answers each.
+    static func serveControl(_ cluster: MockKafkaCluster) {
+        while let raw = readLine(strippingNewline: true) {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            print(answer(line, cluster: cluster))
+            fflush(nil)  // all streams (`stdout` is a C global the strict checker refuses)
+        }
+    }
+
+    /// The one-line answer to one command line: `ok <line>` or `error <why>`.
+    static func answer(_ line: String, cluster: MockKafkaCluster) -> String {
+        do {
+            let command = try MockClusterCommand.parse(line)
+            try cluster.apply(command)
+            return "ok \(line)"
+        } catch let error as MockClusterCommand.ParseError {
+            return "error \(error.description)"
+        } catch {
+            return "error \(line): \(error)"
+        }
     }
 
     /// Suspends until SIGTERM or SIGINT arrives; returns its number.
