@@ -1,5 +1,6 @@
 import DevHarness
 import Foundation
+import HTTPServer
 import Kafka
 import Ledger
 import LoadGen
@@ -65,7 +66,16 @@ struct MetricsTests {
         #expect(committed, "the worker did not commit every record in time")
         // The state gauges refresh every second and the lag every 2 s: wait for both once.
         try await Task.sleep(for: .milliseconds(2_500))
-        let running = (exporter.render(openMetrics: false), exporter.render(openMetrics: true))
+        // Read over HTTP, as Prometheus does: the worker's exporter behind the HTTP server's /metrics.
+        let http = try await RunningHTTP.start(
+            schema: schema, readiness: AlwaysReady(), metrics: { exporter.render(openMetrics: $0) }, logger: logger)
+        let prometheus = try await HTTPTestClient.get(http.base + "/metrics")
+        let openMetrics = try await HTTPTestClient.get(
+            http.base + "/metrics", headers: ["Accept": "application/openmetrics-text; version=1.0.0"])
+        try await http.stop()
+        #expect(prometheus.status == 200 && prometheus.contentType.hasPrefix("text/plain; version=0.0.4"))
+        #expect(openMetrics.status == 200 && openMetrics.contentType.hasPrefix("application/openmetrics-text"))
+        let running = (prometheus.text, openMetrics.text)
         try await worker.stop()
         let stopped = (exporter.render(openMetrics: false), exporter.render(openMetrics: true))
 
@@ -116,7 +126,7 @@ struct MetricsTests {
         #expect(e.samples(named: "traceledger_consumer_lag").isEmpty)
     }
 
-    @Test("while running: every metric of docs/metrics.md is exposed, lag per assigned partition, both formats parse")
+    @Test("while running: every metric of docs/metrics.md is exposed on GET /metrics, lag per assigned partition, both formats parse")
     func everyDocumentedMetricIsExposed() async throws {
         let r = try await run(spans: 5_000, poison: 0.02, domainLabelBudget: 3)
         let text = try ParsedExposition(parsing: r.running.text, openMetrics: false)
