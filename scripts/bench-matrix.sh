@@ -83,7 +83,7 @@ for entry in "${MATRIX[@]}"; do
     last_load=$load_key
     # The Python peer on the same records, its own group and schema.
     echo "bench[$row]: Python peer …" >&2
-    psql "$DATABASE_URL" -qc "DROP SCHEMA IF EXISTS traceledger_peer CASCADE" >/dev/null
+    psql "$DATABASE_URL" -qc "SET client_min_messages = warning; DROP SCHEMA IF EXISTS traceledger_peer CASCADE" >/dev/null
     PEER=$(python3 scripts/peer/python_consumer.py --brokers "$BROKERS" --topic "$TOPIC" --group "peer-$row" \
       --records "$RECORDS" --pricing config/pricing.yaml || echo '{}')
   fi
