@@ -30,7 +30,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
   exec scripts/with-postgres.sh "$0" --spans "$SPANS"
 fi
 
-B=$PWD/.build/release/traceledger
+B=${TRACELEDGER_BENCH_BIN:-$PWD/.build/release/traceledger}  # override only to try the script on a debug build
 work=$(mktemp -d /tmp/traceledger-matrix.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
