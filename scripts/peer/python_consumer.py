@@ -211,7 +211,7 @@ def main():
     ap.add_argument("--brokers", required=True)
     ap.add_argument("--topic", default="otlp_spans")
     ap.add_argument("--group", default="peer")
-    ap.add_argument("--records", type=int, required=True, help="stop once this many records are committed")
+    ap.add_argument("--records", type=int, required=True, help="stop once the committed offsets sum to this")
     ap.add_argument("--pricing", default="config/pricing.yaml")
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--timeout", type=float, default=600)
@@ -247,7 +247,10 @@ def main():
     })
     consumer.subscribe([a.topic], on_assign=on_assign)
     res_cache = {}
-    done = spans = cost = 0
+    # Progress is by offset (Σ next offsets), so records the broker deleted before we read them (a
+    # retention gap) do not keep the peer waiting; `consumed` says how many it actually read.
+    positions = {}
+    done = consumed = spans = cost = 0
     last_commit = None
     while done < a.records and time.monotonic() - started < a.timeout:
         msgs = consumer.consume(num_messages=a.batch, timeout=0.5)
@@ -260,7 +263,8 @@ def main():
                     print(f"peer: {m.error()}", file=sys.stderr)
                 continue
             offsets[m.partition()] = m.offset() + 1
-            done += 1
+            positions[m.partition()] = m.offset() + 1
+            consumed += 1
             per = record_deltas(m, catalog, res_cache)
             if per is None:
                 continue
@@ -282,13 +286,14 @@ def main():
                     [(a.group, a.topic, p, o) for p, o in offsets.items()])
         db.commit()
         last_commit = time.monotonic()
+        done = sum(positions.values())
         for tid, (c, n) in deltas.items():
             cost += c
             spans += n
     consumer.close()
     assigned = state["assigned"] or started
     print(json.dumps({
-        "records": done, "spans": spans, "cost_nusd": cost,
+        "records": done, "consumed": consumed, "spans": spans, "cost_nusd": cost,
         "seconds_from_assignment": round((last_commit or time.monotonic()) - assigned, 3),
         "join_seconds": round(assigned - started, 3),
     }))
