@@ -10,14 +10,16 @@
 #     write p50/p99 (the worker's shutdown summary) and `traceledger verify` exact yes/no;
 #   the Python peer (scripts/peer/python_consumer.py, its own group and schema), whose Σ spans and Σ cost
 #     must equal the manifest's.
-#   scripts/bench-matrix.sh [--spans N]     (default 300000 spans a shape; --repeat share 0.3 on shape b)
+#   scripts/bench-matrix.sh [--spans N] [--only ROWS]    (default 300000 spans a shape; --repeat share 0.3 on shape b)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS=300000
+ONLY=""  # --only: a comma list of row numbers (1-based) to run
 while [ $# -gt 0 ]; do
   case "$1" in
     --spans) SPANS=$2; shift 2 ;;
-    *) echo "usage: scripts/bench-matrix.sh [--spans N]" >&2; exit 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: scripts/bench-matrix.sh [--spans N] [--only 1,4]" >&2; exit 2 ;;
   esac
 done
 if [ -z "${DATABASE_URL:-}" ]; then
@@ -27,7 +29,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
     echo "bench: the Python peer needs: pip install confluent-kafka opentelemetry-proto 'psycopg[binary]' pyyaml" >&2
     exit 1
   }
-  exec scripts/with-postgres.sh "$0" --spans "$SPANS"
+  exec scripts/with-postgres.sh "$0" --spans "$SPANS" ${ONLY:+--only "$ONLY"}
 fi
 
 B=${TRACELEDGER_BENCH_BIN:-$PWD/.build/release/traceledger}  # override only to try the script on a debug build
@@ -61,6 +63,7 @@ last_load=""
 for entry in "${MATRIX[@]}"; do
   IFS='|' read -r name parts shards opts <<<"$entry"
   row=$((row + 1))
+  if [ -n "$ONLY" ] && ! [[ ",$ONLY," == *",$row,"* ]]; then continue; fi
   topic=matrix_$row
   load_key="$parts|$opts"
   if [ "$load_key" != "$last_load" ]; then
