@@ -4,19 +4,28 @@
 # plus the worker's peak RSS and epoch write times, and a verify of the ledger against the manifest;
 # then the same records again under ~1000 API requests/s, and scripts/bench-api.sh (freshness).
 #   scripts/bench.sh [--spans N] [--partitions P]
+#   scripts/bench.sh --matrix [--spans N]   the traffic-shape matrix of issue #12 with the Python peer
+#                                           (scripts/bench-matrix.sh; one table, see README "Benchmarks")
 # Kafka is librdkafka's mock cluster in its own process (`traceledger mock-kafka`), PostgreSQL a
 # throwaway server on the same box (scripts/with-postgres.sh). Default settings for the worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS=1000000
 PARTITIONS=96
+MATRIX=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --spans) SPANS=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;
-    *) echo "usage: scripts/bench.sh [--spans N] [--partitions P]" >&2; exit 2 ;;
+    --matrix) MATRIX=1; shift ;;
+    *) echo "usage: scripts/bench.sh [--spans N] [--partitions P] | --matrix [--spans N]" >&2; exit 2 ;;
   esac
 done
+if [ -n "$MATRIX" ]; then
+  # The traffic-shape matrix of issue #12 (see scripts/bench-matrix.sh); --spans defaults to 300000 there.
+  [ "$SPANS" = 1000000 ] && SPANS=300000
+  exec scripts/bench-matrix.sh --spans "$SPANS"
+fi
 if [ -z "${DATABASE_URL:-}" ]; then
   scripts/install-deps.sh >/dev/null
   swift build -c release --product traceledger >&2

@@ -13,6 +13,12 @@ public struct TrafficConfiguration: Sendable, Hashable {
         /// An SDK-style exporter: spans exported as they end (so a trace is split over several records and
         /// its root usually comes last), records may mix traces, header `traceparent`, no key.
         case sdk
+        /// The Collector's Kafka exporter fed by agents that each forward one service's spans: key = trace id,
+        /// but a record holds one service's part of a trace (chunks of 4–5 spans), so a trace of ~50 spans
+        /// arrives in ~10 records. Defaults for this shape (each overridable): 40–60 spans a trace
+        /// (`spansPerTrace`), 20 % of traces in excluded environments (`excludedTraceFraction`), 4–7
+        /// attributes a span (~250 bytes; `attributesPerSpan`).
+        case collectorSplit = "collector-split"
     }
 
     public var seed: UInt64
@@ -32,6 +38,23 @@ public struct TrafficConfiguration: Sendable, Hashable {
     public var clampedFraction: Double = 0.003
     /// Share of spans with status ERROR (default 0.02).
     public var errorFraction: Double = 0.02
+    /// Exactly this many spans in every trace (1...1000; padding with internal and database spans when
+    /// the trace's own call graph is smaller). nil (default): the call graph decides (at most 80 spans;
+    /// `collector-split`: 40–60 spans).
+    public var spansPerTrace: Int? = nil
+    /// Share of traces sent AGAIN later (0...1; default 0): every non-root span once more with a new span
+    /// id (parents remapped), same trace id, ~64 traces after the first arrival, so the ledger's rows of
+    /// the trace are updated rather than inserted. Both arrivals are in the manifest; a repeat still
+    /// waiting when generation stops is never sent and never counted.
+    public var repeatFraction: Double = 0
+    /// Share of traces in an environment the catalog excludes (0...1). nil (default): the model's
+    /// environment weights (~7 % excluded; `collector-split`: 0.2).
+    public var excludedTraceFraction: Double? = nil
+    /// SDK shape: at most this many spans in a record's chunk of one trace (1...64; default 8).
+    public var sdkSpansPerRecordMax: Int = 8
+    /// Attributes per span, common ones included, filled up to a number drawn from this range. nil
+    /// (default): 10–20 (`collector-split`: 4–7).
+    public var attributesPerSpan: ClosedRange<Int>? = nil
 
     public init(seed: UInt64, shape: Shape, recordTimeNanos: UInt64) {
         self.seed = seed
@@ -79,15 +102,19 @@ public struct GeneratedRecord: Sendable, Hashable {
 public struct TrafficGenerator: Sendable {
     public let configuration: TrafficConfiguration
     public let pricer: ReferencePricer
-    private var rng: SeededRandom
+    var rng: SeededRandom
     private var builder: ManifestBuilder
     /// Indexed by `service × environments.count + environment`.
     private var resources: [Resource?] = Array(
         repeating: nil, count: TrafficModel.services.count * TrafficModel.environments.count)
     private var sessions: [String] = []
     private var poisonCounter = 0
+    /// Traces chosen to be sent again (oldest first; bounded by `repeatDelayTraces`).
+    var pendingRepeats: [[SynthSpan]] = []
+    /// How many chosen traces wait before the oldest is sent again.
+    static let repeatDelayTraces = 64
     private let domainWeightTotal: Int
-    private let envWeightTotal: Int
+    let envWeightTotal: Int
     /// Spans generated into accepted records so far.
     public private(set) var spansGenerated = 0
     /// Records generated so far (accepted and poison).
@@ -103,6 +130,21 @@ public struct TrafficGenerator: Sendable {
         }
         guard configuration.recordTimeNanos > 40 * 86_400 * 1_000_000_000 else {
             throw LoadGenError(.configurationInvalid, "recordTimeNanos must be a recent Unix time in nanoseconds")
+        }
+        if let n = configuration.spansPerTrace, !(1...1_000).contains(n) {
+            throw LoadGenError(.configurationInvalid, "spansPerTrace must be in 1...1000")
+        }
+        guard (0...1).contains(configuration.repeatFraction) else {
+            throw LoadGenError(.configurationInvalid, "repeatFraction must be in 0...1")
+        }
+        if let f = configuration.excludedTraceFraction, !(0...1).contains(f) {
+            throw LoadGenError(.configurationInvalid, "excludedTraceFraction must be in 0...1")
+        }
+        guard (1...64).contains(configuration.sdkSpansPerRecordMax) else {
+            throw LoadGenError(.configurationInvalid, "sdkSpansPerRecordMax must be in 1...64")
+        }
+        if let r = configuration.attributesPerSpan, r.lowerBound < 1 || r.upperBound > 64 {
+            throw LoadGenError(.configurationInvalid, "attributesPerSpan must lie within 1...64")
         }
         self.configuration = configuration
         self.pricer = pricer
@@ -125,11 +167,20 @@ public struct TrafficGenerator: Sendable {
         out.reserveCapacity(traces * (configuration.shape == .collector ? 1 : 4))
         var remaining = traces
         while remaining > 0 {
-            let window = configuration.shape == .collector ? 1 : min(remaining, 4)
+            let window = configuration.shape == .sdk ? min(remaining, 4) : 1
             remaining -= window
             var batch: [[SynthSpan]] = []
-            for _ in 0..<window { batch.append(makeTrace()) }
-            let records = configuration.shape == .collector ? collectorRecords(batch) : sdkRecords(batch)
+            for _ in 0..<window {
+                let trace = makeTrace()
+                batch.append(trace)
+                if configuration.repeatFraction > 0 { batch += scheduleRepeat(of: trace) }
+            }
+            let records: [PendingRecord]
+            switch configuration.shape {
+            case .collector: records = collectorRecords(batch)
+            case .sdk: records = sdkRecords(batch)
+            case .collectorSplit: records = collectorSplitRecords(batch)
+            }
             for var r in records {
                 try account(&r)
                 out.append(r.record)
@@ -184,7 +235,7 @@ public struct TrafficGenerator: Sendable {
         var traceState: String
     }
 
-    private struct TraceContextState {
+    struct TraceContextState {
         var traceID: TraceID
         var environment: Int
         var domain: TrafficModel.Domain
@@ -203,7 +254,7 @@ public struct TrafficGenerator: Sendable {
         return TrafficModel.domains[0]
     }
 
-    private mutating func weightedEnvironment() -> Int {
+    mutating func weightedEnvironment() -> Int {
         var x = rng.below(envWeightTotal)
         for (i, e) in TrafficModel.environments.enumerated() {
             if x < e.weight { return i }
@@ -218,7 +269,7 @@ public struct TrafficGenerator: Sendable {
         return id
     }
 
-    private mutating func newSpanID() -> UInt64 {
+    mutating func newSpanID() -> UInt64 {
         let v = rng.next()
         return v == 0 ? 1 : v
     }
@@ -279,8 +330,10 @@ public struct TrafficGenerator: Sendable {
     private mutating func makeTrace() -> [SynthSpan] {
         let domain = weightedDomain()
         var state = TraceContextState(
-            traceID: newTraceID(), environment: weightedEnvironment(), domain: domain,
+            traceID: newTraceID(), environment: traceEnvironment(), domain: domain,
             traceState: rng.chance(0.1) ? rng.pick(["ot=th:c", "ot=th:8", "ot=th:fd70a4;rv:0123456789abcd"]) : "")
+        let target = spansTarget()
+        if let target { state.spansMax = target }
         if domain.sessions, rng.chance(0.85) {
             if sessions.count < 8 || rng.chance(0.25) {
                 let id = "sess-" + hex(rng.next()).prefix(12)
@@ -298,6 +351,7 @@ public struct TrafficGenerator: Sendable {
         _ = entry(
             &state, service: domain.rootService, name: domain.name, kind: domain.rootKind, parent: 0, start: start,
             duration: rootDuration, depth: 0)
+        if let target { pad(&state, to: target) }
         return state.spans
     }
 
@@ -403,7 +457,7 @@ public struct TrafficGenerator: Sendable {
         return id
     }
 
-    private mutating func dbCall(_ t: inout TraceContextState, service: Int, parent: UInt64, start: UInt64, duration: UInt64) {
+    mutating func dbCall(_ t: inout TraceContextState, service: Int, parent: UInt64, start: UInt64, duration: UInt64) {
         let (system, op, statement) = rng.pick(TrafficModel.dbStatements)
         _ = addSpan(&t, service: service, name: "\(op) \(system)", kind: .client, parent: parent, start: start, duration: duration) {
             attrs, _, rng in
@@ -522,7 +576,7 @@ public struct TrafficGenerator: Sendable {
     }
 
     /// A child window inside [start, start + duration).
-    private mutating func sub(_ start: UInt64, _ duration: UInt64) -> (UInt64, UInt64) {
+    mutating func sub(_ start: UInt64, _ duration: UInt64) -> (UInt64, UInt64) {
         let offset = duration > 4 ? UInt64(rng.below(Int(duration / 2))) : 0
         let rest = duration - offset
         let d = rest > 2 ? UInt64(rng.int(Int(rest / 10)...Int(rest - 1))) : 1
@@ -531,7 +585,7 @@ public struct TrafficGenerator: Sendable {
 
     /// Adds one span with common attributes, the caller's specific ones, filler up to 10–20 attributes,
     /// maybe an upstream `cost.usd`, an error status, or end < start.
-    private mutating func addSpan(
+    mutating func addSpan(
         _ t: inout TraceContextState, service: Int, name: String, kind: SpanKind, parent: UInt64, start: UInt64,
         duration: UInt64, specific: (inout [Attribute], inout SpanFacts, inout SeededRandom) -> Void
     ) -> UInt64 {
@@ -568,7 +622,7 @@ public struct TrafficGenerator: Sendable {
             attrs.append(Attribute("host.type", .string(hostType)))
             facts.hostType = hostType
         }
-        let target = rng.int(10...20)
+        let target = rng.int(attributesRange)
         var k = 0
         while attrs.count < target {
             appendFiller(&attrs, k)
@@ -666,7 +720,7 @@ public struct TrafficGenerator: Sendable {
         return req
     }
 
-    private mutating func encode(_ spans: [SynthSpan]) -> [UInt8] {
+    mutating func encode(_ spans: [SynthSpan]) -> [UInt8] {
         encodeFast(spans)
     }
 
@@ -695,7 +749,7 @@ public struct TrafficGenerator: Sendable {
             let sorted = trace.sorted { ($0.facts.endTimeNanos, $0.spanID) < ($1.facts.endTimeNanos, $1.spanID) }
             var i = 0
             while i < sorted.count {
-                let n = min(sorted.count - i, rng.int(1...8))
+                let n = min(sorted.count - i, rng.int(1...configuration.sdkSpansPerRecordMax))
                 let chunk = Array(sorted[i..<(i + n)])
                 chunks.append((chunk.map(\.facts.endTimeNanos).max() ?? 0, chunk))
                 i += n
@@ -787,7 +841,7 @@ public struct TrafficGenerator: Sendable {
         var headers: [RecordHeader] = []
         var key: [UInt8]? = nil
         let id = spans[0].facts.traceID
-        if configuration.shape == .collector {
+        if configuration.shape != .sdk {
             key = Array(id.description.utf8)
         } else {
             headers = [RecordHeader(name: "traceparent", value: Array("00-\(id.description)-\(hex(spans[0].spanID))-01".utf8))]

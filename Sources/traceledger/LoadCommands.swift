@@ -20,7 +20,7 @@ struct LoadgenCommand: AsyncParsableCommand {
     var brokers: String?
     @Option(help: "Topic to produce to.") var topic = "otlp_spans"
     @Option(help: "Spans to generate.") var spans = 1_000_000
-    @Option(help: "Record shape: collector (key = trace id, one trace per record) or sdk (traceparent header).")
+    @Option(help: "Record shape: collector (key = trace id, one trace per record), sdk (traceparent header, no key) or collector-split (key = trace id, one service's 4-5 spans per record, ~50 spans a trace, 20 % excluded).")
     var shape: TrafficConfiguration.Shape = .collector
     @Option(help: "Share of poison records (0 ... 0.5).") var poison = 0.01
     @Option(help: "Target spans per second (default: as fast as possible).") var rate: Int?
@@ -31,6 +31,16 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "Also send too_large poison records bigger than this many bytes (the worker's records.max_bytes).")
     var tooLargeLimit: Int?
     @Option(help: "Kafka compression codec for the produced batches.") var compression = "lz4"
+    @Option(help: "Exactly this many spans in every trace (1 ... 1000; default: the call graph decides).")
+    var spansPerTrace: Int?
+    @Option(help: "Share of traces sent again ~64 traces later: their non-root spans with new span ids (0 ... 1).")
+    var `repeat` = 0.0
+    @Option(help: "Share of traces in excluded environments (0 ... 1; default: the model's, collector-split 0.2).")
+    var excludedFraction: Double?
+    @Option(help: "sdk shape: at most this many spans of one trace in a record (1 ... 64).")
+    var sdkBatchMax = 8
+    @Option(help: "Attributes per span, e.g. 4-7 (default 10-20; collector-split 4-7).")
+    var attributes: String?
 
     func run() async throws {
         let brokers = self.brokers ?? ProcessInfo.processInfo.environment["TRACELEDGER_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
@@ -40,13 +50,11 @@ struct LoadgenCommand: AsyncParsableCommand {
             let producer = try KafkaProducer(
                 configuration: KafkaProducerConfiguration(bootstrapServers: brokers, properties: properties),
                 logger: makeLogger("traceledger.loadgen"))
-            let plan = LoadPlan(
-                spans: spans, shape: shape, poisonFraction: poison, seed: seed, topic: topic, spansPerSecond: rate,
-                tooLargeLimitBytes: tooLargeLimit)
+            let configuration = try trafficConfiguration()
             let started = ContinuousClock.now
-            var (result, records) = try LoadProducer(
-                producer: producer, catalogURL: URL(fileURLWithPath: pricing), plan: plan
-            ).run()
+            var (result, records) = try Self.produce(
+                configuration, spans: spans, rate: rate, topic: topic, catalog: URL(fileURLWithPath: pricing),
+                producer: producer)
             let elapsed = ContinuousClock.now - started
             result.produced = Self.endOffsets(topic: topic, brokers: brokers)
             try result.jsonData().write(to: URL(fileURLWithPath: manifest))
@@ -62,6 +70,57 @@ struct LoadgenCommand: AsyncParsableCommand {
 }
 
 extension LoadgenCommand {
+    /// The generator's configuration from the options (defaults = the plain `LoadPlan` traffic).
+    func trafficConfiguration() throws -> TrafficConfiguration {
+        var c = TrafficConfiguration(
+            seed: seed, shape: shape, recordTimeNanos: UInt64(Date().timeIntervalSince1970 * 1e9))
+        c.poisonFraction = poison
+        c.tooLargeLimitBytes = tooLargeLimit
+        c.spansPerTrace = spansPerTrace
+        c.repeatFraction = `repeat`
+        c.excludedTraceFraction = excludedFraction
+        c.sdkSpansPerRecordMax = sdkBatchMax
+        if let attributes {
+            let parts = attributes.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else {
+                throw CLIFailure("--attributes: expected a range like 4-7; got '\(attributes)'")
+            }
+            c.attributesPerSpan = parts[0]...parts[1]
+        }
+        return c
+    }
+
+    /// Generates and produces `spans` spans (chunks of 200 traces, like `LoadProducer`), paced to `rate`
+    /// spans/s when set; returns the manifest of what was sent and the records produced.
+    static func produce(
+        _ configuration: TrafficConfiguration, spans: Int, rate: Int?, topic: String, catalog: URL,
+        producer: KafkaProducer
+    ) throws -> (manifest: Manifest, records: Int) {
+        var generator = try TrafficGenerator(
+            configuration: configuration, pricer: ReferencePricer(catalog: ReferenceCatalog(contentsOf: catalog)))
+        let start = ContinuousClock.now
+        var produced = 0
+        while generator.spansGenerated < spans {
+            let records = try generator.generate(traces: 200)
+            for r in records {
+                try producer.produce(
+                    topic: topic, key: r.key, value: r.value, headers: r.headers.map { ($0.name, $0.value) },
+                    timestampMilliseconds: r.timestampMilliseconds)
+            }
+            produced += records.count
+            if let rate, rate > 0 {
+                let due = Duration.seconds(Double(generator.spansGenerated) / Double(rate))
+                let elapsed = ContinuousClock.now - start
+                if due > elapsed {
+                    let c = (due - elapsed).components
+                    Thread.sleep(forTimeInterval: Double(c.seconds) + Double(c.attoseconds) / 1e18)
+                }
+            }
+        }
+        try producer.flush(timeout: .seconds(120))
+        return (generator.manifest, produced)
+    }
+
     /// The topic's high watermarks after the load (for `verify --wait`), asked of the partition leaders
     /// through a consumer handle that never joins a group; partitions are probed from 0 until one is
     /// unknown. nil (with a note) when Kafka does not answer.

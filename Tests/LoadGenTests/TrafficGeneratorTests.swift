@@ -78,7 +78,7 @@ struct TrafficGeneratorTests {
         #expect(share > 0.03 && share < 0.07, "poison share \(share)")
     }
 
-    @Test("spans: 10–20 attributes, ids of the right length, times inside the window", arguments: TrafficConfiguration.Shape.allCases)
+    @Test("spans: 10–20 attributes, ids of the right length, times inside the window", arguments: [TrafficConfiguration.Shape.collector, .sdk])
     func spanShape(shape: TrafficConfiguration.Shape) throws {
         var g = try generator(shape, poison: 0)
         let records = try g.generate(traces: 200)
