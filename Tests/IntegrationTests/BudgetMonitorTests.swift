@@ -193,7 +193,9 @@ struct BudgetMonitorTests {
         let file = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"1\"}\nwebhook: \"\(listener.url)\"\n")
         defer { try? FileManager.default.removeItem(atPath: file) }
         let metrics = TestMetrics()
-        let monitor = try Self.monitor(file: file, scratch: scratch, metrics: metrics, retries: 0, timeout: .milliseconds(300))
+        // 2 s per attempt: long enough that a loaded machine still connects and sends before the timeout
+        // (a 300 ms attempt sometimes gave up before the listener saw the request).
+        let monitor = try Self.monitor(file: file, scratch: scratch, metrics: metrics, retries: 0, timeout: .seconds(2))
         try await scratch.setSpend("d", nano: 1_000_000_000)
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await monitor.run() }
