@@ -51,6 +51,7 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]),
 
         // No I/O: parsing, decoding, pricing.
+        .target(name: "DurationUnits", swiftSettings: strict),
         .target(name: "TraceContext", swiftSettings: strict),
         .target(name: "SpanDecoding", dependencies: ["TraceContext"], swiftSettings: strict),
         // swift-protobuf generated OTLP types (generated once, committed): the decoder's oracle and the
@@ -76,7 +77,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "DurationUnits", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
@@ -92,7 +93,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Aggregation", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
+                "Aggregation", "DurationUnits", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -102,7 +103,7 @@ let package = Package(
         .target(
             name: "Budgets",
             dependencies: [
-                "Ledger",
+                "DurationUnits", "Ledger",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -132,7 +133,7 @@ let package = Package(
         .target(
             name: "DevHarness",
             dependencies: [
-                "LoadGen", "Kafka", "Ledger", "Pipeline", "Telemetry",
+                "DurationUnits", "LoadGen", "Kafka", "Ledger", "Pipeline", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -140,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
+                "DurationUnits", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),

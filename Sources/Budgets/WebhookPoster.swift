@@ -1,3 +1,4 @@
+import DurationUnits
 public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking  // URLSession on Linux: libcurl at run time (libcurl4 in the image).
@@ -27,7 +28,7 @@ public struct WebhookPoster: Sendable {
 
     /// Posts `notice`; true when a 2xx answer came back within the attempts.
     public func deliver(_ notice: WebhookNotice, logger: Logger) async -> Bool {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.inSeconds
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = seconds
         configuration.timeoutIntervalForResource = seconds

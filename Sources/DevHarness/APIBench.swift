@@ -1,3 +1,4 @@
+import DurationUnits
 public import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -123,7 +124,7 @@ public struct APIBench: Sendable {
                             }
                             try await Task.sleep(for: .milliseconds(20))
                         }
-                        if visible { out.samplesMs.append(Self.milliseconds(ContinuousClock.now - started)) } else { out.errors += 1 }
+                        if visible { out.samplesMs.append((ContinuousClock.now - started).inMilliseconds) } else { out.errors += 1 }
                         try await Task.sleep(for: .milliseconds(Int64.random(in: 50...250)))
                     }
                     return out
@@ -166,7 +167,7 @@ public struct APIBench: Sendable {
         let elapsed = ContinuousClock.now - started
         done.set()
         let l = await latencies
-        let seconds = Self.milliseconds(elapsed) / 1000
+        let seconds = (elapsed).inMilliseconds / 1000
         return (l, Double(spans) / seconds, Double(l.samplesMs.count + l.errors) / seconds)
     }
 
@@ -189,7 +190,7 @@ public struct APIBench: Sendable {
                         i += clients
                         let t0 = ContinuousClock.now
                         if let status = try? await Self.get(url), status == 200 {
-                            out.samplesMs.append(Self.milliseconds(ContinuousClock.now - t0))
+                            out.samplesMs.append((ContinuousClock.now - t0).inMilliseconds)
                         } else {
                             out.errors += 1
                         }
@@ -263,9 +264,6 @@ public struct APIBench: Sendable {
         return try LedgerReader(schema: try SchemaName(s.schema)).offsetsTotal(group: s.group, on: c)
     }
 
-    static func milliseconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    }
 
     static let session: URLSession = {
         let c = URLSessionConfiguration.ephemeral

@@ -29,7 +29,8 @@ public final class InProcessWorker: Sendable {
             },
             logger: logger, metrics: metrics?.factory, costExporter: metrics)
         let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [.init(service: pipeline)], logger: logger))
+            configuration: ServiceGroupConfiguration(
+                services: pipeline.companions.map { .init(service: $0) } + [.init(service: pipeline)], logger: logger))
         self.pipeline = pipeline
         self.group = group
         self.task = Task { try await group.run() }

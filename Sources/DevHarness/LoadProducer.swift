@@ -1,3 +1,4 @@
+import DurationUnits
 public import Foundation
 public import Kafka
 public import LoadGen
@@ -74,14 +75,10 @@ public struct LoadProducer: Sendable {
             if let rate = plan.spansPerSecond, rate > 0 {
                 let due = Duration.seconds(Double(generator.spansGenerated) / Double(rate))
                 let elapsed = ContinuousClock.now - start
-                if due > elapsed { Thread.sleep(forTimeInterval: Self.seconds(due - elapsed)) }
+                if due > elapsed { Thread.sleep(forTimeInterval: (due - elapsed).inSeconds) }
             }
         }
         try producer.flush(timeout: .seconds(120))
         return (generator.manifest, produced)
-    }
-
-    static func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }

@@ -1,3 +1,4 @@
+import DurationUnits
 public import Aggregation
 import Kafka
 import Foundation
@@ -134,7 +135,7 @@ final class NoticeBox: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         if notices.isEmpty {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let seconds = timeout.inSeconds
             _ = condition.wait(until: Date(timeIntervalSinceNow: seconds))
         }
         let out = notices

@@ -1,3 +1,4 @@
+import DurationUnits
 import Foundation
 import Kafka
 import Logging
@@ -252,7 +253,7 @@ final class EpochWriterLoop: @unchecked Sendable {
             let left = end - ContinuousClock.now
             if left <= .zero { return }
             let slice = min(left, .milliseconds(50))
-            Thread.sleep(forTimeInterval: Double(slice.components.seconds) + Double(slice.components.attoseconds) / 1e18)
+            Thread.sleep(forTimeInterval: slice.inSeconds)
         }
     }
 
@@ -266,7 +267,7 @@ final class EpochWriterLoop: @unchecked Sendable {
     /// Capped exponential backoff with jitter: 100 ms × 2^attempt, at most `max`; uniform in [half, all].
     static func backoff(attempt: Int, max: Duration) -> Duration {
         // Milliseconds of the whole cap (a sub-second cap counted as 0 before: retries in a tight loop).
-        let capMillis = max.components.seconds * 1000 + max.components.attoseconds / 1_000_000_000_000_000
+        let capMillis = max.wholeMilliseconds
         let expMillis = Swift.min(capMillis, 100 << Int64(Swift.min(attempt, 16)))
         return .milliseconds(Int64.random(in: expMillis / 2...Swift.max(expMillis, 1)))
     }

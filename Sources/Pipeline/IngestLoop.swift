@@ -1,3 +1,4 @@
+import DurationUnits
 import Aggregation
 import Foundation
 import Kafka
@@ -381,7 +382,7 @@ final class IngestLoop: @unchecked Sendable {
     /// The latest record time (ms) that counts as a time: this worker's clock + `records.max_future_skew`.
     static func recordTimeCeiling(skew: Duration) -> Int64 {
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
-        return nowMillis + skew.components.seconds * 1000  // Safe: both ≪ Int64.max.
+        return nowMillis.addingReportingOverflow(skew.wholeMilliseconds).partialValue  // Safe: both ≪ Int64.max.
     }
 
     /// Logs and counts each gap the tracker found (once): records Kafka no longer had when we read.

@@ -1,3 +1,4 @@
+import DurationUnits
 import Aggregation
 import CoreMetrics
 import Kafka
@@ -151,7 +152,7 @@ final class PipelineMetrics: Sendable {
         }
         retentionGapRecords.increment(by: max(0, gapRecords))
         epochsCommitted.increment()
-        epochWriteSeconds.recordNanoseconds(Self.nanoseconds(writeDuration))
+        epochWriteSeconds.recordNanoseconds(writeDuration.wholeNanoseconds)
         epochSpans.record(max(0, counters.spansCounted))
         if let costExporter {
             let costs = attribution.withLock { $0.add(epoch.deltas) }
@@ -200,11 +201,6 @@ final class PipelineMetrics: Sendable {
         for g in removed { g.destroy() }
     }
 
-    static func nanoseconds(_ d: Duration) -> Int64 {
-        let (s, a) = d.components
-        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns &+ a / 1_000_000_000
-    }
 }
 
 /// Counters keyed by an input-derived label (an environment name) under a budget: the first `budget`

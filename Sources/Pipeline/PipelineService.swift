@@ -1,3 +1,4 @@
+import DurationUnits
 import Aggregation
 public import CoreMetrics
 import Foundation
@@ -10,8 +11,9 @@ public import Telemetry
 
 /// One worker: Kafka → shards → epochs → Postgres, as a swift-service-lifecycle `Service`.
 ///
-/// Threads: one ingest thread (librdkafka consumer), one writer thread (its own `EpochStore`), shard
-/// tasks on the cooperative pool (CPU only, never blocking), and a catalog-reload timer. Graceful
+/// Threads: one ingest thread (librdkafka consumer), one writer thread (its own `EpochStore`) and shard
+/// tasks on the cooperative pool (CPU only, never blocking). The catalog reloader and the progress
+/// reporter are services of their own (``companions``), run beside it in the same `ServiceGroup`. Graceful
 /// shutdown (SIGTERM/SIGINT through the `ServiceGroup`): stop fetching, seal, write, commit, leave the
 /// group, return within `shutdown.timeout`. Memory is bounded by `flush.max_inflight_epochs` sealed
 /// epochs, one open epoch (`flush.max_spans`), the bytes dispatched to shards and not yet processed
@@ -25,6 +27,8 @@ public final class PipelineService: Service, Sendable {
     public let status = PipelineStatus()
     private let gauges: PipelineGauges
     private let writerID: String
+    /// The price catalog, loaded once at construction; reloaded by ``CatalogReloader``.
+    private let catalog: Result<PriceCatalogSource, any Error>
 
     /// - Parameters:
     ///   - metrics: where the worker's series (docs/metrics.md) are made; nil: `MetricsSystem.factory`.
@@ -40,6 +44,19 @@ public final class PipelineService: Service, Sendable {
         self.gauges = PipelineGauges(
             metrics: PipelineMetrics(factory: metrics ?? MetricsSystem.factory, costExporter: costExporter))
         self.writerID = "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        self.catalog = Result { () throws(any Error) in try Self.loadCatalog(configuration.pricingFile) }
+    }
+
+    /// The services that run beside the worker in its `ServiceGroup`, listed before it (so that they stop
+    /// after it): the catalog reloader and the progress reporter. Empty when the catalog could not be
+    /// loaded (then `run()` throws that error).
+    public var companions: [any Service] {
+        guard case .success(let source) = catalog else { return [] }
+        return [
+            CatalogReloader(
+                source: source, interval: configuration.pricingReloadInterval, metrics: gauges.metrics, logger: logger),
+            ProgressReporter(gauges: gauges, status: status, logger: logger),
+        ]
     }
 
     /// Totals since start, for summaries and tests.
@@ -59,7 +76,7 @@ public final class PipelineService: Service, Sendable {
 
     public func run() async throws {
         let c = configuration
-        let catalogSource = try Self.loadCatalog(c.pricingFile)
+        let catalogSource = try catalog.get()
         let shardCount = c.pipelineShards > 0 ? c.pipelineShards : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
@@ -113,7 +130,7 @@ public final class PipelineService: Service, Sendable {
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
         var shards: [Shard] = []
         var limits = RecordLimits(
-            maxAgeNanos: Self.nanos(c.recordsMaxAge), maxFutureSkewNanos: Self.nanos(c.recordsMaxFutureSkew),
+            maxAgeNanos: c.recordsMaxAge.wholeNanoseconds, maxFutureSkewNanos: c.recordsMaxFutureSkew.wholeNanoseconds,
             maxBytes: c.recordsMaxBytes)
         limits.baggageSessionKeys = c.baggageKeys
         let env = ShardEnvironment(
@@ -153,60 +170,6 @@ public final class PipelineService: Service, Sendable {
             try await withGracefulShutdownHandler {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for shard in shards { group.addTask { await shard.run() } }
-                    let metrics = self.gauges.metrics
-                    metrics.catalogVersion.record(catalogSource.version)
-                    group.addTask {
-                        // Catalog reloads; ends with the group (cancelled below).
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: c.pricingReloadInterval)
-                            let outcome = catalogSource.poll()
-                            metrics.catalogVersion.record(catalogSource.version)
-                            switch outcome {
-                            case .failed(let error):
-                                metrics.catalogReloadFailures.increment()
-                                self.logger.error(
-                                    "price catalog refused; keeping the last good one", metadata: ["error": "\(error)"])
-                            case .reloaded:
-                                self.logger.notice("price catalog reloaded", metadata: ["version": "\(catalogSource.version)"])
-                            default: break
-                            }
-                        }
-                    }
-                    group.addTask {
-                        // The gauges that mirror the pipeline's state, once a second.
-                        while !Task.isCancelled {
-                            self.refreshGauges()
-                            try? await Task.sleep(for: .seconds(1))
-                        }
-                    }
-                    group.addTask {
-                        // A progress line every 10 s; a warning with the reason while not ready (database
-                        // down, consumer failed). Until the HTTP server lands, this is the readiness signal.
-                        var last = (spans: 0, at: ContinuousClock.now)
-                        while !Task.isCancelled {
-                            try? await Task.sleep(for: .seconds(10))
-                            let spans = self.gauges.spansTotal.load(ordering: .relaxed)
-                            let now = ContinuousClock.now
-                            let seconds = Double((now - last.at).components.seconds) + 1e-9
-                            var metadata: Logger.Metadata = [
-                                "spans_per_s": "\(Int(Double(spans - last.spans) / seconds))", "spans": "\(spans)",
-                                "rejected": "\(self.gauges.rejectedTotal.load(ordering: .relaxed))",
-                                "epochs": "\(self.gauges.committedEpochs.load(ordering: .relaxed))",
-                                "inflight": "\(self.gauges.inflightEpochs.load(ordering: .relaxed))",
-                                "paused": "\(self.status.isPaused)",
-                            ]
-                            if let w = self.gauges.writeTimePercentiles() {
-                                metadata["epoch_write_p99_ms"] = "\(Int(w.p99.rounded()))"
-                            }
-                            last = (spans, now)
-                            if let reason = self.status.notReadyReason {
-                                metadata["reason"] = "\(reason)"
-                                self.logger.warning("not ready", metadata: metadata)
-                            } else {
-                                self.logger.info("progress", metadata: metadata)
-                            }
-                        }
-                    }
                     // Once shutdown has begun, neither thread may hold the exit past `shutdown.timeout`: a
                     // thread still blocked then (a statement to a database that stopped answering, whose
                     // socket stays open) is left behind. Nothing it holds is lost: what is not committed in
@@ -236,7 +199,7 @@ public final class PipelineService: Service, Sendable {
             ingest.stopRequested.store(true, ordering: .relaxed)
         }
         try? producer.flush(timeout: shutdown.remaining(atMost: .seconds(5), keeping: .milliseconds(100)))
-        refreshGauges()
+        ProgressReporter.refreshGauges(gauges, status: status)
         gauges.metrics.ready.record(0)
         var summary: Logger.Metadata = [
             "epochs_committed": "\(gauges.committedEpochs.load(ordering: .relaxed))",
@@ -253,24 +216,11 @@ public final class PipelineService: Service, Sendable {
         logger.notice("worker stopped", metadata: summary)
     }
 
-    /// Sets the state gauges (in-flight epochs, paused, ready, buffered bytes) from the pipeline's atomics.
-    private func refreshGauges() {
-        let m = gauges.metrics
-        m.inflightEpochs.record(gauges.inflightEpochs.load(ordering: .relaxed))
-        m.paused.record(status.isPaused ? 1 : 0)
-        m.ready.record(status.notReadyReason == nil ? 1 : 0)
-        m.bufferedBytes.record(max(0, gauges.bufferedBytes.load(ordering: .relaxed)))
-    }
-
     static let consumerOnly: Set<String> = [
         "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
         "partition.assignment.strategy", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store",
         "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.wait.max.ms", "fetch.min.bytes",
     ]
-
-    static func nanos(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-    }
 
     /// Runs `body` on a new dedicated thread; the completion finishes when the thread ends.
     static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadCompletion {
@@ -308,7 +258,7 @@ public final class PipelineService: Service, Sendable {
 
     /// Sleeps even in a cancelled task (where `Task.sleep` returns at once and `wait` would spin).
     static func sleepIgnoringCancellation(_ d: Duration) async {
-        let nanos = Int(PipelineService.nanos(d))
+        let nanos = Int(d.wholeNanoseconds)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(nanos)) { c.resume() }
         }

@@ -1,3 +1,4 @@
+import DurationUnits
 import Aggregation
 import CoreMetrics
 import Kafka
@@ -67,7 +68,7 @@ final class PipelineGauges: Sendable {
     }
 
     func recordWrite(_ d: Duration) {
-        let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+        let ms = d.inMilliseconds
         writeTimes.withLock { w in
             if w.values.count < Self.writeTimesMax {
                 w.values.append(ms)

@@ -1,3 +1,4 @@
+import DurationUnits
 import ArgumentParser
 import DevHarness
 import Foundation
@@ -56,7 +57,7 @@ struct BenchAPICommand: AsyncParsableCommand {
         say("bench-api: warm-up run of \(spans) spans (max ingest rate, default flush interval) …")
         let result = try await LocalRun(options: options, conninfo: url, logger: logger).run(
             whileKept: { r, bootstrap in
-                let seconds = Double(r.elapsed.components.seconds) + Double(r.elapsed.components.attoseconds) / 1e18
+                let seconds = r.elapsed.inSeconds
                 var settings = APIBench.Settings(
                     bootstrapServers: bootstrap, topic: topic, group: consumerGroup, schema: schema,
                     conninfo: url, baseURL: base, catalogURL: catalog,

@@ -1,3 +1,4 @@
+import DurationUnits
 import ArgumentParser
 import Foundation
 import Kafka
@@ -55,7 +56,7 @@ struct BenchConsumeCommand: AsyncParsableCommand {
         guard let elapsed, count >= records else {
             throw CLIFailure.report(CLIFailure("read \(count) of \(records) records before the timeout"))
         }
-        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
+        let seconds = max(elapsed.inSeconds, 1e-9)
         print(String(format: "raw_consume records=%d seconds=%.3f records_per_s=%.0f spans_per_s=%.0f", count, seconds,
                      Double(count) / seconds, Double(spans) / seconds))
     }

@@ -1,3 +1,4 @@
+import DurationUnits
 import ArgumentParser
 import DevHarness
 import Dispatch
@@ -123,7 +124,7 @@ struct DevCommand: AsyncParsableCommand {
     static func summary(_ r: LocalRun.Result, conninfo: String, httpPort: Int?) throws {
         let c = try PGConnection.connect(conninfo: conninfo)
         let reader = LedgerReader()
-        let seconds = max(Double(r.elapsed.components.seconds) + Double(r.elapsed.components.attoseconds) / 1e18, 1e-9)
+        let seconds = max(r.elapsed.inSeconds, 1e-9)
         say("")
         say("== traceledger dev: summary ==")
         say(

@@ -1,3 +1,4 @@
+import DurationUnits
 public import ArgumentParser
 import DevHarness
 import Foundation
@@ -58,7 +59,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             let elapsed = ContinuousClock.now - started
             result.produced = Self.endOffsets(topic: topic, brokers: brokers)
             try result.jsonData().write(to: URL(fileURLWithPath: manifest))
-            let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 1e-9)
+            let seconds = max(elapsed.inSeconds, 1e-9)
             print(
                 "produced \(records) records (\(result.totals.spans) spans, \(result.totals.rejectedRecords) poison) to \(topic) in "
                     + String(format: "%.1f s (%.0f spans/s)", seconds, Double(result.totals.spans) / seconds))

@@ -92,7 +92,8 @@ struct RunCommand: AsyncParsableCommand {
             throw CLIFailure("\(error)")
         }
         // Services stop in reverse order: the pipeline first (it has `shutdown.timeout` to seal, write,
-        // commit and leave the group), then the budget monitor, then the HTTP server (/healthz answers
+        // commit and leave the group), then its companions (progress reporter, catalog reloader), then the
+        // budget monitor, then the HTTP server (/healthz answers
         // while the worker drains). The HTTP server or the budget monitor ending early (a port already
         // taken, say) shuts the worker down gracefully; it never cancels it.
         var groupConfiguration = ServiceGroupConfiguration(
@@ -103,8 +104,7 @@ struct RunCommand: AsyncParsableCommand {
                 .init(
                     service: budgets, successTerminationBehavior: .gracefullyShutdownGroup,
                     failureTerminationBehavior: .gracefullyShutdownGroup),
-                .init(service: pipeline),
-            ],
+            ] + pipeline.companions.map { .init(service: $0) } + [.init(service: pipeline)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         // A backstop only: the pipeline keeps its own deadline, and the other services stop waiting for a
