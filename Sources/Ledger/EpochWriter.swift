@@ -127,37 +127,72 @@ public struct LedgerEpochWriter: Sendable {
         }
     }
 
-    /// Moves every partition's offset with the fencing check; throws `.fenced` at the first mismatch.
+    /// Moves every partition's offset with the fencing check, in ONE statement (one round trip however
+    /// many partitions the epoch moves); throws `.fenced` naming the first partition (in key order) that
+    /// did not move. A partition with a stored offset moves only from exactly `fromOffset` (a row another
+    /// writer holds locked is waited for, then re-checked against its committed value); one with none
+    /// gets its row only if no other writer created it meanwhile.
     private func fence(_ epoch: LedgerEpoch, on connection: PGConnection) throws {
-        for advance in epoch.offsets.sorted(by: { $0.partition < $1.partition }) {
-            let moved: Int
-            if let from = advance.fromOffset {
-                moved = try connection.execute(
-                    """
-                    UPDATE \(table("ingest_offsets")) SET next_offset = $4, writer = $5, updated_at = now()
-                    WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $6
-                    """,
-                    [.text(epoch.consumerGroup), .text(advance.partition.topic), .int4(advance.partition.partition),
-                     .int8(advance.nextOffset), .text(epoch.writerID), .int8(from)]
-                ).affectedRows
-            } else {
-                moved = try connection.execute(
-                    """
-                    INSERT INTO \(table("ingest_offsets")) (consumer_group, topic, partition, next_offset, writer)
-                    VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING
-                    """,
-                    [.text(epoch.consumerGroup), .text(advance.partition.topic), .int4(advance.partition.partition),
-                     .int8(advance.nextOffset), .text(epoch.writerID)]
-                ).affectedRows
+        let advances = epoch.offsets.sorted(by: { $0.partition < $1.partition })
+        guard !advances.isEmpty else { return }
+        let offsets = table("ingest_offsets")
+        let moved = try connection.execute(
+            """
+            WITH adv AS (
+                SELECT * FROM unnest($2::text[], $3::int4[], $4::int8[], $5::int8[])
+                    AS a(topic, partition, from_offset, next_offset)
+            ), updated AS (
+                UPDATE \(offsets) o SET next_offset = a.next_offset, writer = $6, updated_at = now()
+                FROM adv a
+                WHERE o.consumer_group = $1 AND o.topic = a.topic AND o.partition = a.partition
+                    AND a.from_offset IS NOT NULL AND o.next_offset = a.from_offset
+                RETURNING o.topic, o.partition
+            ), created AS (
+                INSERT INTO \(offsets) (consumer_group, topic, partition, next_offset, writer)
+                SELECT $1, a.topic, a.partition, a.next_offset, $6 FROM adv a WHERE a.from_offset IS NULL
+                ORDER BY a.topic, a.partition
+                ON CONFLICT DO NOTHING
+                RETURNING topic, partition
+            )
+            SELECT topic, partition FROM updated UNION ALL SELECT topic, partition FROM created
+            """,
+            [.text(epoch.consumerGroup), .text(Self.arrayLiteral(advances.map { $0.partition.topic })),
+             .text(Self.arrayLiteral(advances.map { "\($0.partition.partition)" })),
+             .text(Self.arrayLiteral(advances.map { $0.fromOffset.map { "\($0)" } })),
+             .text(Self.arrayLiteral(advances.map { "\($0.nextOffset)" })), .text(epoch.writerID)])
+        var done = Set<TopicPartition>()
+        for row in moved.rows.indices {
+            guard let topic = moved.string(row, 0), let partition = moved.int64(row, 1).flatMap(Int32.init(exactly:)) else {
+                throw LedgerError(.unexpectedResult, message: "bad row from the offsets fence")
             }
-            guard moved == 1 else {
-                throw LedgerError(
-                    .fenced,
-                    message: "offset of \(advance.partition) in group \(epoch.consumerGroup) is no longer "
-                        + (advance.fromOffset.map { "at \($0)" } ?? "unset") + "; another writer owns it",
-                    partition: advance.partition)
-            }
+            done.insert(TopicPartition(topic: topic, partition: partition))
         }
+        if let advance = advances.first(where: { !done.contains($0.partition) }) {
+            throw LedgerError(
+                .fenced,
+                message: "offset of \(advance.partition) in group \(epoch.consumerGroup) is no longer "
+                    + (advance.fromOffset.map { "at \($0)" } ?? "unset") + "; another writer owns it",
+                partition: advance.partition)
+        }
+    }
+
+    /// A PostgreSQL array literal (`{"a","b",NULL}`) of `values`, each quoted and escaped.
+    static func arrayLiteral(_ values: [String?]) -> String {
+        var out = "{"
+        for (i, v) in values.enumerated() {
+            if i > 0 { out += "," }
+            guard let v else {
+                out += "NULL"
+                continue
+            }
+            out += "\""
+            for c in v.unicodeScalars {
+                if c == "\"" || c == "\\" { out += "\\" }
+                out.unicodeScalars.append(c)
+            }
+            out += "\""
+        }
+        return out + "}"
     }
 
     private func upsertTransactionsAndAttribute(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {

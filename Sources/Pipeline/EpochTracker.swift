@@ -65,7 +65,8 @@ public struct SealedEpochPlan: Sendable, Equatable {
 /// thread only. Guarantees: every offset the partition delivers is taken once (`.take`), skipped as a
 /// duplicate, or recorded in a gap; a sealed epoch's `from` is the previous sealed epoch's `to` (or the
 /// offset stored in Postgres at assignment), which is exactly the fencing check the writer makes; at
-/// most `maxInflightEpochs` sealed epochs are unacknowledged before `shouldPause` turns true.
+/// most `maxInflightEpochs` sealed epochs are unacknowledged (then nothing seals, and the open epoch
+/// takes records until `mustStopTaking`).
 public struct EpochTracker: Sendable {
     public enum Disposition: Equatable, Sendable {
         /// Process the record.
@@ -231,11 +232,19 @@ public struct EpochTracker: Sendable {
         progress.values.contains { !$0.awaitingFirst && (!$0.gaps.isEmpty || $0.openFrom != $0.next) }
     }
 
-    /// Whether to seal now: something is open and either `interval` has passed since it opened or it
-    /// holds `maxSpans` spans.
-    public func shouldSeal(now: ContinuousClock.Instant, interval: Duration, openSpans: Int, maxSpans: Int) -> Bool {
-        guard let since = openSince else { return false }
-        return openSpans >= maxSpans || now - since >= interval
+    /// Whether to seal now. Something must be open, and the writer must have room (fewer than
+    /// `maxInflightEpochs` sealed epochs unacknowledged: while it has none, the open epoch keeps
+    /// growing, see ``mustStopTaking(openSpans:maxSpans:)``). Then: the epoch holds `maxSpans` spans, or
+    /// `interval` has passed since it opened, or the writer is idle (nothing in flight) and the epoch
+    /// is `idleWriterAfter` old: under light load an epoch goes to an idle writer at once (fresh
+    /// answers), under heavy load epochs grow while the writer works (fewer, larger transactions).
+    public func shouldSeal(
+        now: ContinuousClock.Instant, interval: Duration, openSpans: Int, maxSpans: Int, idleWriterAfter: Duration? = nil
+    ) -> Bool {
+        guard let since = openSince, inflight < maxInflightEpochs else { return false }
+        if openSpans >= maxSpans || now - since >= interval { return true }
+        guard let idleWriterAfter else { return false }
+        return inflight == 0 && now - since >= idleWriterAfter
     }
 
     /// Seals the open epoch: returns its plan (nil when nothing moved) and starts a new one.
@@ -274,8 +283,16 @@ public struct EpochTracker: Sendable {
         inflight -= 1
     }
 
-    /// Too many sealed epochs wait for the writer: pause fetching.
-    public var shouldPause: Bool { inflight >= maxInflightEpochs }
+    /// The writer has no room for another sealed epoch (`maxInflightEpochs` unacknowledged): the open
+    /// epoch cannot be sealed and keeps taking records until it is full.
+    public var writerFull: Bool { inflight >= maxInflightEpochs }
+
+    /// The writer has no room and the open epoch holds `maxSpans` spans: take no more records (wait,
+    /// then pause fetching) until an epoch commits. Memory stays bounded by `maxInflightEpochs` sealed
+    /// epochs plus one open epoch of `maxSpans` spans (and what one poll adds).
+    public func mustStopTaking(openSpans: Int, maxSpans: Int) -> Bool {
+        writerFull && openSpans >= maxSpans
+    }
 
     /// After a fencing failure or a lost assignment: everything open or in flight is void. Starts a new
     /// generation; the caller re-reads offsets from Postgres and calls `partitionAssigned` again.

@@ -104,6 +104,9 @@ final class EpochWriterLoop: @unchecked Sendable {
                 if attempt > 0 { logger.notice("epoch written after retries", metadata: ["epoch": "\(id)", "attempts": "\(attempt + 1)"]) }
                 status.setDatabaseError(nil)
                 let writeDuration = ContinuousClock.now - start
+                logger.debug(
+                    "epoch committed",
+                    metadata: ["epoch": "\(id)", "spans": "\(spans)", "write_ms": "\(Int(writeDuration.inMilliseconds))"])
                 // Ledger metrics count committed work only, from the epoch that committed.
                 deadLetters.gauges.metrics.epochCommitted(epoch, writeDuration: writeDuration)
                 notices.post(.committed(epochID: id, advances: epoch.plan.advances, spans: spans, writeDuration: writeDuration))

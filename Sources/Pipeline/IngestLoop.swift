@@ -128,6 +128,10 @@ struct IngestSettings: Sendable {
     /// The longest the ingest thread waits without polling for the shards to get under the budget;
     /// then it pauses its partitions and polls (rebalances and `max.poll.interval.ms` need polls).
     var bufferWaitMax = Duration.seconds(1)
+    /// An open epoch this old goes to the writer as soon as the writer is idle (nothing in flight), before
+    /// `flushInterval`: epochs then follow the writer's pace (small and fresh under light load, up to
+    /// `flushMaxSpans` while it is busy). Nil: only `flushInterval` and `flushMaxSpans` seal.
+    var idleWriterSealAfter: Duration? = .milliseconds(50)
     var shutdownTimeout: Duration
     /// `kafka.brokers`, named in the one line that says no broker is reachable.
     var brokers = ""
@@ -298,13 +302,7 @@ final class IngestLoop: @unchecked Sendable {
             for event in result.events { handle(event) }
             if let batch = result.messages { dispatch(batch) }
             let now = ContinuousClock.now
-            tracker.noteOpen(at: now)
-            if tracker.shouldSeal(
-                now: now, interval: settings.flushInterval, openSpans: gauges.openSpans.load(ordering: .relaxed),
-                maxSpans: settings.flushMaxSpans)
-            {
-                seal()
-            }
+            sealIfDue(now: now)
             applyBackpressure()
             gauges.inflightEpochs.store(tracker.inflight, ordering: .relaxed)
             if now - lagUpdatedAt >= Self.lagUpdateInterval {
@@ -417,11 +415,27 @@ final class IngestLoop: @unchecked Sendable {
 
     // MARK: epochs
 
+    /// Seals the open epoch when ``EpochTracker/shouldSeal(now:interval:openSpans:maxSpans:idleWriterAfter:)``
+    /// says so (`flush.interval`, `flush.max_spans`, or the writer idle).
+    private func sealIfDue(now: ContinuousClock.Instant = .now) {
+        tracker.noteOpen(at: now)
+        if tracker.shouldSeal(
+            now: now, interval: settings.flushInterval, openSpans: gauges.openSpans.load(ordering: .relaxed),
+            maxSpans: settings.flushMaxSpans, idleWriterAfter: settings.idleWriterSealAfter)
+        {
+            seal()
+        }
+    }
+
     private func seal() {
         let single = tracker.recordsInOpenEpoch == 1 ? lastTaken : nil
         lastTaken = nil
         guard let plan = tracker.seal() else { return }
         if let single { singleRecordEpochs[plan.epochID] = single }
+        logger.debug(
+            "epoch sealed",
+            metadata: ["epoch": "\(plan.epochID)", "records": "\(plan.records)", "spans": "\(gauges.openSpans.load(ordering: .relaxed))",
+                       "inflight": "\(tracker.inflight)"])
         gauges.openSpans.store(0, ordering: .relaxed)
         for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
         assembler.planSealed(plan)
@@ -647,27 +661,30 @@ final class IngestLoop: @unchecked Sendable {
             maxMessages: settings.pollMaxMessages)
     }
 
-    /// Two bounds, two waits (docs/architecture.md, Backpressure): while the shards hold more than
-    /// `pipeline.max_buffered_bytes`, wait here before the next poll (serving the writer's notices; no
-    /// pause, which would purge librdkafka's prefetch), at most `bufferWaitMax`, then pause as a fallback
-    /// so that polls keep the group membership. The writer behind (`flush.max_inflight_epochs`) pauses
-    /// all assigned partitions until it catches up; resuming leaves unsynced and stopped partitions paused.
+    /// Two bounds, one wait (docs/architecture.md, Backpressure): while the shards hold more than
+    /// `pipeline.max_buffered_bytes`, or the writer has no room (`flush.max_inflight_epochs` sealed
+    /// epochs unacknowledged) and the open epoch is full (`flush.max_spans`), wait here before the next
+    /// poll, serving the writer's notices and sealing as soon as the writer has room. No pause while
+    /// waiting: a pause purges librdkafka's prefetch, which a resume must fetch again. After
+    /// `bufferWaitMax`, pause all assigned partitions as a fallback so that polls keep the group
+    /// membership; resuming leaves unsynced and stopped partitions paused.
     private func applyBackpressure() {
         let budget = DispatchBudget(maxBytes: settings.maxBufferedBytes)
-        var action = budget.action(
-            bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: .zero, waitMax: settings.bufferWaitMax)
-        if action == .wait, !paused {
+        func writerBlocks() -> Bool {
+            tracker.mustStopTaking(openSpans: gauges.openSpans.load(ordering: .relaxed), maxSpans: settings.flushMaxSpans)
+        }
+        func overBudget() -> Bool { !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)) }
+        var blocked = writerBlocks() || overBudget()
+        if blocked, !paused {
             let began = ContinuousClock.now
             gauges.bufferWaits.add(1, ordering: .relaxed)
-            while action == .wait, !stopRequested.load(ordering: .relaxed) {
+            while blocked, !stopRequested.load(ordering: .relaxed), ContinuousClock.now - began < settings.bufferWaitMax {
                 handle(notices.wait(timeout: .milliseconds(5)))
-                action = budget.action(
-                    bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed), waited: ContinuousClock.now - began,
-                    waitMax: settings.bufferWaitMax)
+                sealIfDue()
+                blocked = writerBlocks() || overBudget()
             }
         }
-        let overBudget = action != .poll && !stopRequested.load(ordering: .relaxed)
-        let want = tracker.shouldPause || overBudget
+        let want = blocked && !stopRequested.load(ordering: .relaxed)
         guard want != paused else { return }
         let assigned = Array(consumer.assignment)
         do {
@@ -683,7 +700,7 @@ final class IngestLoop: @unchecked Sendable {
             paused = want
             status.setPaused(want)
             logger.debug(
-                want ? (tracker.shouldPause ? "paused: writer behind" : "paused: shards over the byte budget") : "resumed",
+                want ? (writerBlocks() ? "paused: writer behind" : "paused: shards over the byte budget") : "resumed",
                 metadata: ["inflight": "\(tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
         } catch {
             logger.error("pause/resume failed", metadata: ["error": "\(error)"])

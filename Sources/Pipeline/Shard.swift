@@ -38,7 +38,8 @@ final class PipelineGauges: Sendable {
     let bufferedBytes = Atomic<Int>(0)
     /// The highest `bufferedBytes` seen right after a dispatch.
     let bufferedBytesPeak = Atomic<Int>(0)
-    /// Times the ingest thread waited for the shards to get under the byte budget.
+    /// Times the ingest thread waited before a poll (shards over the byte budget, or the writer full
+    /// with the open epoch full).
     let bufferWaits = Atomic<Int>(0)
     /// Gaps found while reading (offset jumps, stored offsets below the log start), and the records in them.
     let gapsDetected = Atomic<Int>(0)

@@ -67,32 +67,45 @@ struct EpochTrackerTests {
         #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: nil, to: 40, gaps: [OffsetGap(from: 2, to: 40)])])
     }
 
-    @Test("ingest pauses once max_inflight_epochs sealed epochs are unacknowledged, and resumes after one commits")
+    @Test("with max_inflight_epochs sealed epochs unacknowledged nothing seals, and records stop only once the open epoch is full")
     func backpressure() {
-        var t = EpochTracker(maxInflightEpochs: 2)
-        _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 10, start: .earliest)
-        for o in 0..<2 {
-            _ = t.recordDelivered(p0, offset: Int64(o), timestampUnixMillis: 0)
-            #expect(t.shouldPause == false)
-            #expect(t.seal() != nil)
-        }
-        #expect(t.shouldPause)
-        t.epochFinished()
-        #expect(t.shouldPause == false)
-    }
-
-    @Test("an epoch is sealed after flush.interval or at flush.max_spans, never when empty")
-    func sealTiming() {
         var t = EpochTracker(maxInflightEpochs: 2)
         let t0 = ContinuousClock.Instant.now
         _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 10, start: .earliest)
+        for o in 0..<2 {
+            _ = t.recordDelivered(p0, offset: Int64(o), timestampUnixMillis: 0)
+            #expect(t.writerFull == false)
+            #expect(t.seal() != nil)
+        }
+        #expect(t.writerFull)
+        _ = t.recordDelivered(p0, offset: 2, timestampUnixMillis: 0)
         t.noteOpen(at: t0)
-        #expect(t.shouldSeal(now: t0 + .seconds(5), interval: .seconds(1), openSpans: 0, maxSpans: 10) == false)
+        // Full writer: neither the interval nor max_spans seals; the open epoch takes records until full.
+        #expect(t.shouldSeal(now: t0 + .seconds(5), interval: .seconds(1), openSpans: 10, maxSpans: 10) == false)
+        #expect(t.mustStopTaking(openSpans: 9, maxSpans: 10) == false)
+        #expect(t.mustStopTaking(openSpans: 10, maxSpans: 10))
+        t.epochFinished()
+        #expect(t.writerFull == false)
+        #expect(t.mustStopTaking(openSpans: 10, maxSpans: 10) == false)
+        #expect(t.shouldSeal(now: t0 + .seconds(5), interval: .seconds(1), openSpans: 10, maxSpans: 10))
+    }
+
+    @Test("an idle writer gets the open epoch once it is idleWriterAfter old; a busy one only at the interval or max_spans")
+    func idleWriterSeal() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        let t0 = ContinuousClock.Instant.now
+        _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 10, start: .earliest)
         _ = t.recordDelivered(p0, offset: 0, timestampUnixMillis: 0)
         t.noteOpen(at: t0)
-        #expect(t.shouldSeal(now: t0 + .milliseconds(10), interval: .seconds(1), openSpans: 3, maxSpans: 10) == false)
-        #expect(t.shouldSeal(now: t0 + .milliseconds(10), interval: .seconds(1), openSpans: 10, maxSpans: 10))
-        #expect(t.shouldSeal(now: t0 + .seconds(1), interval: .seconds(1), openSpans: 0, maxSpans: 10))
+        let idle = Duration.milliseconds(50)
+        #expect(t.shouldSeal(now: t0 + .milliseconds(10), interval: .seconds(1), openSpans: 3, maxSpans: 10, idleWriterAfter: idle) == false)
+        #expect(t.shouldSeal(now: t0 + .milliseconds(60), interval: .seconds(1), openSpans: 3, maxSpans: 10, idleWriterAfter: idle))
+        #expect(t.seal() != nil)
+        _ = t.recordDelivered(p0, offset: 1, timestampUnixMillis: 0)
+        t.noteOpen(at: t0)
+        // One epoch in flight: the writer is busy, the open epoch waits for the interval or max_spans.
+        #expect(t.shouldSeal(now: t0 + .milliseconds(60), interval: .seconds(1), openSpans: 3, maxSpans: 10, idleWriterAfter: idle) == false)
+        #expect(t.shouldSeal(now: t0 + .seconds(1), interval: .seconds(1), openSpans: 3, maxSpans: 10, idleWriterAfter: idle))
     }
 
     @Test("resync voids the open epoch and starts a new generation")
