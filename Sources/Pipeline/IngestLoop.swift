@@ -237,17 +237,10 @@ final class IngestLoop: @unchecked Sendable {
     private let logger: Logger
     let stopRequested = Atomic<Bool>(false)
 
-    private var tracker: EpochTracker
+    /// Every decision (offsets, epochs, quarantine, pause, unsynced partitions); this type does the I/O.
+    private var machine: IngestStateMachine
     private var reachability = BrokerReachability(brokers: "")
-    private var paused = false
-    private var unsynced: Set<PartitionKey> = []
     private var roundRobin = 0
-    /// Isolation of records the database refuses (survives resyncs).
-    private var quarantine = Quarantine()
-    /// The last record taken into the open epoch (names the culprit of a one-record epoch).
-    private var lastTaken: (key: PartitionKey, offset: Int64)?
-    /// Sealed one-record epochs in flight → their record.
-    private var singleRecordEpochs: [UInt64: (key: PartitionKey, offset: Int64)] = [:]
     /// What a polled record costs against the byte budget, estimated from recent batches (start: 1 MiB,
     /// Kafka's default maximum record size, so that the first poll cannot bring a flood).
     private var recordBytesEstimate = 1 << 20
@@ -270,7 +263,9 @@ final class IngestLoop: @unchecked Sendable {
         self.status = status
         self.settings = settings
         self.logger = logger
-        self.tracker = EpochTracker(maxInflightEpochs: settings.maxInflightEpochs, gapPolicy: settings.gapPolicy)
+        self.machine = IngestStateMachine(
+            maxInflightEpochs: settings.maxInflightEpochs, gapPolicy: settings.gapPolicy,
+            policy: .init(interval: settings.flushInterval, maxSpans: settings.flushMaxSpans, idleWriterAfter: settings.idleWriterSealAfter))
         self.reachability = BrokerReachability(brokers: settings.brokers)
     }
 
@@ -282,12 +277,7 @@ final class IngestLoop: @unchecked Sendable {
             syncUnsyncedPartitions()
             let result: KafkaPollResult
             do {
-                // Under quarantine, poll no more than the epochs in flight may hold, so that sealing every
-                // `limit` records does not pile up epochs.
-                let quarantineMax = quarantine.epochRecordLimit.map {
-                    max(1, $0.multipliedReportingOverflow(by: settings.maxInflightEpochs).partialValue)
-                } ?? Int.max
-                result = try consumer.poll(maxMessages: min(pollLimit(), quarantineMax), timeout: .milliseconds(100))
+                result = try consumer.poll(maxMessages: min(pollLimit(), machine.pollRecordLimit), timeout: .milliseconds(100))
             } catch {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
@@ -304,7 +294,7 @@ final class IngestLoop: @unchecked Sendable {
             let now = ContinuousClock.now
             sealIfDue(now: now)
             applyBackpressure()
-            gauges.inflightEpochs.store(tracker.inflight, ordering: .relaxed)
+            gauges.inflightEpochs.store(machine.tracker.inflight, ordering: .relaxed)
             if now - lagUpdatedAt >= Self.lagUpdateInterval {
                 lagUpdatedAt = now
                 let assigned = consumer.assignment
@@ -347,30 +337,27 @@ final class IngestLoop: @unchecked Sendable {
             // Only a record time that is a plausible time may move the epoch's clock ("now" for the grace rule).
             let stamp = m.timestamp?.milliseconds ?? 0
             let clock = stamp >= 0 && stamp <= clockCeiling ? stamp : 0
-            switch tracker.recordDelivered(key, offset: m.offset, timestampUnixMillis: clock) {
-            case .take:
-                lastTaken = (key, m.offset)
-                if let poison = quarantine.poison(key, offset: m.offset) {
-                    handOver()
-                    gauges.queuedRecords.add(1, ordering: .relaxed)
-                    shards[route(m, shards: n)].yield(.reject(batch, Int32(i), poison.reason, poison.detail, held))
-                    logger.warning(
-                        "rejecting a record the database refused",
-                        metadata: ["partition": "\(key)", "offset": "\(m.offset)", "reason": "\(poison.reason.rawValue)"])
-                } else {
-                    perShard[route(m, shards: n)].append(Int32(i))
-                    pending += 1
-                }
-                quarantine.recordTaken(key, offset: m.offset)
-                if let limit = quarantine.epochRecordLimit, tracker.recordsInOpenEpoch >= limit {
-                    handOver()
-                    seal()
-                }
-            case .duplicate, .notAssigned:
+            let (decision, sealAfter) = machine.recordDelivered(key, offset: m.offset, clockMillis: clock)
+            switch decision {
+            case .fold:
+                perShard[route(m, shards: n)].append(Int32(i))
+                pending += 1
+            case .reject(let poison):
+                handOver()
+                gauges.queuedRecords.add(1, ordering: .relaxed)
+                shards[route(m, shards: n)].yield(.reject(batch, Int32(i), poison.reason, poison.detail, held))
+                logger.warning(
+                    "rejecting a record the database refused",
+                    metadata: ["partition": "\(key)", "offset": "\(m.offset)", "reason": "\(poison.reason.rawValue)"])
+            case .skip:
                 continue
-            case .stopAtGap:
+            case .stopPartition:
                 logger.debug("record of a stopped partition not taken", metadata: ["partition": "\(key)", "offset": "\(m.offset)"])
                 try? consumer.pause([TopicPartition(topic: key.topic, partition: key.partition)])
+            }
+            if sealAfter {
+                handOver()
+                perform(machine.sealNow())
             }
         }
         handOver()
@@ -385,7 +372,7 @@ final class IngestLoop: @unchecked Sendable {
 
     /// Logs and counts each gap the tracker found (once): records Kafka no longer had when we read.
     private func reportDetectedGaps() {
-        for d in tracker.takeDetectedGaps() {
+        for d in machine.takeDetectedGaps() {
             // Safe: to > from ≥ 0 (the tracker records a gap only for a jump forward).
             let skipped = d.gap.to - d.gap.from
             gauges.gapsDetected.add(1, ordering: .relaxed)
@@ -415,68 +402,74 @@ final class IngestLoop: @unchecked Sendable {
 
     // MARK: epochs
 
-    /// Seals the open epoch when ``EpochTracker/shouldSeal(now:interval:openSpans:maxSpans:idleWriterAfter:)``
-    /// says so (`flush.interval`, `flush.max_spans`, or the writer idle).
+    /// Seals the open epoch when it is due (`flush.interval`, `flush.max_spans`, or the writer idle).
     private func sealIfDue(now: ContinuousClock.Instant = .now) {
-        tracker.noteOpen(at: now)
-        if tracker.shouldSeal(
-            now: now, interval: settings.flushInterval, openSpans: gauges.openSpans.load(ordering: .relaxed),
-            maxSpans: settings.flushMaxSpans, idleWriterAfter: settings.idleWriterSealAfter)
-        {
-            seal()
+        perform(machine.timePassed(now: now, openSpans: gauges.openSpans.load(ordering: .relaxed)))
+    }
+
+    /// Executes the state machine's actions, in order.
+    private func perform(_ action: IngestStateMachine.Action?) {
+        guard let action else { return }
+        switch action {
+        case .seal(let plan):
+            logger.debug(
+                "epoch sealed",
+                metadata: ["epoch": "\(plan.epochID)", "records": "\(plan.records)", "spans": "\(gauges.openSpans.load(ordering: .relaxed))",
+                           "inflight": "\(machine.tracker.inflight)"])
+            gauges.openSpans.store(0, ordering: .relaxed)
+            for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
+            assembler.planSealed(plan)
+        case .pause(let keys):
+            do {
+                try consumer.pause(keys.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
+            } catch {
+                logger.error("pause failed", metadata: ["error": "\(error)"])
+            }
+        case .resume(let keys):
+            do {
+                try consumer.resume(keys.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
+            } catch {
+                logger.error("resume failed", metadata: ["error": "\(error)"])
+            }
+        case .resync(let voidBelow):
+            writer.voidBelow.store(voidBelow, ordering: .releasing)
+            for s in shards { s.yield(.discard) }
+            gauges.openSpans.store(0, ordering: .relaxed)
+            drainInflight(deadline: nil)
+            machine.resyncDrained(assigned: consumer.assignment.map { PartitionKey(topic: $0.topic, partition: $0.partition) })
+            syncUnsyncedPartitions()
+        case .commitToKafka(let epochID, let advances):
+            commitToKafka(advances, epochID: epochID)
         }
     }
 
-    private func seal() {
-        let single = tracker.recordsInOpenEpoch == 1 ? lastTaken : nil
-        lastTaken = nil
-        guard let plan = tracker.seal() else { return }
-        if let single { singleRecordEpochs[plan.epochID] = single }
-        logger.debug(
-            "epoch sealed",
-            metadata: ["epoch": "\(plan.epochID)", "records": "\(plan.records)", "spans": "\(gauges.openSpans.load(ordering: .relaxed))",
-                       "inflight": "\(tracker.inflight)"])
-        gauges.openSpans.store(0, ordering: .relaxed)
-        for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
-        assembler.planSealed(plan)
+    private func perform(_ actions: [IngestStateMachine.Action]) {
+        for a in actions { perform(a) }
     }
 
-    /// Accounts for every notice first, then resyncs once if any asked for it: a resync drains the epochs
-    /// in flight, and notices still unprocessed in this array would never reach that drain.
+    /// Counts and logs the writer's answers, then performs what the state machine makes of them (at
+    /// most one resync for the whole batch).
     private func handle(_ notices: [WriterNotice]) {
-        var resyncNeeded = false
+        guard !notices.isEmpty else { return }
         for n in notices {
             switch n {
-            case .committed(let id, let advances, _, let duration):
+            case .committed(_, _, _, let duration):
                 // Ledger metrics of this epoch were counted by the writer at its commit (PipelineMetrics).
-                tracker.epochFinished()
-                singleRecordEpochs[id] = nil
-                quarantine.epochCommitted(advances)
                 gauges.committedEpochs.add(1, ordering: .relaxed)
                 gauges.recordWrite(duration)
-                commitToKafka(advances, epochID: id)
-            case .dropped(let id):
-                tracker.epochFinished()
-                singleRecordEpochs[id] = nil
-            case .unwritable(let id, let records, let advances, let sqlState, let detail):
-                tracker.epochFinished()
-                quarantine.epochUnwritable(
-                    records: records, advances: advances, single: singleRecordEpochs.removeValue(forKey: id),
-                    sqlState: sqlState, detail: detail)
+            case .dropped:
+                break
+            case .unwritable(let id, let records, _, let sqlState, _):
                 gauges.unwritableEpochs.add(1, ordering: .relaxed)
                 logger.warning(
-                    "unwritable epoch: re-reading its records in epochs of at most \(quarantine.epochRecordLimit ?? 0)",
+                    "unwritable epoch: re-reading its records in smaller epochs",
                     metadata: ["epoch": "\(id)", "records": "\(records)", "sqlstate": "\(sqlState ?? "none")"])
-                resyncNeeded = true
             case .fenced(let id, let detail):
-                tracker.epochFinished()
-                singleRecordEpochs[id] = nil
                 // Counted by the writer at the moment of the fence (EpochWriterLoop).
                 logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
-                resyncNeeded = true
             }
         }
-        if resyncNeeded { resync() }
+        perform(machine.writerAnswered(notices))
     }
 
     /// Lag reporting only: Postgres holds the truth.
@@ -494,26 +487,12 @@ final class IngestLoop: @unchecked Sendable {
         }
     }
 
-    /// Voids everything open or in flight, waits for the writer to finish what it holds, then re-reads
-    /// every assigned partition's offset from Postgres and seeks there.
-    private func resync() {
-        tracker.resync()
-        lastTaken = nil
-        writer.voidBelow.store(tracker.generation, ordering: .releasing)
-        for s in shards { s.yield(.discard) }
-        gauges.openSpans.store(0, ordering: .relaxed)
-        drainInflight(deadline: nil)
-        let assigned = consumer.assignment.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
-        unsynced.formUnion(assigned)
-        syncUnsyncedPartitions()
-    }
-
     /// Blocks (serving notices, not polling) until no sealed epoch is in flight or the deadline passes.
     @discardableResult
     /// `duringShutdown` false (a revoke's or a resync's drain): returns early once a stop is requested,
     /// so that the shutdown's own drain, bounded by `shutdown.timeout`, takes over.
     private func drainInflight(deadline: ContinuousClock.Instant?, duringShutdown: Bool = false) -> Bool {
-        while tracker.inflight > 0 {
+        while machine.tracker.inflight > 0 {
             if let deadline, ContinuousClock.now >= deadline { return false }
             if !duringShutdown, stopRequested.load(ordering: .relaxed) { return false }
             handle(notices.wait(timeout: .milliseconds(100)))
@@ -530,14 +509,10 @@ final class IngestLoop: @unchecked Sendable {
                 let key = PartitionKey(topic: po.topicPartition.topic, partition: po.topicPartition.partition)
                 let answer = startOffsets.answer(for: key, assignedAt: po.offset)
                 if answer.unsynced {
-                    unsynced.insert(key)
-                    try? consumer.pause([po.topicPartition])
+                    perform(machine.partitionUnsynced(key))
                     continue
                 }
                 _ = assign(key, stored: answer.stored, startsAt: po.offset)
-            }
-            if paused {
-                try? consumer.pause(offsets.map(\.topicPartition))
             }
             gauges.metrics.rebalanced(
                 assigned: offsets.map(\.topicPartition), revoked: [], lost: false, assignment: consumer.assignment.count)
@@ -545,20 +520,14 @@ final class IngestLoop: @unchecked Sendable {
             status.setAssignedPartitions(consumer.assignment.count)
         case .revoked(let tps, let lost):
             let keys = tps.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
-            if lost {
-                logger.warning("assignment lost: dropping open state", metadata: ["partitions": "\(keys)"])
-                tracker.partitionsRemoved(keys)
-                quarantine.partitionsRemoved(keys)
-                resync()
-            } else {
-                // Write what we hold for them before another member starts on them; fencing makes a
-                // race with the new owner safe either way.
-                seal()
+            if lost { logger.warning("assignment lost: dropping open state", metadata: ["partitions": "\(keys)"]) }
+            // Lost: resync. Revoked: write what we hold for them before another member starts on them;
+            // fencing makes a race with the new owner safe either way.
+            perform(machine.partitionsRevoked(keys, lost: lost))
+            if !lost {
                 drainInflight(deadline: ContinuousClock.now + settings.shutdownTimeout)
-                tracker.partitionsRemoved(keys)
-                quarantine.partitionsRemoved(keys)
+                machine.revokedPartitionsWritten(keys)
             }
-            unsynced.subtract(keys)
             gauges.metrics.rebalanced(assigned: [], revoked: tps, lost: lost, assignment: consumer.assignment.count)
             logger.info("partitions revoked", metadata: ["partitions": "\(keys)", "lost": "\(lost)"])
             status.setAssignedPartitions(consumer.assignment.count)
@@ -597,25 +566,26 @@ final class IngestLoop: @unchecked Sendable {
                 latestUnknown = true
             }
         }
-        _ = tracker.partitionAssigned(key, stored: stored, logStart: logStart, logEnd: logEnd, start: settings.start)
-        if stored == nil, settings.start == .earliest { tracker.expectFirstRecord(key) }
-        // Neither the assignment nor a query told where the end is: librdkafka resolves END later. No
-        // row until the first record, which records everything before it as skipped.
-        if latestUnknown { tracker.expectFirstRecord(key, skippedFrom: 0) }
-        if case .storedBeyondLogEnd(let s, let high) = tracker.stopReason(key) {
+        // No stored offset and `earliest`: the first delivered record is the start. Neither the assignment
+        // nor a query told where the end is (`latest`): librdkafka resolves END later; no row until the
+        // first record, which records everything before it as skipped.
+        let pause = machine.partitionAssigned(
+            key, stored: stored, logStart: logStart, logEnd: logEnd, start: settings.start,
+            expectFirst: (stored == nil && settings.start == .earliest) || latestUnknown, skippedFrom: latestUnknown ? 0 : nil)
+        if case .storedBeyondLogEnd(let s, let high) = machine.tracker.stopReason(key) {
             gauges.offsetsBeyondLogEnd.add(1, ordering: .relaxed)
             logger.error(
                 "stored offset is past the partition's end (topic recreated or log truncated?): partition stopped, nothing read; fix ingest_offsets and restart",
                 metadata: ["topic": "\(key.topic)", "partition": "\(key.partition)", "stored": "\(s)", "high_watermark": "\(high)"])
-            try? consumer.pause([tp])
         }
+        perform(pause)
         return latestTarget
     }
 
     /// Partitions whose stored offset could not be read wait paused; retried every loop.
     private func syncUnsyncedPartitions() {
-        guard !unsynced.isEmpty else { return }
-        let keys = unsynced.sorted()
+        guard !machine.unsynced.isEmpty else { return }
+        let keys = machine.unsynced.sorted()
         let stored: [PartitionKey: Int64]
         do {
             stored = try startOffsets.read(keys)
@@ -628,11 +598,11 @@ final class IngestLoop: @unchecked Sendable {
         var resumes: [TopicPartition] = []
         for key in keys {
             let tp = TopicPartition(topic: key.topic, partition: key.partition)
-            unsynced.remove(key)
+            machine.partitionSynced(key)
             guard assigned.contains(tp) else { continue }
             startOffsets.markSynced(key, stored: stored[key])
             let latestTarget = assign(key, stored: stored[key], startsAt: nil)
-            if tracker.isStopped(key) { continue }  // stays paused (assign said why)
+            if machine.tracker.isStopped(key) { continue }  // stays paused (assign said why)
             let target: Int64
             if let s = stored[key] {
                 target = s
@@ -646,7 +616,7 @@ final class IngestLoop: @unchecked Sendable {
         }
         do {
             if !seeks.isEmpty { try consumer.seek(seeks) }
-            if !paused, !resumes.isEmpty { try consumer.resume(resumes) }
+            if !machine.paused, !resumes.isEmpty { try consumer.resume(resumes) }
         } catch {
             logger.error("seek after re-reading offsets failed", metadata: ["error": "\(error)"])
         }
@@ -670,48 +640,36 @@ final class IngestLoop: @unchecked Sendable {
     /// membership; resuming leaves unsynced and stopped partitions paused.
     private func applyBackpressure() {
         let budget = DispatchBudget(maxBytes: settings.maxBufferedBytes)
-        func writerBlocks() -> Bool {
-            tracker.mustStopTaking(openSpans: gauges.openSpans.load(ordering: .relaxed), maxSpans: settings.flushMaxSpans)
+        func blocked() -> Bool {
+            machine.mustWait(
+                openSpans: gauges.openSpans.load(ordering: .relaxed),
+                overBudget: !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)))
         }
-        func overBudget() -> Bool { !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)) }
-        var blocked = writerBlocks() || overBudget()
-        if blocked, !paused {
+        var isBlocked = blocked()
+        if isBlocked, !machine.paused {
             let began = ContinuousClock.now
             gauges.bufferWaits.add(1, ordering: .relaxed)
-            while blocked, !stopRequested.load(ordering: .relaxed), ContinuousClock.now - began < settings.bufferWaitMax {
+            while isBlocked, !stopRequested.load(ordering: .relaxed), ContinuousClock.now - began < settings.bufferWaitMax {
                 handle(notices.wait(timeout: .milliseconds(5)))
                 sealIfDue()
-                blocked = writerBlocks() || overBudget()
+                isBlocked = blocked()
             }
         }
-        let want = blocked && !stopRequested.load(ordering: .relaxed)
-        guard want != paused else { return }
-        let assigned = Array(consumer.assignment)
-        do {
-            if want {
-                try consumer.pause(assigned)
-            } else {
-                let stopped = assigned.filter {
-                    let k = PartitionKey(topic: $0.topic, partition: $0.partition)
-                    return unsynced.contains(k) || tracker.isStopped(k)
-                }
-                try consumer.resume(assigned.filter { !stopped.contains($0) })
-            }
-            paused = want
-            status.setPaused(want)
-            logger.debug(
-                want ? (writerBlocks() ? "paused: writer behind" : "paused: shards over the byte budget") : "resumed",
-                metadata: ["inflight": "\(tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
-        } catch {
-            logger.error("pause/resume failed", metadata: ["error": "\(error)"])
-        }
+        let assigned = consumer.assignment.map { PartitionKey(topic: $0.topic, partition: $0.partition) }
+        guard let action = machine.backpressureChecked(blocked: isBlocked && !stopRequested.load(ordering: .relaxed), assigned: assigned)
+        else { return }
+        perform(action)
+        status.setPaused(machine.paused)
+        logger.debug(
+            machine.paused ? "paused: writer behind or shards over the byte budget" : "resumed",
+            metadata: ["inflight": "\(machine.tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
     }
 
     // MARK: shutdown
 
     private func shutdown() -> Bool {
         let deadline = ContinuousClock.now + settings.shutdownTimeout
-        seal()
+        perform(machine.sealNow())
         let drained = drainInflight(deadline: deadline, duringShutdown: true)
         if !drained {
             writer.giveUp.store(true, ordering: .relaxed)
