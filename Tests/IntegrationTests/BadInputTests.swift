@@ -7,6 +7,7 @@ import OTLPProto
 import Pipeline
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos`.
 func otlpRequest(spans: [(trace: [UInt8], span: [UInt8], parent: [UInt8])], startNanos: UInt64, service: String = "svc")
@@ -45,7 +46,7 @@ struct BadInputTests {
         arguments: ["undecodable", "empty", "timestamp_out_of_range", "bad_ids", "too_large"])
     func reasonCode(_ reason: String) async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_bad")
+        let schema = uniqueSchemaName("it_bad")
         let topic = "bad_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.bad")
@@ -152,7 +153,7 @@ struct DeadLetterFailureTests {
     @Test("a dead-letter copy whose delivery fails is produced again before its epoch commits: the DLQ still holds every bad record")
     func failedDeadLetterIsRedelivered() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_dlqfail")
+        let schema = uniqueSchemaName("it_dlqfail")
         let topic = "dlqfail_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.dlqfail")

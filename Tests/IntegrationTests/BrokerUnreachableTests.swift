@@ -5,6 +5,7 @@ import Logging
 import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// Collects every log line (level, message, metadata) of the loggers made from it.
 final class CapturedLogs: Sendable {
@@ -43,7 +44,7 @@ struct BrokerUnreachableTests {
     @Test("a worker whose brokers are all down says so once, naming the brokers and the key, and is not ready; librdkafka's repeated lines stay at debug")
     func saysOnceAndNotReady() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_nobroker")
+        let schema = uniqueSchemaName("it_nobroker")
         try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
         // A port nothing listens on: every connection attempt is refused at once.
         let brokers = "127.0.0.1:1"

@@ -5,6 +5,7 @@ import Ledger
 import Logging
 import Pipeline
 import Testing
+import TestSupport
 
 /// Dead letters Kafka refuses for good: the worker records the refusal and goes on (issue #8 item 5).
 @Suite("dead letters refused permanently", .serialized)
@@ -21,7 +22,7 @@ struct DeadLetterRefusalTests {
 
         init(_ prefix: String) throws {
             conninfo = try databaseURL()
-            schema = uniqueSchema(prefix)
+            schema = uniqueSchemaName(prefix)
             topic = "\(prefix)_\(schema)"
             group = "g_\(schema)"
             var logger = Logger(label: "it.\(prefix)")

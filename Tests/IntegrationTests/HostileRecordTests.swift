@@ -7,6 +7,7 @@ import OTLPProto
 import Pipeline
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 // MARK: - building records with any values
 
@@ -71,12 +72,11 @@ func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined()
 
 /// Incompressible text (a URL with a JWT-like tail): `count` bytes of random base64url.
 func incompressible(_ count: Int, seed: UInt64) -> String {
-    var state = seed
+    var rng = SplitMix64(seed: seed)
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     var out = Array("https://idp.example/cb?token=".utf8)
     while out.count < count {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        out.append(alphabet[Int(state >> 58)])
+        out.append(alphabet[Int(rng.next() >> 58)])
     }
     return String(decoding: out, as: UTF8.self)
 }
@@ -94,7 +94,7 @@ struct HostileHarness {
 
     init(_ name: String, partitions: Int32 = 3) throws {
         conninfo = try databaseURL()
-        schema = uniqueSchema(name)
+        schema = uniqueSchemaName(name)
         topic = "t_\(schema)"
         group = "g_\(schema)"
         var logger = Logger(label: "it.\(name)")

@@ -6,6 +6,7 @@ import Logging
 import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// One OTLP/JSON record holding `spans` of one trace, every span priced by an upstream `cost.usd`
 /// (so each span's cost is known exactly here, independently of the catalog).
@@ -60,7 +61,7 @@ struct LateRootTests {
     @Test("roots arriving after their children, in a later epoch and on another worker, land in the right domain-hour; the grace sweep moves the rest to (unattributed); the invariant holds between every commit")
     func lateRootsOnAnotherWorker() async throws {
         let conninfo = try databaseURL()
-        let schemaText = uniqueSchema("it_late")
+        let schemaText = uniqueSchemaName("it_late")
         let schema = try SchemaName(schemaText)
         let topic = "late_\(schemaText)"
         let group = "g_\(schemaText)"

@@ -9,6 +9,7 @@ import Pipeline
 import Synchronization
 import Telemetry
 import Testing
+import TestSupport
 
 /// A worker with its own `MetricsExporter`, on the mock cluster, fed a loadgen load with poison records;
 /// the exposition is read while the worker runs and after it stopped, and compared with the manifest
@@ -29,7 +30,7 @@ struct MetricsTests {
 
     func run(spans: Int, poison: Double, domainLabelBudget: Int) async throws -> Run {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_metrics")
+        let schema = uniqueSchemaName("it_metrics")
         let topic = "otlp_spans"
         try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
         var logger = Logger(label: "it-metrics")
@@ -170,7 +171,7 @@ struct MetricsTests {
     @Test("through a scale-out and a scale-in, the workers' counters sum to the manifest: nothing counted twice or lost")
     func rebalancesCountOnce() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_metrics_rb")
+        let schema = uniqueSchemaName("it_metrics_rb")
         let topic = "mrb_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.metrics.rebalance")
@@ -190,7 +191,7 @@ struct MetricsTests {
         // ~16 s of load: B joins after ~4 s, A leaves after ~10 s.
         let plan = LoadPlan(spans: 64_000, shape: .sdk, poisonFraction: 0.02, seed: 5, topic: topic, spansPerSecond: 4_000)
         let load = LoadProducer(
-            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
+            producer: producer, catalogURL: shippedPricingFile, plan: plan)
         let started = ContinuousClock.now
         var aStopping: Task<Void, any Error>?
         let (manifest, produced) = try load.run { _ in

@@ -6,13 +6,14 @@ import LoadGen
 import Logging
 import Pipeline
 import Testing
+import TestSupport
 
 @Suite("exactness through rebalances", .serialized)
 struct RebalanceExactnessTests {
     @Test("a second worker joins mid-load and the first leaves mid-load: every trace, domain, session and model is still exact")
     func scaleOutAndIn() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_rebalance")
+        let schema = uniqueSchemaName("it_rebalance")
         let topic = "rb_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.rebalance")
@@ -32,7 +33,7 @@ struct RebalanceExactnessTests {
         // ~40 s of load at 4000 spans/s: B joins after ~10 s, A leaves after ~25 s.
         let plan = LoadPlan(spans: 160_000, shape: .sdk, poisonFraction: 0.01, seed: 11, topic: topic, spansPerSecond: 4_000)
         let load = LoadProducer(
-            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
+            producer: producer, catalogURL: shippedPricingFile, plan: plan)
         let started = ContinuousClock.now
         var aStopping: Task<Void, any Error>?
         let (manifest, produced) = try load.run { _ in

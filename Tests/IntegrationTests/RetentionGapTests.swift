@@ -7,6 +7,7 @@ import OTLPProto
 import Pipeline
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// A valid one-span record padded with an incompressible attribute to about `padding` bytes.
 func paddedRecord(index: Int, startNanos: UInt64, padding: Int) throws -> [UInt8] {
@@ -41,7 +42,7 @@ struct RetentionGapTests {
     @Test("records Kafka deleted while the worker was held back are recorded in retention_gaps exactly, and everything after is counted")
     func gapIsRecorded() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_gap")
+        let schema = uniqueSchemaName("it_gap")
         let topic = "gap_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.gap")
@@ -106,7 +107,7 @@ struct StartLatestTests {
     @Test("kafka.start latest skips the backlog of a partition with no stored offset and records it in retention_gaps")
     func latestRecordsSkippedBacklog() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_latest")
+        let schema = uniqueSchemaName("it_latest")
         let topic = "latest_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.latest")

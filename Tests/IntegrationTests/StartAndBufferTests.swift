@@ -5,13 +5,14 @@ import Ledger
 import Logging
 import Pipeline
 import Testing
+import TestSupport
 
 @Suite("start offsets (latest across an outage, stored past the end) and byte-bounded buffering", .serialized)
 struct StartAndBufferTests {
     @Test("kafka.start latest: records produced while the database is down at start-up are read, not skipped")
     func latestStartSurvivesDatabaseOutage() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_latest_outage")
+        let schema = uniqueSchemaName("it_latest_outage")
         let topic = "latest_outage_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.latest.outage")
@@ -70,7 +71,7 @@ struct StartAndBufferTests {
     @Test("a flood of 1 MB records is counted exactly while the shards never hold much more than pipeline.max_buffered_bytes")
     func floodOfLargeRecordsStaysBounded() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_flood")
+        let schema = uniqueSchemaName("it_flood")
         let topic = "flood_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.flood")
@@ -116,7 +117,7 @@ struct StartAndBufferTests {
     @Test("a stored offset past the partition's end (topic recreated) stops that partition: nothing of the new log is skipped or counted, the others go on")
     func storedOffsetBeyondLogEndStopsThePartition() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_beyond")
+        let schema = uniqueSchemaName("it_beyond")
         let topic = "beyond_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.beyond")

@@ -8,6 +8,7 @@ import Pipeline
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TestSupport
 
 // The zombie case made deterministic, in process: worker A's epoch writer is held (a store wrapper
 // blocks A's first epoch that spans every partition, before the transaction) while worker B joins,
@@ -118,7 +119,7 @@ struct ZombieFencingTests {
     @Test("a zombie's sealed epoch for partitions another worker now owns and has committed is refused by fencing, counted and logged; nothing is double counted")
     func zombieEpochIsFenced() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_zombie")
+        let schema = uniqueSchemaName("it_zombie")
         let topic = "zb_\(schema)"
         let group = "g_\(schema)"
         let partitions = 4
@@ -143,7 +144,7 @@ struct ZombieFencingTests {
             logger: quiet)
         let plan = LoadPlan(spans: 20_000, shape: .collector, poisonFraction: 0.01, seed: 37, topic: topic)
         let (manifest, produced) = try LoadProducer(
-            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan
+            producer: producer, catalogURL: shippedPricingFile, plan: plan
         ).run()
 
         let gate = EpochWriteGate(partitions: partitions)
@@ -163,19 +164,19 @@ struct ZombieFencingTests {
         let c = try PGConnection.connect(conninfo: conninfo)
         func committed() throws -> Int64 { try reader.offsetsTotal(group: group, on: c) }
 
-        try await waitFor("A's writer holds an epoch spanning all \(partitions) partitions", timeout: .seconds(60)) { gate.isHolding }
+        try await waitUntil("A's writer holds an epoch spanning all \(partitions) partitions", timeout: .seconds(60)) { gate.isHolding }
         let committedWhileHeld = try committed()
         // B joins; the group moves some partitions to B; B re-reads their offsets from Postgres (where A's
         // held epoch never got) and commits them: any advance now comes from B.
         b = GatedWorker(configuration: config, conninfo: conninfo, gate: nil, logger: quiet)
-        try await waitFor("B commits partitions taken from A", timeout: .seconds(90)) {
+        try await waitUntil("B commits partitions taken from A", timeout: .seconds(90)) {
             let total = try committed()
             return (b?.pipeline.progress.committedEpochs ?? 0) > 0 && total > committedWhileHeld
         }
         #expect(a.pipeline.progress.fencedEpochs == 0)
         // The zombie wakes up: its held epoch reaches the fencing check.
         gate.release()
-        try await waitFor("A's held epoch is fenced", timeout: .seconds(30)) { a.pipeline.progress.fencedEpochs >= 1 }
+        try await waitUntil("A's held epoch is fenced", timeout: .seconds(30)) { a.pipeline.progress.fencedEpochs >= 1 }
         let fenceLines = logs.lines.withLock { $0.filter { $0.message.hasPrefix("epoch fenced") } }
         #expect(fenceLines.count == a.pipeline.progress.fencedEpochs, "one warning per fenced epoch: \(fenceLines)")
         if let line = fenceLines.first {
@@ -184,7 +185,7 @@ struct ZombieFencingTests {
             #expect(line.metadata["writer"]?.isEmpty == false)
         }
 
-        try await waitFor("every record committed", timeout: .seconds(180)) { (try committed()) >= Int64(produced) }
+        try await waitUntil("every record committed", timeout: .seconds(180)) { (try committed()) >= Int64(produced) }
         try await a.stop()
         try await b?.stop()
         stopped = true
@@ -197,16 +198,5 @@ struct ZombieFencingTests {
         let invariants = try reader.invariantViolations(group: group, on: c)
         #expect(invariants.isEmpty, "\(invariants)")
         withExtendedLifetime(cluster) {}
-    }
-
-    /// Polls `condition` every 50 ms; fails naming `what` when `timeout` passes first.
-    func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if try condition() { return }
-        throw LocalRun.Failure(description: "timed out after \(timeout): \(what)")
     }
 }

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 /// Keeps every log line (tests only).
 struct CapturingLogHandler: LogHandler {
@@ -33,7 +34,7 @@ struct ClusterTests {
         // Nothing listens on port 1: librdkafka logs the refused connection.
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1"), logger: logger)
-        let seen = try await eventually(.seconds(10)) {
+        let seen = await eventually(timeout: .seconds(10)) {
             producer.poll()
             return lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.facility != nil } }
         }
@@ -83,7 +84,7 @@ struct ClusterTests {
     @Test("mock-kafka rejects a malformed --topic")
     func mockKafkaRejectsBadTopic() throws {
         let process = Process()
-        process.executableURL = MockKafkaProcess.binaryURL
+        process.executableURL = traceledgerBinary
         process.arguments = ["mock-kafka", "--topic", "nopartitions"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Synchronization
 import Testing
+import TestSupport
 
 /// Produces `count` records "tag-i" to one partition and waits for their delivery.
 func produceRecords(
@@ -33,7 +34,7 @@ struct ConsumerTests {
             var afterResume: [Int64] = []
             var assignmentAfterPause: Set<TopicPartition> = []
         }
-        let outcome = try await onDedicatedThread("pause-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "pause-consumer") { () throws -> Outcome in
             var out = Outcome()
             var properties = fastGroup
             properties["max.poll.interval.ms"] = "6000"  // librdkafka's minimum with session.timeout.ms=6000.
@@ -96,7 +97,7 @@ struct ConsumerTests {
             var watermarks: [Int64] = []
             var committed: [TopicPartition: Int64] = [:]
         }
-        let outcome = try await onDedicatedThread("starts-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "starts-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -153,7 +154,7 @@ struct ConsumerTests {
             var events: [KafkaConsumerEvent] = []
             var delivered: [Int64] = []
         }
-        let outcome = try await onDedicatedThread("ends-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "ends-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(

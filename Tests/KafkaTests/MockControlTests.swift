@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -110,7 +111,7 @@ struct MockControlTests {
     @Test("traceledger mock-kafka answers every stdin command with one line, in order: ok, or error with the reason")
     func processAnswersEachCommand() async throws {
         let process = Process()
-        process.executableURL = MockKafkaProcess.binaryURL
+        process.executableURL = traceledgerBinary
         process.arguments = ["mock-kafka", "--brokers", "3", "--topic", "ctl:2"]
         let stdin = Pipe()
         let stdout = Pipe()

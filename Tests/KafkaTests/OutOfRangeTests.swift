@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 @Suite("Start offsets outside the log")
 struct OutOfRangeTests {
@@ -18,7 +19,7 @@ struct OutOfRangeTests {
         try produceRecords(producer, topic: "range", partition: 0, tag: "r", range: 0..<10)
         let tp = TopicPartition(topic: "range", partition: 0)
         let properties = fastGroup.merging(["auto.offset.reset": reset]) { _, new in new }
-        return try await onDedicatedThread("range-consumer") { () throws -> Outcome in
+        return try await onThread(named: "range-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(

@@ -1,10 +1,11 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// Reads every record of one partition-0 topic (from the beginning) for `window`, on its own thread.
 func consumeValues(bootstrap: String, topic: String, window: Duration) async throws -> [[UInt8]] {
-    try await onDedicatedThread("consume-\(topic)") {
+    try await onThread(named: "consume-\(topic)") {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: bootstrap, groupID: "read-\(topic)", topics: [topic],

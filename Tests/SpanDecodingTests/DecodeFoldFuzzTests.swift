@@ -5,6 +5,7 @@ import Pricing
 import SpanDecoding
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// The decoder, the pricer and the fold together, on random and mutated records whose numeric
 /// attributes take extreme values (token counts near Int64.max, `cost.usd` at ±1e9, NaN, durations of
