@@ -45,21 +45,9 @@ struct BadInputTests {
         "a bad record ends in rejected_records with its reason code and in the dead-letter topic with its original bytes; the good record beside it is counted",
         arguments: ["undecodable", "empty", "timestamp_out_of_range", "bad_ids", "too_large"])
     func reasonCode(_ reason: String) async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchemaName("it_bad")
-        let topic = "bad_\(schema)"
-        let group = "g_\(schema)"
-        var logger = Logger(label: "it.bad")
-        logger.logLevel = .error
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 1)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: logger)
+        let scenario = try KafkaLedgerScenario("it_bad", topicPrefix: "bad", partitions: 1)
+        let (schema, topic) = (scenario.schema, scenario.topic)
+        let producer = try scenario.producer()
 
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let now = UInt64(nowMillis) * 1_000_000
@@ -86,19 +74,18 @@ struct BadInputTests {
         }
         try producer.flush(timeout: .seconds(60))
 
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        var config = scenario.workerConfiguration()
         // The dead-letter producer takes records up to records.max_bytes + 1 MiB by default; the 50 MB
         // copy needs the limit raised (as an operator would for a broker that takes it). Over the limit
         // it is refused permanently: DeadLetterRefusalTests.
         config.kafkaProperties["message.max.bytes"] = "104857600"
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-        let committed = try await InProcessWorker.waitCommitted(
-            records: Int64(cases.count), group: group, schema: schema, conninfo: conninfo)
+        let worker = scenario.startWorker(config)
+        let committed = try await scenario.waitCommitted(Int64(cases.count))
         try await worker.stop()
         #expect(committed, "every record's offset committed")
 
         // rejected_records: one row per bad record, with its reason, at its offset.
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         let rows = try c.execute(
             "SELECT \"offset\", reason, size_bytes FROM \"\(schema)\".rejected_records WHERE topic = $1 ORDER BY \"offset\"",
             [.text(topic)])
@@ -108,19 +95,12 @@ struct BadInputTests {
         #expect(!expected.isEmpty)
         if reason == "too_large" { #expect(rows.int64(rows.rows.count - 1, 2) == 50_000_000) }
         // The good record is counted.
-        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions")
-        #expect(spans.int64(0, 0) == 1)
+        #expect(try scenario.spansCounted() == 1)
 
         // Dead-letter topic: the original key, value and headers, plus the reason and the source.
-        let dlq = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
-                properties: [
-                    "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-                    "max.partition.fetch.bytes": "104857600", "fetch.max.bytes": "104857600",
-                    "receive.message.max.bytes": "209715200",
-                ]),
-            logger: logger)
+        let dlq = try scenario.deadLetterConsumer(properties: [
+            "max.partition.fetch.bytes": "104857600", "fetch.max.bytes": "104857600", "receive.message.max.bytes": "209715200",
+        ])
         var seen: [(source: String, error: String, key: String, case: String, value: [UInt8])] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while seen.count < expected.count, ContinuousClock.now < deadline {
@@ -152,18 +132,9 @@ struct BadInputTests {
 struct DeadLetterFailureTests {
     @Test("a dead-letter copy whose delivery fails is produced again before its epoch commits: the DLQ still holds every bad record")
     func failedDeadLetterIsRedelivered() async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchemaName("it_dlqfail")
-        let topic = "dlqfail_\(schema)"
-        let group = "g_\(schema)"
-        var logger = Logger(label: "it.dlqfail")
-        logger.logLevel = .critical
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 1)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let scenario = try KafkaLedgerScenario("it_dlqfail", topicPrefix: "dlqfail", partitions: 1, logLevel: .critical)
+        let (schema, topic) = (scenario.schema, scenario.topic)
+        let producer = try scenario.producer(properties: [:])
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let now = UInt64(nowMillis) * 1_000_000
         let good = try otlpRequest(spans: [(bytes(15, 1) + [2], bytes(7, 3) + [4], [])], startNanos: now - 1_000_000_000)
@@ -174,25 +145,19 @@ struct DeadLetterFailureTests {
         try producer.flush(timeout: .seconds(30))
         // The worker's next produce requests (its dead letters) fail, twice, with an error librdkafka
         // does not retry but which is not a permanent refusal (a permanent one: DeadLetterRefusalTests).
-        cluster.pushRequestErrors(.produce, [.unknown, .unknown])
+        scenario.cluster.pushRequestErrors(.produce, [.unknown, .unknown])
 
-        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-        let committed = try await InProcessWorker.waitCommitted(records: Int64(values.count), group: group, schema: schema, conninfo: conninfo)
+        let worker = scenario.startWorker()
+        let committed = try await scenario.waitCommitted(Int64(values.count))
         try await worker.stop()
         #expect(committed)
 
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         let rows = try c.execute("SELECT \"offset\" FROM \"\(schema)\".rejected_records ORDER BY \"offset\"")
         #expect(rows.rows.indices.map { rows.int64($0, 0) } == [1, 2])
-        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
-        #expect(spans == 2)
+        #expect(try scenario.spansCounted() == 2)
 
-        let dlq = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
-            logger: logger)
+        let dlq = try scenario.deadLetterConsumer()
         var sources: Set<String> = []
         let deadline = ContinuousClock.now + .seconds(60)
         while sources.count < 2, ContinuousClock.now < deadline {

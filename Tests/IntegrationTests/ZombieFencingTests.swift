@@ -118,18 +118,10 @@ final class GatedWorker: Sendable {
 struct ZombieFencingTests {
     @Test("a zombie's sealed epoch for partitions another worker now owns and has committed is refused by fencing, counted and logged; nothing is double counted")
     func zombieEpochIsFenced() async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchemaName("it_zombie")
-        let topic = "zb_\(schema)"
-        let group = "g_\(schema)"
         let partitions = 4
-        var quiet = Logger(label: "it.zombie")
-        quiet.logLevel = .error
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: quiet)
-        try cluster.createTopic(topic, partitions: partitions)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let scenario = try KafkaLedgerScenario("it_zombie", topicPrefix: "zb", partitions: partitions)
+        let (conninfo, topic, quiet) = (scenario.conninfo, scenario.topic, scenario.logger)
+        var config = scenario.workerConfiguration()
         // A revoke drains the epochs in flight for at most ~this long (less a reserve), then lets go.
         config.shutdownTimeout = .seconds(3)
         // One epoch takes what the first fetches bring from every partition (the whole load is there before
@@ -138,13 +130,8 @@ struct ZombieFencingTests {
         config.flushMaxSpans = 1_000_000
 
         // The whole load first: A's first epochs then span every partition.
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: quiet)
-        let plan = LoadPlan(spans: 20_000, shape: .collector, poisonFraction: 0.01, seed: 37, topic: topic)
-        let (manifest, produced) = try LoadProducer(
-            producer: producer, catalogURL: shippedPricingFile, plan: plan
+        let (manifest, produced) = try scenario.load(
+            LoadPlan(spans: 20_000, shape: .collector, poisonFraction: 0.01, seed: 37, topic: topic)
         ).run()
 
         let gate = EpochWriteGate(partitions: partitions)
@@ -160,9 +147,9 @@ struct ZombieFencingTests {
                 Task { try? await a.stop(); try? await b?.stop() }
             }
         }
-        let reader = LedgerReader(schema: try SchemaName(schema))
-        let c = try PGConnection.connect(conninfo: conninfo)
-        func committed() throws -> Int64 { try reader.offsetsTotal(group: group, on: c) }
+        // One connection for the many polls.
+        let (reader, c) = (LedgerReader(schema: try scenario.schemaName), try scenario.connect())
+        func committed() throws -> Int64 { try reader.offsetsTotal(group: scenario.group, on: c) }
 
         try await waitUntil("A's writer holds an epoch spanning all \(partitions) partitions", timeout: .seconds(60)) { gate.isHolding }
         let committedWhileHeld = try committed()
@@ -192,11 +179,8 @@ struct ZombieFencingTests {
         #expect(try committed() == Int64(produced))
         #expect(b?.pipeline.progress.fencedEpochs == 0, "B was never fenced")
 
-        let snapshot = try LedgerSnapshotReader.read(schema: try SchemaName(schema), on: c)
-        let differences = Verifier.compare(manifest, snapshot)
+        let (differences, invariants) = try scenario.compare(with: manifest)
         #expect(differences.isEmpty, "\(differences.count) differences, first: \(differences.prefix(10).map(\.description))")
-        let invariants = try reader.invariantViolations(group: group, on: c)
         #expect(invariants.isEmpty, "\(invariants)")
-        withExtendedLifetime(cluster) {}
     }
 }

@@ -73,6 +73,18 @@ public final class KafkaLedgerScenario: Sendable {
         LoadProducer(producer: try producer(), catalogURL: shippedPricingFile, plan: plan)
     }
 
+    /// A consumer of the dead-letter topic `topic.dlq` in a group of its own (`dlq-schema`), with fast
+    /// group timings plus `properties`.
+    public func deadLetterConsumer(properties extra: [String: String] = [:]) throws -> KafkaConsumer {
+        var properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        properties.merge(extra) { _, new in new }
+        return try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
+                properties: properties),
+            logger: logger)
+    }
+
     /// ``testWorkerConfiguration(brokers:topic:group:schema:)`` for this scenario.
     public func workerConfiguration() -> Configuration {
         testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
@@ -85,6 +97,29 @@ public final class KafkaLedgerScenario: Sendable {
         InProcessWorker(
             configuration: configuration ?? workerConfiguration(), conninfo: conninfo ?? self.conninfo, logger: logger,
             metrics: metrics)
+    }
+
+    /// A scale-out and a scale-in under load: worker A runs from the start; `plan` is produced (priced by
+    /// the shipped catalog); between chunks of it, worker B starts once `join` has passed and A stops
+    /// gracefully once `leave` has passed. Returns once the load is produced and A's stop has finished:
+    /// the workers (B nil, `aLeft` false: the load ended before that step), the manifest, the records.
+    public func scaleOutAndIn(
+        _ plan: LoadPlan, joinAfter join: Duration, leaveAfter leave: Duration,
+        metrics: (a: MetricsExporter?, b: MetricsExporter?) = (nil, nil)
+    ) async throws -> (a: InProcessWorker, b: InProcessWorker?, aLeft: Bool, manifest: Manifest, produced: Int) {
+        let a = startWorker(metrics: metrics.a)
+        var b: InProcessWorker?
+        let load = try load(plan)
+        let started = ContinuousClock.now
+        var aStopping: Task<Void, any Error>?
+        let (manifest, produced) = try load.run { _ in
+            let elapsed = ContinuousClock.now - started
+            if b == nil, elapsed > join { b = startWorker(metrics: metrics.b) }
+            if aStopping == nil, elapsed > leave { aStopping = Task { try await a.stop() } }
+            return true
+        }
+        try await aStopping?.value
+        return (a, b, aStopping != nil, manifest, produced)
     }
 
     /// Waits until the group's Σ next_offset reaches `records` (every partition starts at 0); false
@@ -110,11 +145,13 @@ public final class KafkaLedgerScenario: Sendable {
     /// The ledger against a load's manifest (LoadGen's reference pricer): every difference, and every
     /// violation of the ledger invariant for the group. Both empty: the ledger is exact.
     public func compare(with manifest: Manifest) throws -> (differences: [VerificationDifference], invariantViolations: [String]) {
-        let c = try connect()
-        let snapshot = try LedgerSnapshotReader.read(schema: try schemaName, on: c)
-        let differences = Verifier.compare(manifest, snapshot)
-        let invariants = try LedgerReader(schema: try schemaName).invariantViolations(group: group, on: c)
-        return (differences, invariants)
+        let snapshot = try LedgerSnapshotReader.read(schema: try schemaName, on: try connect())
+        return (Verifier.compare(manifest, snapshot), try invariantViolations())
+    }
+
+    /// Every violation of the ledger invariant for the group (empty: it holds).
+    public func invariantViolations() throws -> [String] {
+        try LedgerReader(schema: try schemaName).invariantViolations(group: group, on: try connect())
     }
 
     /// Drops the schema and everything in it (errors ignored).
