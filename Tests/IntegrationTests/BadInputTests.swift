@@ -9,31 +9,16 @@ import SwiftProtobuf
 import Testing
 import TestSupport
 
-/// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos`.
+/// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos` (an
+/// `otlpRecord` of "POST /bad-input" spans lasting 1 ms).
 func otlpRequest(spans: [(trace: [UInt8], span: [UInt8], parent: [UInt8])], startNanos: UInt64, service: String = "svc")
     throws -> [UInt8]
 {
-    var request = OTLPExportTraceServiceRequest()
-    var rs = OTLPResourceSpans()
-    var kv = OTLPKeyValue()
-    kv.key = "service.name"
-    kv.value.stringValue = service
-    rs.resource.attributes = [kv]
-    var ss = OTLPScopeSpans()
-    for s in spans {
-        var span = OTLPSpan()
-        span.traceID = Data(s.trace)
-        span.spanID = Data(s.span)
-        span.parentSpanID = Data(s.parent)
-        span.name = "POST /bad-input"
-        span.kind = .server
-        span.startTimeUnixNano = startNanos
-        span.endTimeUnixNano = startNanos + 1_000_000
-        ss.spans.append(span)
-    }
-    rs.scopeSpans = [ss]
-    request.resourceSpans = [rs]
-    return Array(try request.serializedData())
+    try otlpRecord(
+        spans.map {
+            SpanSpec(trace: $0.trace, span: $0.span, parent: $0.parent, name: "POST /bad-input", start: startNanos, end: startNanos + 1_000_000)
+        },
+        resource: [attr("service.name", service)])
 }
 
 func bytes(_ n: Int, _ v: UInt8) -> [UInt8] { [UInt8](repeating: v, count: n) }

@@ -10,7 +10,9 @@ import TestSupport
     .enabled(if: ProcessInfo.processInfo.environment["TRACELEDGER_BIN"] != nil, "needs TRACELEDGER_BIN (scripts/test.sh)"))
 struct BudgetCheckCommandTests {
     func check(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandResult {
-        try await runTraceledger(["budget", "check"] + arguments, environment: extra)
+        try await onThread {
+            try runTraceledger(["budget", "check"] + arguments, environment: environmentWithoutTraceledgerSettings(adding: extra))
+        }
     }
 
     @Test("exit 0 under warn_at, 1 at warn_at, 2 at 100 %, exactly at the nano-dollar")

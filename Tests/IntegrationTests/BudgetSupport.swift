@@ -51,22 +51,9 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
     init(failFirst: Int = 0, silent: Bool = false) throws {
         self.failFirst = failFirst
         self.silent = silent
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else { Glibc.close(fd); throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let (fd, port) = try loopbackSocket()
         self.fd = fd
-        port = UInt16(bigEndian: address.sin_port)
+        self.port = UInt16(port)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }

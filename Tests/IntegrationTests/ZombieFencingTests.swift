@@ -66,26 +66,6 @@ final class GatedEpochStore: EpochStore, @unchecked Sendable {
     }
 }
 
-/// Keeps warning-and-above log lines with their metadata (tests only).
-struct KeptLogLines: LogHandler {
-    final class Store: Sendable {
-        let lines = Mutex<[(message: String, metadata: [String: String])]>([])
-    }
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .warning
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let m = (event.metadata ?? [:]).mapValues { "\($0)" }
-        store.lines.withLock { $0.append(("\(event.message)", m)) }
-    }
-}
-
 /// A `PipelineService` in a `ServiceGroup`, with a store wrapper of the test's choosing.
 final class GatedWorker: Sendable {
     let pipeline: PipelineService
@@ -135,8 +115,8 @@ struct ZombieFencingTests {
         ).run()
 
         let gate = EpochWriteGate(partitions: partitions)
-        let logs = KeptLogLines.Store()
-        let aLogger = Logger(label: "it.zombie.a") { _ in KeptLogLines(store: logs) }
+        let logs = CapturedLogs()
+        let aLogger = logs.logger("it.zombie.a", level: .warning)
         let a = GatedWorker(configuration: config, conninfo: conninfo, gate: gate, logger: aLogger)
         var b: GatedWorker?
         var stopped = false
@@ -164,7 +144,7 @@ struct ZombieFencingTests {
         // The zombie wakes up: its held epoch reaches the fencing check.
         gate.release()
         try await waitUntil("A's held epoch is fenced", timeout: .seconds(30)) { a.pipeline.progress.fencedEpochs >= 1 }
-        let fenceLines = logs.lines.withLock { $0.filter { $0.message.hasPrefix("epoch fenced") } }
+        let fenceLines = logs.lines.filter { $0.message.hasPrefix("epoch fenced") }
         #expect(fenceLines.count == a.pipeline.progress.fencedEpochs, "one warning per fenced epoch: \(fenceLines)")
         if let line = fenceLines.first {
             #expect(line.metadata["topic"] == topic)

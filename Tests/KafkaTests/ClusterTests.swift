@@ -5,44 +5,24 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Keeps every log line (tests only).
-struct CapturingLogHandler: LogHandler {
-    final class Lines: Sendable {
-        let lines = Mutex<[(level: Logger.Level, message: String, facility: String?)]>([])
-    }
-    let store: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let facility = event.metadata?["rdkafka.facility"].map { "\($0)" }
-        store.lines.withLock { $0.append((event.level, "\(event.message)", facility)) }
-    }
-}
-
 @Suite("Mock cluster control and log routing")
 struct ClusterTests {
     @Test("librdkafka log lines reach the Logger passed in, with their facility")
     func logLinesReachTheLogger() async throws {
-        let lines = CapturingLogHandler.Lines()
-        let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: lines) }
+        let logs = CapturedLogs()
+        let logger = logs.logger("capture")
         // Nothing listens on port 1: librdkafka logs the refused connection.
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1"), logger: logger)
         let seen = await eventually(timeout: .seconds(10)) {
             producer.poll()
-            return lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.facility != nil } }
+            return logs.lines.contains { $0.message.contains("Connect to") && $0.metadata["rdkafka.facility"] != nil }
         }
         #expect(seen)
         // Broker-unreachable lines repeat every few seconds while a broker is down: kept, at debug only
         // (the pipeline says it once, clearly, naming kafka.brokers).
-        #expect(lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.level == .debug } })
-        #expect(!lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.level > .debug } })
+        #expect(logs.lines.contains { $0.message.contains("Connect to") && $0.level == .debug })
+        #expect(!logs.lines.contains { $0.message.contains("Connect to") && $0.level > .debug })
         // The consumer reports "all brokers are down" to its owner.
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "down", topics: ["t"]),

@@ -36,7 +36,7 @@ struct ConsumerTests {
         }
         let outcome = try await onThread(named: "pause-consumer") { () throws -> Outcome in
             var out = Outcome()
-            var properties = fastGroup
+            var properties = fastGroupProperties
             properties["max.poll.interval.ms"] = "6000"  // librdkafka's minimum with session.timeout.ms=6000.
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -101,7 +101,7 @@ struct ConsumerTests {
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "starts", topics: ["starts"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "starts", topics: ["starts"], properties: fastGroupProperties),
                 logger: testLogger("consumer"),
                 startOffsets: { tps in
                     asked.withLock { $0.append(tps.sorted()) }
@@ -158,7 +158,7 @@ struct ConsumerTests {
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "ends", topics: ["ends"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "ends", topics: ["ends"], properties: fastGroupProperties),
                 logger: testLogger("consumer"),
                 startOffsets: { tps in Dictionary(uniqueKeysWithValues: tps.map { ($0, KafkaOffset.end) }) })
             var deadline = ContinuousClock.now.advanced(by: .seconds(30))

@@ -18,7 +18,7 @@ struct OutOfRangeTests {
             configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
         try produceRecords(producer, topic: "range", partition: 0, tag: "r", range: 0..<10)
         let tp = TopicPartition(topic: "range", partition: 0)
-        let properties = fastGroup.merging(["auto.offset.reset": reset]) { _, new in new }
+        let properties = fastGroupProperties.merging(["auto.offset.reset": reset]) { _, new in new }
         return try await onThread(named: "range-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(

@@ -9,7 +9,7 @@ func consumeValues(bootstrap: String, topic: String, window: Duration) async thr
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: bootstrap, groupID: "read-\(topic)", topics: [topic],
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+                properties: fastGroupProperties),
             logger: testLogger("consumer"))
         var values: [[UInt8]] = []
         let end = ContinuousClock.now.advanced(by: window)

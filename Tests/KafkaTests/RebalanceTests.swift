@@ -24,7 +24,7 @@ final class GroupMember: Sendable {
     func run(bootstrap: String, group: String, topic: String, partitions: [TopicPartition], store: OffsetStore) throws {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                bootstrapServers: bootstrap, groupID: group, topics: [topic], properties: fastGroup),
+                bootstrapServers: bootstrap, groupID: group, topics: [topic], properties: fastGroupProperties),
             logger: testLogger(name),
             startOffsets: { store.startOffsets($0) })
         while !stopRequested.load(ordering: .relaxed) {

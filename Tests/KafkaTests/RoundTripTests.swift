@@ -73,7 +73,7 @@ struct RoundTripTests {
         let received = try await onThread(named: "roundtrip-consumer") { () throws -> ReceivedRecord in
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "roundtrip", topics: ["roundtrip"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "roundtrip", topics: ["roundtrip"], properties: fastGroupProperties),
                 logger: testLogger("consumer"))
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))
             while ContinuousClock.now < deadline {

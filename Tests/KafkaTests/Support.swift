@@ -11,8 +11,6 @@ func testLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Group timings the mock cluster needs to rebalance in seconds, not 44 s (librdkafka src/rdkafka_mock_cgrp.c).
-let fastGroup: [String: String] = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
 
 func bytes(_ buffer: UnsafeRawBufferPointer?) -> [UInt8]? { buffer.map { Array($0) } }
 

@@ -7,6 +7,10 @@ import Logging
 import Pipeline
 import Telemetry
 
+/// Consumer-group timings the mock cluster needs to rebalance in seconds, not 44 s (librdkafka
+/// src/rdkafka_mock_cgrp.c): session timeout 6 s, heartbeat 500 ms.
+public let fastGroupProperties: [String: String] = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+
 /// A worker configuration for tests: the mock cluster, one topic, fast epochs (200 ms), fast group
 /// timings (the mock rebalances in seconds), the shipped catalog.
 public func testWorkerConfiguration(brokers: String, topic: String, group: String, schema: String) -> Configuration {
@@ -14,7 +18,7 @@ public func testWorkerConfiguration(brokers: String, topic: String, group: Strin
     config.kafkaBrokers = brokers
     config.kafkaTopics = [topic]
     config.kafkaGroup = group
-    config.kafkaProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+    config.kafkaProperties = fastGroupProperties
     config.pricingFile = shippedPricingFile.path
     config.flushInterval = .milliseconds(200)
     config.databaseSchema = schema
@@ -76,12 +80,10 @@ public final class KafkaLedgerScenario: Sendable {
     /// A consumer of the dead-letter topic `topic.dlq` in a group of its own (`dlq-schema`), with fast
     /// group timings plus `properties`.
     public func deadLetterConsumer(properties extra: [String: String] = [:]) throws -> KafkaConsumer {
-        var properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        properties.merge(extra) { _, new in new }
-        return try KafkaConsumer(
+        try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
-                properties: properties),
+                properties: fastGroupProperties.merging(extra) { _, new in new }),
             logger: logger)
     }
 

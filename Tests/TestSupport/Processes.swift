@@ -4,7 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// A test's own failure: a sentence saying what did not happen.
+/// A test's own failure (a wait that timed out, a helper that could not set something up).
+/// Guarantees: its description is the whole message, a sentence saying what did not happen.
 public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
@@ -27,42 +28,44 @@ public var traceledgerBinary: URL {
 }
 
 /// What a finished `traceledger` command said and how it ended.
+/// Guarantees: `stdout` and `stderr` are the whole output (read to the end before the exit was taken).
 public struct CommandResult: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
 }
 
-/// Runs `traceledger ARGUMENTS` to its end on a thread of its own, with this process's environment
-/// minus every `TRACELEDGER_*` variable, plus `environment`; returns its status and output.
-public func runTraceledger(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandResult {
-    let binary = traceledgerBinary
-    return try await onThread {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRACELEDGER_") }
-        environment.merge(extra) { _, new in new }
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
-    }
+/// Runs `traceledger ARGUMENTS` to its end with exactly `environment` and returns its status and
+/// output. It blocks: call it off the cooperative pool (``onThread(named:_:)``).
+public func runTraceledger(_ arguments: [String], environment: [String: String]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = traceledgerBinary
+    process.arguments = arguments
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
-public func freePort() throws -> Int {
+/// This process's environment without any `TRACELEDGER_*` variable, plus `extra`: a child's settings
+/// come from the test alone.
+public func environmentWithoutTraceledgerSettings(adding extra: [String: String] = [:]) -> [String: String] {
+    ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRACELEDGER_") }.merging(extra) { _, new in new }
+}
+
+/// A TCP socket bound to 127.0.0.1 at a port the kernel chose, listening (`backlog`) unless nil.
+/// The caller owns `descriptor` and closes it.
+public func loopbackSocket(listening backlog: Int32? = 16) throws -> (descriptor: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
-    defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
@@ -71,12 +74,29 @@ public func freePort() throws -> Int {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    guard bound == 0 else { throw TestFailure("bind() failed") }
+    guard bound == 0 else {
+        close(fd)
+        throw TestFailure("bind() failed")
+    }
+    if let backlog, listen(fd, backlog) != 0 {
+        close(fd)
+        throw TestFailure("listen() failed")
+    }
     let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    guard named == 0 else { throw TestFailure("getsockname() failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard named == 0 else {
+        close(fd)
+        throw TestFailure("getsockname() failed")
+    }
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+public func freePort() throws -> Int {
+    let (fd, port) = try loopbackSocket(listening: nil)
+    close(fd)
+    return port
 }
 
 /// Runs a tool to its end with posix_spawn + waitpid, output to a temp file, a minimal environment;
