@@ -40,11 +40,8 @@ struct ClusterTests {
 
     @Test("with every broker down a flush times out with the pending count; once they are up it succeeds")
     func brokersDownThenUp() async throws {
-        let cluster = try MockKafkaCluster(brokers: 2, logger: testLogger("mock"))
-        try cluster.createTopic("down", partitions: 2)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("down", partitions: 2, brokers: 2, logger: testLogger("mock"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try producer.produce(topic: "down", partition: 0, key: nil, value: Array("first".utf8))
         try producer.flush(timeout: .seconds(20))
 

@@ -11,11 +11,9 @@ struct OutOfRangeTests {
     }
 
     func consume(reset: String, start: Int64, group: String) async throws -> Outcome {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("range", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("range", partitions: 1, logger: testLogger("mock"))
         let bootstrap = cluster.bootstrapServers
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try produceRecords(producer, topic: "range", partition: 0, tag: "r", range: 0..<10)
         let tp = TopicPartition(topic: "range", partition: 0)
         let properties = fastGroupProperties.merging(["auto.offset.reset": reset]) { _, new in new }

@@ -71,8 +71,7 @@ struct RebalanceTests {
         try cluster.createTopic(topic, partitions: 4)
         let bootstrap = cluster.bootstrapServers
         let partitions = (0..<4).map { TopicPartition(topic: topic, partition: Int32($0)) }
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         let store = OffsetStore()
         let a = GroupMember(name: "member-a")
         let b = GroupMember(name: "member-b")

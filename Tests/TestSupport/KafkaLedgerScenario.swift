@@ -58,8 +58,7 @@ public final class KafkaLedgerScenario: Sendable {
         logger.logLevel = ProcessInfo.processInfo.environment["IT_DEBUG"] != nil ? .debug : logLevel
         self.logger = logger
         try InProcessWorker.migrate(schema: schema, conninfo: self.conninfo)
-        cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: partitions)
+        cluster = try MockKafkaCluster.withTopic(topic, partitions: partitions, logger: logger)
         if deadLetterTopic { try cluster.createTopic(topic + ".dlq", partitions: 1) }
     }
 
@@ -67,9 +66,7 @@ public final class KafkaLedgerScenario: Sendable {
 
     /// A producer to the mock cluster (`LoadProducer`'s properties unless told otherwise).
     public func producer(properties: [String: String] = LoadProducer.producerProperties) throws -> KafkaProducer {
-        try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, properties: properties),
-            logger: logger)
+        try cluster.producer(properties: properties, logger: logger)
     }
 
     /// A LoadGen load of `plan` into the mock cluster, priced by the shipped catalog; `run` it.
