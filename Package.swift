@@ -151,6 +151,16 @@ let package = Package(
 
         // Tests (swift-testing). Unit tests do no network; Kafka/Ledger/Integration tests use a real
         // PostgreSQL (DATABASE_URL, started by scripts/test.sh) and librdkafka's mock cluster.
+        // TestSupport: what more than one test target needs (the seeded RNG, the test database and
+        // scratch schemas, child processes and waits, the mock-cluster + ledger scenario). Not a test
+        // target: test targets depend on it.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "DevHarness", "Kafka", "Ledger", "LoadGen", "Pipeline", "Telemetry",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestSupport"),
         .testTarget(
             name: "TraceContextTests",
             dependencies: [
@@ -161,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "SpanDecodingTests",
             dependencies: [
-                "SpanDecoding", "TraceContext", "OTLPProto", "Aggregation", "Pricing",
+                "SpanDecoding", "TraceContext", "OTLPProto", "Aggregation", "Pricing", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
@@ -169,16 +179,17 @@ let package = Package(
         .testTarget(
             name: "PricingTests",
             dependencies: [
-                "Pricing", "SpanDecoding", "OTLPProto",
+                "Pricing", "SpanDecoding", "OTLPProto", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Fixtures")]),
-        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation", "Telemetry", "TraceContext"]),
+        .testTarget(
+            name: "AggregationTests", dependencies: ["Aggregation", "Pricing", "SpanDecoding", "TraceContext", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Aggregation", "Telemetry", "TraceContext", "TestSupport"]),
         .testTarget(
             name: "KafkaTests",
-            dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+            dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
@@ -189,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer", "TestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
@@ -213,6 +224,6 @@ let package = Package(
         // Kubernetes and the Grafana dashboard agree with the configuration keys, ports and metric names.
         .testTarget(
             name: "DeployTests",
-            dependencies: ["Pipeline", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["Pipeline", "TestSupport", .product(name: "Yams", package: "Yams")]),
     ]
 )

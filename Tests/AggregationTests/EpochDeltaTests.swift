@@ -3,6 +3,7 @@ import Pricing
 import SpanDecoding
 import Testing
 import TraceContext
+import TestSupport
 
 /// A span description owning its strings, turned into a borrowed `DecodedSpan` for folding.
 struct SpanSpec {
@@ -47,21 +48,8 @@ struct SpanSpec {
     }
 }
 
-/// A tiny deterministic generator (SplitMix64), so the test needs no shared random state.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: UInt64) -> UInt64 { next() % n }
-}
-
 func randomSpans(seed: UInt64, count: Int) -> [SpanSpec] {
-    var rng = SplitMix(state: seed)
+    var rng = SplitMix64(seed: seed)
     let base: UInt64 = 1_795_000_000_000_000_000  // 2026-11
     var specs: [SpanSpec] = []
     for i in 0..<count {
@@ -101,7 +89,7 @@ struct EpochDeltaTests {
             #expect(whole.totalCostNanoUSD == expected)
             #expect(whole.invariantViolations().isEmpty)
 
-            var rng = SplitMix(state: seed &* 31)
+            var rng = SplitMix64(seed: seed &* 31)
             var merged = EpochDelta()
             var shards = [[SpanSpec]](repeating: [], count: 3)
             for s in specs.shuffled(using: &rng) { shards[Int(rng.below(3))].append(s) }

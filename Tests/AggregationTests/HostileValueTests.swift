@@ -3,12 +3,13 @@ import Pricing
 import SpanDecoding
 import Testing
 import TraceContext
+import TestSupport
 
 @Suite("hostile values in the fold")
 struct HostileValueTests {
     /// Spans whose costs and tokens are the largest values Pricing can produce, and random signs.
     func extremeSpans(seed: UInt64, count: Int) -> [SpanSpec] {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(seed: seed)
         let base: UInt64 = 1_795_000_000_000_000_000
         return (0..<count).map { i in
             let trace = TraceID(high: rng.below(3) + 1, low: 9)

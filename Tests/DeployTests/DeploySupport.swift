@@ -1,14 +1,12 @@
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 import Yams
 
 // Static checks of docker/ and deploy/k8s/ (this machine has no container engine: nothing here builds an
 // image or starts a container). They parse the files and compare them with the code's own lists:
 // configuration keys (`Configuration.keys`), the shipped config file, the migration SQL, metric names.
-
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 func repoFile(_ path: String) -> URL { repositoryRoot.appendingPathComponent(path) }
 

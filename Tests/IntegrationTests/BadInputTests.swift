@@ -7,32 +7,18 @@ import OTLPProto
 import Pipeline
 import SwiftProtobuf
 import Testing
+import TestSupport
 
-/// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos`.
+/// An OTLP request with one span per (trace, span, parent) given, starting at `startNanos` (an
+/// `otlpRecord` of "POST /bad-input" spans lasting 1 ms).
 func otlpRequest(spans: [(trace: [UInt8], span: [UInt8], parent: [UInt8])], startNanos: UInt64, service: String = "svc")
     throws -> [UInt8]
 {
-    var request = OTLPExportTraceServiceRequest()
-    var rs = OTLPResourceSpans()
-    var kv = OTLPKeyValue()
-    kv.key = "service.name"
-    kv.value.stringValue = service
-    rs.resource.attributes = [kv]
-    var ss = OTLPScopeSpans()
-    for s in spans {
-        var span = OTLPSpan()
-        span.traceID = Data(s.trace)
-        span.spanID = Data(s.span)
-        span.parentSpanID = Data(s.parent)
-        span.name = "POST /bad-input"
-        span.kind = .server
-        span.startTimeUnixNano = startNanos
-        span.endTimeUnixNano = startNanos + 1_000_000
-        ss.spans.append(span)
-    }
-    rs.scopeSpans = [ss]
-    request.resourceSpans = [rs]
-    return Array(try request.serializedData())
+    try otlpRecord(
+        spans.map {
+            SpanSpec(trace: $0.trace, span: $0.span, parent: $0.parent, name: "POST /bad-input", start: startNanos, end: startNanos + 1_000_000)
+        },
+        resource: [attr("service.name", service)])
 }
 
 func bytes(_ n: Int, _ v: UInt8) -> [UInt8] { [UInt8](repeating: v, count: n) }
@@ -44,21 +30,9 @@ struct BadInputTests {
         "a bad record ends in rejected_records with its reason code and in the dead-letter topic with its original bytes; the good record beside it is counted",
         arguments: ["undecodable", "empty", "timestamp_out_of_range", "bad_ids", "too_large"])
     func reasonCode(_ reason: String) async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_bad")
-        let topic = "bad_\(schema)"
-        let group = "g_\(schema)"
-        var logger = Logger(label: "it.bad")
-        logger.logLevel = .error
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 1)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: logger)
+        let scenario = try KafkaLedgerScenario("it_bad", topicPrefix: "bad", partitions: 1)
+        let (schema, topic) = (scenario.schema, scenario.topic)
+        let producer = try scenario.producer()
 
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let now = UInt64(nowMillis) * 1_000_000
@@ -85,19 +59,18 @@ struct BadInputTests {
         }
         try producer.flush(timeout: .seconds(60))
 
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        var config = scenario.workerConfiguration()
         // The dead-letter producer takes records up to records.max_bytes + 1 MiB by default; the 50 MB
         // copy needs the limit raised (as an operator would for a broker that takes it). Over the limit
         // it is refused permanently: DeadLetterRefusalTests.
         config.kafkaProperties["message.max.bytes"] = "104857600"
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-        let committed = try await InProcessWorker.waitCommitted(
-            records: Int64(cases.count), group: group, schema: schema, conninfo: conninfo)
+        let worker = scenario.startWorker(config)
+        let committed = try await scenario.waitCommitted(Int64(cases.count))
         try await worker.stop()
         #expect(committed, "every record's offset committed")
 
         // rejected_records: one row per bad record, with its reason, at its offset.
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         let rows = try c.execute(
             "SELECT \"offset\", reason, size_bytes FROM \"\(schema)\".rejected_records WHERE topic = $1 ORDER BY \"offset\"",
             [.text(topic)])
@@ -107,19 +80,12 @@ struct BadInputTests {
         #expect(!expected.isEmpty)
         if reason == "too_large" { #expect(rows.int64(rows.rows.count - 1, 2) == 50_000_000) }
         // The good record is counted.
-        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions")
-        #expect(spans.int64(0, 0) == 1)
+        #expect(try scenario.spansCounted() == 1)
 
         // Dead-letter topic: the original key, value and headers, plus the reason and the source.
-        let dlq = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
-                properties: [
-                    "session.timeout.ms": "6000", "heartbeat.interval.ms": "500",
-                    "max.partition.fetch.bytes": "104857600", "fetch.max.bytes": "104857600",
-                    "receive.message.max.bytes": "209715200",
-                ]),
-            logger: logger)
+        let dlq = try scenario.deadLetterConsumer(properties: [
+            "max.partition.fetch.bytes": "104857600", "fetch.max.bytes": "104857600", "receive.message.max.bytes": "209715200",
+        ])
         var seen: [(source: String, error: String, key: String, case: String, value: [UInt8])] = []
         let deadline = ContinuousClock.now + .seconds(60)
         while seen.count < expected.count, ContinuousClock.now < deadline {
@@ -151,18 +117,9 @@ struct BadInputTests {
 struct DeadLetterFailureTests {
     @Test("a dead-letter copy whose delivery fails is produced again before its epoch commits: the DLQ still holds every bad record")
     func failedDeadLetterIsRedelivered() async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_dlqfail")
-        let topic = "dlqfail_\(schema)"
-        let group = "g_\(schema)"
-        var logger = Logger(label: "it.dlqfail")
-        logger.logLevel = .critical
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 1)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers), logger: logger)
+        let scenario = try KafkaLedgerScenario("it_dlqfail", topicPrefix: "dlqfail", partitions: 1, logLevel: .critical)
+        let (schema, topic) = (scenario.schema, scenario.topic)
+        let producer = try scenario.producer(properties: [:])
         let nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         let now = UInt64(nowMillis) * 1_000_000
         let good = try otlpRequest(spans: [(bytes(15, 1) + [2], bytes(7, 3) + [4], [])], startNanos: now - 1_000_000_000)
@@ -173,25 +130,19 @@ struct DeadLetterFailureTests {
         try producer.flush(timeout: .seconds(30))
         // The worker's next produce requests (its dead letters) fail, twice, with an error librdkafka
         // does not retry but which is not a permanent refusal (a permanent one: DeadLetterRefusalTests).
-        cluster.pushRequestErrors(.produce, [.unknown, .unknown])
+        scenario.cluster.pushRequestErrors(.produce, [.unknown, .unknown])
 
-        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-        let committed = try await InProcessWorker.waitCommitted(records: Int64(values.count), group: group, schema: schema, conninfo: conninfo)
+        let worker = scenario.startWorker()
+        let committed = try await scenario.waitCommitted(Int64(values.count))
         try await worker.stop()
         #expect(committed)
 
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         let rows = try c.execute("SELECT \"offset\" FROM \"\(schema)\".rejected_records ORDER BY \"offset\"")
         #expect(rows.rows.indices.map { rows.int64($0, 0) } == [1, 2])
-        let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
-        #expect(spans == 2)
+        #expect(try scenario.spansCounted() == 2)
 
-        let dlq = try KafkaConsumer(
-            configuration: KafkaConsumerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, groupID: "dlq-\(schema)", topics: [topic + ".dlq"],
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
-            logger: logger)
+        let dlq = try scenario.deadLetterConsumer()
         var sources: Set<String> = []
         let deadline = ContinuousClock.now + .seconds(60)
         while sources.count < 2, ContinuousClock.now < deadline {

@@ -5,45 +5,14 @@ import Logging
 import Pipeline
 import Synchronization
 import Testing
-
-/// Collects every log line (level, message, metadata) of the loggers made from it.
-final class CapturedLogs: Sendable {
-    struct Line: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: String
-    }
-    let lines = Mutex<[Line]>([])
-
-    func logger(_ label: String) -> Logger {
-        var l = Logger(label: label) { _ in CapturingHandler(sink: self) }
-        l.logLevel = .debug
-        return l
-    }
-
-    struct CapturingHandler: LogHandler {
-        let sink: CapturedLogs
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .debug
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            let all = metadata.merging(event.metadata ?? [:]) { _, new in new }
-            sink.lines.withLock {
-                $0.append(Line(level: event.level, message: "\(event.message)", metadata: "\(all)"))
-            }
-        }
-    }
-}
+import TestSupport
 
 @Suite("no Kafka broker reachable", .serialized)
 struct BrokerUnreachableTests {
     @Test("a worker whose brokers are all down says so once, naming the brokers and the key, and is not ready; librdkafka's repeated lines stay at debug")
     func saysOnceAndNotReady() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_nobroker")
+        let schema = uniqueSchemaName("it_nobroker")
         try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
         // A port nothing listens on: every connection attempt is refused at once.
         let brokers = "127.0.0.1:1"
@@ -60,7 +29,7 @@ struct BrokerUnreachableTests {
         // Let librdkafka retry a few more times: the clear line must still be said once.
         try await Task.sleep(for: .seconds(3))
         try await worker.stop()
-        let lines = logs.lines.withLock { $0 }
+        let lines = logs.lines
         let clear = lines.filter { $0.message.contains("no Kafka broker reachable") }
         #expect(reason?.contains(brokers) == true, "not-ready reason: \(reason ?? "nil")")
         #expect(reason?.contains("kafka.brokers") == true && reason?.contains("TRACELEDGER_KAFKA_BROKERS") == true)
@@ -71,9 +40,9 @@ struct BrokerUnreachableTests {
         let noisy = lines.filter {
             $0.level >= .warning && !$0.message.contains("no Kafka broker reachable")
                 && ($0.message.contains("brokers are down") || $0.message.contains("Connect to") || $0.message.contains("Connection refused")
-                    || $0.metadata.contains("brokers are down") || $0.metadata.contains("Connection refused"))
+                    || $0.allMetadata.contains("brokers are down") || $0.allMetadata.contains("Connection refused"))
         }
-        #expect(noisy.isEmpty, "\(noisy.prefix(5).map { "\($0.level) \($0.message) \($0.metadata)" })")
+        #expect(noisy.isEmpty, "\(noisy.prefix(5).map { "\($0.level) \($0.message) \($0.allMetadata)" })")
         // librdkafka's own lines were kept, at debug.
         #expect(lines.contains { $0.level == .debug && ($0.message.contains("brokers are down") || $0.message.contains("Connect to")) })
     }

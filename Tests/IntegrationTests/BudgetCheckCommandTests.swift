@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `traceledger budget check` as a CronJob runs it: the real binary (TRACELEDGER_BIN) against a real
 /// PostgreSQL, its exit status read from the process.
@@ -8,38 +9,15 @@ import Testing
     .enabled(if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil, "needs DATABASE_URL (scripts/with-postgres.sh)"),
     .enabled(if: ProcessInfo.processInfo.environment["TRACELEDGER_BIN"] != nil, "needs TRACELEDGER_BIN (scripts/test.sh)"))
 struct BudgetCheckCommandTests {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    func check(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Run {
-        let binary = ProcessInfo.processInfo.environment["TRACELEDGER_BIN"] ?? ""
-        return try await budgetOnThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            process.arguments = ["budget", "check"] + arguments
-            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRACELEDGER_") }
-            environment.merge(extra) { _, new in new }
-            process.environment = environment
-            let out = Pipe()
-            let err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Run(
-                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self))
+    func check(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> CommandResult {
+        try await onThread {
+            try runTraceledger(["budget", "check"] + arguments, environment: environmentWithoutTraceledgerSettings(adding: extra))
         }
     }
 
     @Test("exit 0 under warn_at, 1 at warn_at, 2 at 100 %, exactly at the nano-dollar")
     func exitCodes() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         let file = try budgetTempFile(
             """
             budgets:
@@ -84,7 +62,7 @@ struct BudgetCheckCommandTests {
 
     @Test("the budgets file comes from TRACELEDGER_BUDGETS_FILE, then budgets.file of --config")
     func fileSources() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         try await scratch.setSpend("d", nano: 5_000_000_000)
         let breach = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"5\"}\n")
         let under = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"500\"}\n")

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MetricsTestKit
 import Testing
+import TestSupport
 
 /// The budget monitor against a real PostgreSQL and a real HTTP listener: one webhook notice per
 /// threshold crossing, for a pool of monitors on one database, re-armed after spend falls below.
@@ -11,12 +12,12 @@ import Testing
     .enabled(if: ProcessInfo.processInfo.environment["DATABASE_URL"] != nil, "needs DATABASE_URL (scripts/with-postgres.sh)"))
 struct BudgetMonitorTests {
     static func monitor(
-        file: String, scratch: BudgetScratch, metrics: TestMetrics, retries: Int = 2, timeout: Duration = .seconds(5)
+        file: String, scratch: ScratchSchema, metrics: TestMetrics, retries: Int = 2, timeout: Duration = .seconds(5)
     ) throws -> BudgetMonitor {
         var logger = Logger(label: "budget-test")
         logger.logLevel = .critical
         return try BudgetMonitor(
-            budgetsFile: file, conninfo: BudgetScratch.conninfo, schema: scratch.schema.name,
+            budgetsFile: file, conninfo: environmentDatabaseURL ?? "", schema: scratch.schema.name,
             checkInterval: .milliseconds(50), webhookTimeout: timeout, webhookRetries: retries,
             reloadInterval: .milliseconds(50), webhookBackoff: .milliseconds(20), metrics: metrics, logger: logger)
     }
@@ -24,7 +25,7 @@ struct BudgetMonitorTests {
     /// Waits until every monitor has completed `more` checks beyond now (so a duplicate would have had its chance).
     static func settle(_ monitors: [BudgetMonitor], more: Int = 4) async -> Bool {
         let start = monitors.map(\.checksCompleted)
-        return await budgetWait {
+        return await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
             zip(monitors, start).allSatisfy { monitor, from in monitor.checksCompleted >= from + more }
         }
     }
@@ -40,7 +41,7 @@ struct BudgetMonitorTests {
 
     @Test("two monitors on one database send one webhook per crossing, and re-arm after spend falls below")
     func oncePerCrossingAcrossAPool() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         let listener = try WebhookListener()
         defer { listener.close() }
         let file = try budgetTempFile(
@@ -72,7 +73,7 @@ struct BudgetMonitorTests {
             #expect(await Self.settle(monitors))
             #expect(listener.requestsSeen == 0)
             try await scratch.setSpend("POST /checkout", nano: 8_000_000_000)
-            #expect(await budgetWait { listener.bodies.count >= 1 })
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) { listener.bodies.count >= 1 })
             #expect(await Self.settle(monitors))
             #expect(Self.levels(listener) == ["POST /checkout:warn"])
             let first = try #require(listener.bodies.first)
@@ -86,7 +87,7 @@ struct BudgetMonitorTests {
             #expect(await Self.settle(monitors))
             #expect(Self.levels(listener) == ["POST /checkout:warn"])
             try await scratch.setSpend("POST /checkout", nano: 12_000_000_000)
-            #expect(await budgetWait { listener.bodies.count >= 2 })
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) { listener.bodies.count >= 2 })
             #expect(await Self.settle(monitors))
             #expect(Self.levels(listener) == ["POST /checkout:warn", "POST /checkout:breach"])
 
@@ -104,15 +105,15 @@ struct BudgetMonitorTests {
 
             // Falls below warn: both levels re-arm; crossing again notifies again (warn, then breach).
             try await scratch.setSpend("POST /checkout", nano: 1_000_000_000)
-            #expect(await budgetWait {
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
                 (try? await scratch.query("SELECT count(*) FROM \(scratch.table("budget_alerts"))")) == [["0"]]
             })
             #expect(await Self.settle(monitors))
             #expect(listener.bodies.count == 2)
             try await scratch.setSpend("POST /checkout", nano: 8_500_000_000)
-            #expect(await budgetWait { listener.bodies.count >= 3 })
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) { listener.bodies.count >= 3 })
             try await scratch.setSpend("POST /checkout", nano: 10_000_000_000)
-            #expect(await budgetWait { listener.bodies.count >= 4 })
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) { listener.bodies.count >= 4 })
             #expect(await Self.settle(monitors))
             #expect(Self.levels(listener) == [
                 "POST /checkout:warn", "POST /checkout:breach", "POST /checkout:warn", "POST /checkout:breach",
@@ -124,7 +125,7 @@ struct BudgetMonitorTests {
 
     @Test("a jump straight past the budget sends one breach notice; the unattributed share counts pending attribution")
     func jumpSendsHighestLevel() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         let listener = try WebhookListener()
         defer { listener.close() }
         let file = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"1\"}\nwebhook: \"\(listener.url)\"\n")
@@ -142,7 +143,7 @@ struct BudgetMonitorTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await monitor.run() }
             defer { group.cancelAll() }
-            #expect(await budgetWait { listener.bodies.count >= 1 })
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) { listener.bodies.count >= 1 })
             #expect(await Self.settle([monitor]))
             #expect(Self.levels(listener) == ["d:breach"])
             // (unattributed) 1 USD + pending 1 USD of 3 + 1 + 1 USD in the window.
@@ -154,7 +155,7 @@ struct BudgetMonitorTests {
 
     @Test("a failing webhook is retried, then dropped and counted; a bad file keeps the last good budgets")
     func failuresAreCounted() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         let listener = try WebhookListener(failFirst: 100)
         defer { listener.close() }
         let good = "budgets:\n  - {domain: d, usd_per_24h: \"1\"}\nwebhook: \"\(listener.url)\"\n"
@@ -167,14 +168,14 @@ struct BudgetMonitorTests {
             defer { group.cancelAll() }
             #expect(await Self.settle([monitor], more: 2))
             try await scratch.setSpend("d", nano: 2_000_000_000)
-            #expect(await budgetWait {
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
                 ((try? metrics.expectCounter("traceledger_webhook_failures_total").totalValue) ?? 0) >= 1
             })
             #expect(listener.requestsSeen == 3, "one attempt + 2 retries")
             #expect(monitor.noticesDelivered == 0)
 
             try "budgets:\n  - {domain: d, usd_per_24h: \"oops\"}\n".write(toFile: file, atomically: true, encoding: .utf8)
-            #expect(await budgetWait {
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
                 ((try? metrics.expectCounter("traceledger_budgets_reload_failures_total").totalValue) ?? 0) >= 1
             })
             #expect(await Self.settle([monitor]))
@@ -187,7 +188,7 @@ struct BudgetMonitorTests {
 
     @Test("a webhook that never answers times out per attempt, and the notice is dropped and counted")
     func silentWebhookTimesOut() async throws {
-        let scratch = try await BudgetScratch.migrated()
+        let scratch = try await ScratchSchema.migratedForBudgets()
         let listener = try WebhookListener(silent: true)
         defer { listener.close() }
         let file = try budgetTempFile("budgets:\n  - {domain: d, usd_per_24h: \"1\"}\nwebhook: \"\(listener.url)\"\n")
@@ -200,7 +201,7 @@ struct BudgetMonitorTests {
         await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await monitor.run() }
             defer { group.cancelAll() }
-            #expect(await budgetWait {
+            #expect(await eventually(timeout: .seconds(60), every: .milliseconds(20)) {
                 ((try? metrics.expectCounter("traceledger_webhook_failures_total").totalValue) ?? 0) >= 1
             })
             #expect(listener.requestsSeen == 1)

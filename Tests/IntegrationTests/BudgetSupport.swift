@@ -1,46 +1,23 @@
 import Foundation
 import Ledger
 import Synchronization
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
-// Support for the budget integration tests: a scratch ledger schema, spend written straight into
-// domain_hourly, and a tiny HTTP listener standing in for the webhook.
+// Support for the budget integration tests: spend written straight into a scratch schema's
+// domain_hourly (TestSupport's `ScratchSchema`), and a tiny HTTP listener standing in for the webhook.
 
-/// Runs blocking database work on a fresh OS thread, never on the cooperative pool.
-func budgetOnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.start()
-    }
-}
-
-/// A migrated schema of its own per test.
-struct BudgetScratch: Sendable {
-    let schema: SchemaName
-
-    static var conninfo: String { ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "" }
-
-    static func migrated() async throws -> BudgetScratch {
-        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        let scratch = BudgetScratch(schema: try SchemaName("b_\(suffix)"))
-        try await budgetOnThread {
-            let connection = try PGConnection.connect(conninfo: conninfo)
-            _ = try LedgerSchema(schema: scratch.schema).migrate(on: connection)
-        }
-        return scratch
-    }
-
-    func table(_ name: String) -> String { "\(schema.quoted).\"\(name)\"" }
+extension ScratchSchema {
+    /// A migrated scratch schema (`b_…`) for a budget test.
+    static func migratedForBudgets() async throws -> ScratchSchema { try await migrated(prefix: "b") }
 
     /// Sets `domain`'s spend in the current hour to `nano` (replacing what was there).
     func setSpend(_ domain: String, nano: Int64) async throws {
         let table = table("domain_hourly")
-        try await budgetOnThread {
-            let connection = try PGConnection.connect(conninfo: Self.conninfo)
+        try await onThread {
+            let connection = try connectToTestDatabase()
             try connection.execute(
                 """
                 INSERT INTO \(table) (hour, transaction, cost_nusd, span_count, trace_count)
@@ -50,21 +27,6 @@ struct BudgetScratch: Sendable {
                 [.text(domain), .int8(nano)])
         }
     }
-
-    func query(_ sql: String) async throws -> [[String?]] {
-        try await budgetOnThread {
-            let connection = try PGConnection.connect(conninfo: Self.conninfo)
-            return try connection.execute(sql).rows
-        }
-    }
-
-    func drop() async {
-        let schema = schema
-        _ = try? await budgetOnThread {
-            let connection = try PGConnection.connect(conninfo: Self.conninfo)
-            try connection.execute("DROP SCHEMA IF EXISTS \(schema.quoted) CASCADE")
-        }
-    }
 }
 
 /// Writes `text` to a new temp file and returns its path.
@@ -72,17 +34,6 @@ func budgetTempFile(_ text: String) throws -> String {
     let path = NSTemporaryDirectory() + "budgets-\(UUID().uuidString).yaml"
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     return path
-}
-
-/// Polls `condition` every 20 ms until it holds; false after `timeout` (a bound for a hung test, not a
-/// performance assertion).
-func budgetWait(timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async rethrows -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return try await condition()
 }
 
 /// A one-thread HTTP/1.1 listener on 127.0.0.1 that records each request body and answers 200 (or 500
@@ -100,22 +51,9 @@ final class WebhookListener: @unchecked Sendable {  // Safe: `fd` is immutable; 
     init(failFirst: Int = 0, silent: Bool = false) throws {
         self.failFirst = failFirst
         self.silent = silent
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw POSIXError(.EMFILE) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0, listen(fd, 16) == 0 else { Glibc.close(fd); throw POSIXError(.EADDRINUSE) }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
+        let (fd, port) = try loopbackSocket()
         self.fd = fd
-        port = UInt16(bigEndian: address.sin_port)
+        self.port = UInt16(port)
         let thread = Thread { [self] in acceptLoop() }
         thread.start()
     }

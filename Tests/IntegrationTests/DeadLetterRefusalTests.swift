@@ -5,36 +5,19 @@ import Ledger
 import Logging
 import Pipeline
 import Testing
+import TestSupport
 
 /// Dead letters Kafka refuses for good: the worker records the refusal and goes on (issue #8 item 5).
 @Suite("dead letters refused permanently", .serialized)
 struct DeadLetterRefusalTests {
     struct Setup {
-        let conninfo: String
-        let schema: String
-        let topic: String
-        let group: String
-        let logger: Logger
-        let cluster: MockKafkaCluster
+        let scenario: KafkaLedgerScenario
         let producer: KafkaProducer
         let nowMillis: Int64
 
         init(_ prefix: String) throws {
-            conninfo = try databaseURL()
-            schema = uniqueSchema(prefix)
-            topic = "\(prefix)_\(schema)"
-            group = "g_\(schema)"
-            var logger = Logger(label: "it.\(prefix)")
-            logger.logLevel = .critical
-            self.logger = logger
-            try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-            cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-            try cluster.createTopic(topic, partitions: 1)
-            try cluster.createTopic(topic + ".dlq", partitions: 1)
-            producer = try KafkaProducer(
-                configuration: KafkaProducerConfiguration(
-                    bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-                logger: logger)
+            scenario = try KafkaLedgerScenario(prefix, topicPrefix: prefix, partitions: 1, logLevel: .critical)
+            producer = try scenario.producer()
             nowMillis = Int64(Date().timeIntervalSince1970 * 1000)
         }
 
@@ -47,34 +30,31 @@ struct DeadLetterRefusalTests {
         func produce(_ values: [[UInt8]], from first: Int) throws {
             for (i, v) in values.enumerated() {
                 try producer.produce(
-                    topic: topic, partition: 0, key: Array("k\(first + i)".utf8), value: v, timestampMilliseconds: nowMillis)
+                    topic: scenario.topic, partition: 0, key: Array("k\(first + i)".utf8), value: v, timestampMilliseconds: nowMillis)
             }
             try producer.flush(timeout: .seconds(60))
         }
 
         /// (offset, reason, detail) of every rejected row, by offset; and the spans counted.
         func ledger() throws -> (rejected: [(offset: Int64, reason: String, detail: String)], spans: Int64) {
-            let c = try PGConnection.connect(conninfo: conninfo)
-            let rows = try c.execute(
-                "SELECT \"offset\", reason, detail FROM \"\(schema)\".rejected_records ORDER BY \"offset\"")
+            let rows = try scenario.connect().execute(
+                "SELECT \"offset\", reason, detail FROM \"\(scenario.schema)\".rejected_records ORDER BY \"offset\"")
             let rejected = rows.rows.indices.map { (rows.int64($0, 0) ?? -1, rows.string($0, 1) ?? "", rows.string($0, 2) ?? "") }
-            let spans = try c.execute("SELECT coalesce(sum(span_count), 0) FROM \"\(schema)\".transactions").int64(0, 0)
-            return (rejected, spans ?? -1)
+            return (rejected, try scenario.spansCounted() ?? -1)
         }
     }
 
     @Test("a 20 MB too_large record, over the dead-letter producer's message.max.bytes: refused at once, the refusal in rejected_records.detail, and the good record after it on the same partition commits")
     func tooLargeDeadLetterIsRefused() async throws {
         let s = try Setup("dlqbig")
-        let config = testWorkerConfiguration(brokers: s.cluster.bootstrapServers, topic: s.topic, group: s.group, schema: s.schema)
-        let worker = InProcessWorker(configuration: config, conninfo: s.conninfo, logger: s.logger)
+        let worker = s.scenario.startWorker()
         // The mock cluster keeps ~5 MiB per partition: the good record after the big one is produced once
         // the big one is committed (the worker would otherwise find it deleted, a retention gap).
         let big = bytes(20_000_000, 0x41)
         try s.produce([try s.good(1), big], from: 0)
-        let first = try await InProcessWorker.waitCommitted(records: 2, group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
+        let first = try await s.scenario.waitCommitted(2, timeout: .seconds(60))
         try s.produce([try s.good(2)], from: 2)
-        let all = try await InProcessWorker.waitCommitted(records: 3, group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
+        let all = try await s.scenario.waitCommitted(3, timeout: .seconds(60))
         let refused = worker.pipeline.deadLettersRefused
         try await worker.stop()
         #expect(refused == 1)
@@ -97,11 +77,9 @@ struct DeadLetterRefusalTests {
         let values = [try s.good(1), [0xFF, 0xFF, 0xFF, 0x0A], [], try s.good(2)]
         try s.produce(values, from: 0)
         // Only the worker's dead letters produce from now on.
-        s.cluster.pushRequestErrors(.produce, Array(repeating: .topicAuthorizationFailed, count: 4))
-        let config = testWorkerConfiguration(brokers: s.cluster.bootstrapServers, topic: s.topic, group: s.group, schema: s.schema)
-        let worker = InProcessWorker(configuration: config, conninfo: s.conninfo, logger: s.logger)
-        let committed = try await InProcessWorker.waitCommitted(
-            records: Int64(values.count), group: s.group, schema: s.schema, conninfo: s.conninfo, timeout: .seconds(60))
+        s.scenario.cluster.pushRequestErrors(.produce, Array(repeating: .topicAuthorizationFailed, count: 4))
+        let worker = s.scenario.startWorker()
+        let committed = try await s.scenario.waitCommitted(Int64(values.count), timeout: .seconds(60))
         let refused = worker.pipeline.deadLettersRefused
         try await worker.stop()
         #expect(committed, "no stall")

@@ -8,6 +8,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TestSupport
 
 /// A readiness source the test steers (stands in for the Pipeline's status; not a database or Kafka mock).
 final class SteeredReadiness: ReadinessSource {
@@ -62,10 +63,10 @@ struct HTTPAPITests {
     @Test("every endpoint answers what the load's manifest says; bad input 400, unknown 404, big body 413; precommit flips to not allowed as the session spends")
     func endpointsAgainstTheManifest() async throws {
         var options = LocalRun.Options(load: LoadPlan(spans: 30_000, shape: .collector, poisonFraction: 0.01, seed: 19))
-        options.schema = uniqueSchema("it_http")
+        options.schema = uniqueSchemaName("it_http")
         options.group = "it-\(options.schema)"
         options.partitions = 4
-        options.pricingFile = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
+        options.pricingFile = shippedPricingFile.path
         options.flushInterval = .milliseconds(200)
         var logger = Logger(label: "it.http")
         logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
@@ -337,16 +338,4 @@ struct HTTPAPITests {
         #expect(r.string("spent_usd") == "0.012000000")
         #expect(r.string("remaining_usd") == "-0.002000000")
     }
-}
-
-/// Polls `condition` until it holds or `timeout` passes (a correctness wait, not a timing assertion).
-func eventually(
-    timeout: Duration = .seconds(20), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
-    }
-    return try await condition()
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import Testing
+import TestSupport
 
 /// The API's read pool against a real PostgreSQL: bounded queue, statement timeout, read-only, reconnect.
 @Suite("HTTP API read pool (real Postgres)", .serialized)

@@ -7,6 +7,7 @@ import OTLPProto
 import Pipeline
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 // MARK: - building records with any values
 
@@ -71,43 +72,27 @@ func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined()
 
 /// Incompressible text (a URL with a JWT-like tail): `count` bytes of random base64url.
 func incompressible(_ count: Int, seed: UInt64) -> String {
-    var state = seed
+    var rng = SplitMix64(seed: seed)
     let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
     var out = Array("https://idp.example/cb?token=".utf8)
     while out.count < count {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        out.append(alphabet[Int(state >> 58)])
+        out.append(alphabet[Int(rng.next() >> 58)])
     }
     return String(decoding: out, as: UTF8.self)
 }
 
-/// A runner: a mock cluster, a topic of `partitions`, a producer, a migrated schema and a worker.
+/// A runner: a `KafkaLedgerScenario` (mock cluster, a topic of `partitions`, a migrated schema), a
+/// producer and a worker; counts what it produced.
 struct HostileHarness {
-    let conninfo: String
-    let schema: String
-    let topic: String
-    let group: String
-    let cluster: MockKafkaCluster
+    let scenario: KafkaLedgerScenario
     let producer: KafkaProducer
-    let logger: Logger
     var produced: Int64 = 0
+    var topic: String { scenario.topic }
 
     init(_ name: String, partitions: Int32 = 3) throws {
-        conninfo = try databaseURL()
-        schema = uniqueSchema(name)
-        topic = "t_\(schema)"
-        group = "g_\(schema)"
-        var logger = Logger(label: "it.\(name)")
-        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        self.logger = logger
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: Int(partitions))
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: logger)
+        let level = ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        scenario = try KafkaLedgerScenario(name, topicPrefix: "t", partitions: Int(partitions), logLevel: level)
+        producer = try scenario.producer()
     }
 
     mutating func produce(_ value: [UInt8], partition: Int32, timestampMillis: Int64) throws {
@@ -117,19 +102,14 @@ struct HostileHarness {
 
     func flush() throws { try producer.flush(timeout: .seconds(60)) }
 
-    func worker() -> InProcessWorker {
-        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
-        return InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-    }
+    func worker() -> InProcessWorker { scenario.startWorker() }
 
-    func waitCommitted() async throws -> Bool {
-        try await InProcessWorker.waitCommitted(records: produced, group: group, schema: schema, conninfo: conninfo)
-    }
+    func waitCommitted() async throws -> Bool { try await scenario.waitCommitted(produced) }
 
     @discardableResult
     func query(_ sql: String, _ params: [PGValue] = []) throws -> PGQueryResult {
-        let c = try PGConnection.connect(conninfo: conninfo)
-        let text = sql.replacingOccurrences(of: "$S", with: "\"\(schema)\"")
+        let c = try scenario.connect()
+        let text = sql.replacingOccurrences(of: "$S", with: "\"\(scenario.schema)\"")
         return params.isEmpty ? try c.execute(text) : try c.execute(text, params)
     }
 
@@ -293,8 +273,7 @@ struct HostileRecordTests {
 
         // The normal traffic is exact.
         try benign.expectExact(in: h)
-        let invariants = try LedgerReader(schema: try SchemaName(h.schema)).invariantViolations(
-            group: h.group, on: try PGConnection.connect(conninfo: h.conninfo))
+        let invariants = try h.scenario.invariantViolations()
         #expect(invariants.isEmpty, "\(invariants)")
     }
 

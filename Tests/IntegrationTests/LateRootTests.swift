@@ -6,6 +6,7 @@ import Logging
 import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 /// One OTLP/JSON record holding `spans` of one trace, every span priced by an upstream `cost.usd`
 /// (so each span's cost is known exactly here, independently of the catalog).
@@ -59,31 +60,20 @@ private final class InvariantWatcher: Sendable {
 struct LateRootTests {
     @Test("roots arriving after their children, in a later epoch and on another worker, land in the right domain-hour; the grace sweep moves the rest to (unattributed); the invariant holds between every commit")
     func lateRootsOnAnotherWorker() async throws {
-        let conninfo = try databaseURL()
-        let schemaText = uniqueSchema("it_late")
-        let schema = try SchemaName(schemaText)
-        let topic = "late_\(schemaText)"
-        let group = "g_\(schemaText)"
-        var logger = Logger(label: "it.late")
-        logger.logLevel = .error
-        try InProcessWorker.migrate(schema: schemaText, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 2)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schemaText)
+        let scenario = try KafkaLedgerScenario("it_late", topicPrefix: "late", partitions: 2)
+        let (conninfo, schema, topic) = (scenario.conninfo, try scenario.schemaName, scenario.topic)
+        var config = scenario.workerConfiguration()
         config.kafkaEncodings = [topic: .otlpJSON]
         config.attributionGrace = .seconds(60)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "1"]),
-            logger: logger)
+        let producer = try scenario.producer(properties: ["linger.ms": "1"])
 
         let watcher = InvariantWatcher()
         let watching = Thread { try? watcher.run(conninfo: conninfo, schema: schema) }
         watching.start()
         defer { watcher.stop.store(true, ordering: .relaxed) }
 
-        let a = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
-        let b = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger)
+        let a = scenario.startWorker(config)
+        let b = scenario.startWorker(config)
         // Record time: fixed, so the grace rule is driven by the records, never the wall clock.
         let t0 = Int64(Date().timeIntervalSince1970 * 1000) / 1000 * 1000
         let start = UInt64(t0 - 10_000) * 1_000_000
@@ -95,7 +85,7 @@ struct LateRootTests {
             produced += 1
         }
         func committed(timeout: Duration = .seconds(60)) async throws -> Bool {
-            try await InProcessWorker.waitCommitted(records: produced, group: group, schema: schemaText, conninfo: conninfo, timeout: timeout)
+            try await scenario.waitCommitted(produced, timeout: timeout)
         }
         /// Which worker consumes `partition` now: a complete probe trace is sent and the worker whose
         /// record count moves owns it.
@@ -140,7 +130,7 @@ struct LateRootTests {
                     startNanos: start), partition: childPartition, at: t0)
         }
         #expect(try await committed())
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         func scalar(_ sql: String) throws -> String? { try c.execute(sql).string(0, 0) }
         let pendingAfterChildren = try scalar("SELECT coalesce(sum(cost_nusd), 0)::text FROM \(schema.quoted).pending_attribution")
         #expect(pendingAfterChildren == String(childCost.reduce(0, +)), "children wait in pending_attribution")
@@ -202,8 +192,7 @@ struct LateRootTests {
         try await Task.sleep(for: .milliseconds(50))
         #expect(watcher.violations.withLock { $0 }.isEmpty, "\(watcher.violations.withLock { $0.prefix(5) })")
         #expect(watcher.observations.load(ordering: .relaxed) > 10)
-        let invariants = try LedgerReader(schema: schema).invariantViolations(group: group, on: c)
+        let invariants = try scenario.invariantViolations()
         #expect(invariants.isEmpty, "\(invariants)")
-        withExtendedLifetime(cluster) {}
     }
 }

@@ -9,6 +9,7 @@ import Pipeline
 import Synchronization
 import Telemetry
 import Testing
+import TestSupport
 
 /// A worker with its own `MetricsExporter`, on the mock cluster, fed a loadgen load with poison records;
 /// the exposition is read while the worker runs and after it stopped, and compared with the manifest
@@ -28,30 +29,17 @@ struct MetricsTests {
     }
 
     func run(spans: Int, poison: Double, domainLabelBudget: Int) async throws -> Run {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_metrics")
-        let topic = "otlp_spans"
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        var logger = Logger(label: "it-metrics")
-        logger.logLevel = .warning
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 4)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: "it-\(schema)", schema: schema)
+        let scenario = try KafkaLedgerScenario("it_metrics", topicPrefix: "otlp_spans", partitions: 4, logLevel: .warning)
+        let (schema, logger) = (scenario.schema, scenario.logger)
+        var config = scenario.workerConfiguration()
         config.kafkaProperties["fetch.wait.max.ms"] = "50"
         config.shutdownTimeout = .seconds(20)
         let exporter = MetricsExporter(domainLabelBudget: domainLabelBudget)
-        let worker = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: exporter)
+        let worker = scenario.startWorker(config, metrics: exporter)
         let pipeline = worker.pipeline
 
-        let pricing = URL(fileURLWithPath: config.pricingFile)
         let (manifest, produced) = try {
-            let producer = try KafkaProducer(
-                configuration: KafkaProducerConfiguration(
-                    bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-                logger: logger)
-            let load = LoadProducer(
-                producer: producer, catalogURL: pricing, plan: LoadPlan(spans: spans, poisonFraction: poison, seed: 11, topic: topic))
+            let load = try scenario.load(LoadPlan(spans: spans, poisonFraction: poison, seed: 11, topic: scenario.topic))
             return try load.run { produced in
                 // The mock keeps ~5 MiB per partition: stay close behind.
                 let started = ContinuousClock.now
@@ -61,8 +49,7 @@ struct MetricsTests {
                 return true
             }
         }()
-        let committed = try await InProcessWorker.waitCommitted(
-            records: Int64(produced), group: config.kafkaGroup, schema: schema, conninfo: conninfo)
+        let committed = try await scenario.waitCommitted(Int64(produced))
         #expect(committed, "the worker did not commit every record in time")
         // The state gauges refresh every second and the lag every 2 s: wait for both once.
         try await Task.sleep(for: .milliseconds(2_500))
@@ -79,9 +66,7 @@ struct MetricsTests {
         try await worker.stop()
         let stopped = (exporter.render(openMetrics: false), exporter.render(openMetrics: true))
 
-        let c = try PGConnection.connect(conninfo: conninfo)
-        let rejectedRows = try LedgerReader(schema: try SchemaName(schema)).rejectedByReason(on: c)
-        withExtendedLifetime(cluster) {}
+        let rejectedRows = try LedgerReader(schema: try scenario.schemaName).rejectedByReason(on: try scenario.connect())
         return Run(
             manifest: manifest, produced: produced, rejectedRows: rejectedRows,
             committedEpochs: pipeline.progress.committedEpochs, running: running, stopped: stopped, exporter: exporter)
@@ -169,44 +154,16 @@ struct MetricsTests {
 
     @Test("through a scale-out and a scale-in, the workers' counters sum to the manifest: nothing counted twice or lost")
     func rebalancesCountOnce() async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_metrics_rb")
-        let topic = "mrb_\(schema)"
-        let group = "g_\(schema)"
-        var logger = Logger(label: "it.metrics.rebalance")
-        logger.logLevel = .error
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: 6)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        let config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let scenario = try KafkaLedgerScenario("it_metrics_rb", topicPrefix: "mrb", partitions: 6)
         let (metricsA, metricsB) = (MetricsExporter(), MetricsExporter())
-        let a = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: metricsA)
-        var b: InProcessWorker?
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: logger)
         // ~16 s of load: B joins after ~4 s, A leaves after ~10 s.
-        let plan = LoadPlan(spans: 64_000, shape: .sdk, poisonFraction: 0.02, seed: 5, topic: topic, spansPerSecond: 4_000)
-        let load = LoadProducer(
-            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
-        let started = ContinuousClock.now
-        var aStopping: Task<Void, any Error>?
-        let (manifest, produced) = try load.run { _ in
-            let elapsed = ContinuousClock.now - started
-            if b == nil, elapsed > .seconds(4) {
-                b = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: metricsB)
-            }
-            if aStopping == nil, elapsed > .seconds(10) { aStopping = Task { try await a.stop() } }
-            return true
-        }
-        try await aStopping?.value
-        let committed = try await InProcessWorker.waitCommitted(
-            records: Int64(produced), group: group, schema: schema, conninfo: conninfo, timeout: .seconds(180))
+        let (_, b, aLeft, manifest, produced) = try await scenario.scaleOutAndIn(
+            LoadPlan(spans: 64_000, shape: .sdk, poisonFraction: 0.02, seed: 5, topic: scenario.topic, spansPerSecond: 4_000),
+            joinAfter: .seconds(4), leaveAfter: .seconds(10), metrics: (metricsA, metricsB))
+        let committed = try await scenario.waitCommitted(Int64(produced), timeout: .seconds(180))
         try await b?.stop()
         #expect(committed)
-        #expect(b != nil && aStopping != nil, "both rebalances happened during the load")
+        #expect(b != nil && aLeft, "both rebalances happened during the load")
 
         let ea = try ParsedExposition(parsing: metricsA.render(openMetrics: false), openMetrics: false)
         let eb = try ParsedExposition(parsing: metricsB.render(openMetrics: false), openMetrics: false)
@@ -231,7 +188,6 @@ struct MetricsTests {
             + (ea.value("traceledger_rebalances_total", ["kind": "lost"]) ?? 0)
         #expect(aLost >= 1, "\(ea.samples(named: "traceledger_rebalances_total"))")
         #expect((eb.value("traceledger_rebalances_total", ["kind": "assigned"]) ?? 0) >= 1)
-        withExtendedLifetime(cluster) {}
     }
 
     /// Metric names in docs/metrics.md's table: all of them, and those a worker alone must expose (not

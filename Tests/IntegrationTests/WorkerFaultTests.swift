@@ -7,6 +7,7 @@ import Logging
 import Pipeline
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +56,7 @@ struct WorkerFaultTests {
     @Test("PostgreSQL stopped for 8 s and started again under load: the worker waits, stays within 64 MiB of RSS growth, and the ledger is exact")
     func databaseOutage() async throws {
         let started = ContinuousClock.now
-        let pg = try OwnedPostgres.start()
+        let pg = try ThrowawayPostgres.start()
         defer { pg.destroy() }
         let env = try FaultEnvironment(name: "outage", partitions: 6, conninfo: pg.url)
         defer { env.finish() }
@@ -209,7 +210,7 @@ struct WorkerFaultTests {
     @Test("SIGTERM while PostgreSQL is frozen (SIGSTOP: sockets open, nothing answers): the worker exits 0 within shutdown.timeout; the next worker finishes exactly")
     func shutdownWithDatabaseFrozen() async throws {
         let started = ContinuousClock.now
-        let pg = try OwnedPostgres.start()
+        let pg = try ThrowawayPostgres.start()
         defer { pg.destroy() }
         let env = try FaultEnvironment(name: "frozen", partitions: 4, conninfo: pg.url)
         defer { env.finish() }
@@ -279,47 +280,26 @@ struct WorkerFaultTests {
 
 // MARK: - Support
 
-struct FaultTestFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-extension ContinuousClock.Instant {
-    /// Seconds since this instant, one decimal.
-    var secondsSinceNow: String {
-        let d = ContinuousClock.now - self
-        return String(format: "%.1f", Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
-    }
-}
-
-/// One scenario's world: a mock Kafka cluster (in this process) with a topic, a migrated schema, a
-/// consumer group, a scratch directory for worker logs; starts workers and load, checks the ledger.
+/// One scenario's world for worker processes: a `KafkaLedgerScenario` (the mock cluster in this process,
+/// a topic and its dead-letter topic, a migrated schema, a consumer group) and a scratch directory for
+/// worker logs; starts `traceledger run` workers (TestSupport's `WorkerProcess`) and load, checks the ledger.
 final class FaultEnvironment: Sendable {
     let name: String
-    let conninfo: String
-    let schema: String
-    let topic: String
-    let group: String
-    let cluster: MockKafkaCluster
+    let scenario: KafkaLedgerScenario
     let directory: URL
-    let logger: Logger
     private let workers = Mutex<[WorkerProcess]>([])
     private let started = ContinuousClock.now
 
+    var conninfo: String { scenario.conninfo }
+    var schema: String { scenario.schema }
+    var topic: String { scenario.topic }
+    var group: String { scenario.group }
+
     init(name: String, partitions: Int, conninfo: String) throws {
         self.name = name
-        self.conninfo = conninfo
-        schema = uniqueSchema("it_fault_\(name)")
-        topic = "fault_\(schema)"
-        group = "g_\(schema)"
-        var logger = Logger(label: "it.fault.\(name)")
-        logger.logLevel = .error
-        self.logger = logger
-        cluster = try MockKafkaCluster(brokers: 1, logger: logger)
-        try cluster.createTopic(topic, partitions: partitions)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("traceledger-fault-\(schema)")
+        scenario = try KafkaLedgerScenario("it_fault_\(name)", topicPrefix: "fault", partitions: partitions, conninfo: conninfo)
+        directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("traceledger-fault-\(scenario.schema)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
     }
 
     /// A progress line on stdout (shown by `swift test`).
@@ -332,12 +312,12 @@ final class FaultEnvironment: Sendable {
     func startWorker(_ name: String, extra: [String: String] = [:]) throws -> WorkerProcess {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("TRACELEDGER_") || $0.key == "TRACELEDGER_BIN" }
         environment["DATABASE_URL"] = Self.withApplicationName(conninfo, name)
-        environment["TRACELEDGER_KAFKA_BROKERS"] = cluster.bootstrapServers
+        environment["TRACELEDGER_KAFKA_BROKERS"] = scenario.cluster.bootstrapServers
         environment["TRACELEDGER_KAFKA_TOPICS"] = topic
         environment["TRACELEDGER_KAFKA_GROUP"] = group
         environment["TRACELEDGER_DATABASE_SCHEMA"] = schema
         environment["TRACELEDGER_HTTP_PORT"] = "0"  // several workers on one machine: any free port each
-        environment["TRACELEDGER_PRICING_FILE"] = repositoryRoot.appendingPathComponent("config/pricing.yaml").path
+        environment["TRACELEDGER_PRICING_FILE"] = shippedPricingFile.path
         environment["TRACELEDGER_KAFKA_PROPERTIES"] = "session.timeout.ms=6000,heartbeat.interval.ms=500"
         environment["TRACELEDGER_FLUSH_INTERVAL"] = "500ms"
         environment["TRACELEDGER_SHUTDOWN_TIMEOUT"] = "15s"
@@ -360,14 +340,11 @@ final class FaultEnvironment: Sendable {
 
     /// Produces `plan` on its own thread (the load's pacing sleeps there); see ``LoadRun``.
     func produce(_ plan: LoadPlan, gate: LoadGate? = nil) -> LoadRun {
-        LoadRun(plan: plan, brokers: cluster.bootstrapServers, gate: gate, logger: logger)
+        LoadRun(plan: plan, brokers: scenario.cluster.bootstrapServers, gate: gate, logger: scenario.logger)
     }
 
     /// Σ next_offset of the group (every partition starts at 0, so this counts committed records).
-    func committed() throws -> Int64 {
-        let c = try PGConnection.connect(conninfo: conninfo, session: PGSessionSettings(connectTimeout: .seconds(2)))
-        return try LedgerReader(schema: try SchemaName(schema)).offsetsTotal(group: group, on: c)
-    }
+    func committed() throws -> Int64 { try scenario.committed() }
 
     /// Polls `condition` every 100 ms (errors count as "not yet": the database may be away) until it
     /// holds; fails when `timeout` passes or a worker in `alive` exits.
@@ -383,12 +360,12 @@ final class FaultEnvironment: Sendable {
                 lastError = error
             }
             for w in alive where !w.isRunning {
-                throw FaultTestFailure(description: "waiting for '\(what)': worker \(w.name) exited (status \(w.exitStatus.map(String.init) ?? "?")); its log ends:\n\(w.logTail())")
+                throw TestFailure("waiting for '\(what)': worker \(w.name) exited (status \(w.exitStatus.map(String.init) ?? "?")); its log ends:\n\(w.logTail())")
             }
             if ContinuousClock.now >= deadline {
                 let logs = alive.map { "--- \($0.name):\n\($0.logTail())" }.joined(separator: "\n")
-                throw FaultTestFailure(
-                    description: "timed out after \(timeout) waiting for '\(what)'"
+                throw TestFailure(
+                    "timed out after \(timeout) waiting for '\(what)'"
                         + (lastError.map { " (last error: \($0))" } ?? "") + "\n\(logs)")
             }
             try await Task.sleep(for: .milliseconds(100))
@@ -401,7 +378,7 @@ final class FaultEnvironment: Sendable {
         try await waitUntil("\(records) records committed", timeout: timeout, alive: alive) {
             last = try committed()
             if last > Int64(records) {
-                throw FaultTestFailure(description: "committed offsets \(last) > records produced \(records)")
+                throw TestFailure("committed offsets \(last) > records produced \(records)")
             }
             return last == Int64(records)
         }
@@ -409,7 +386,7 @@ final class FaultEnvironment: Sendable {
 
     /// The database sessions whose application_name is `applicationName`.
     func backends(applicationName: String) throws -> [(pid: Int32, state: String, waitEventType: String)] {
-        let c = try PGConnection.connect(conninfo: conninfo)
+        let c = try scenario.connect()
         let r = try c.execute(
             "SELECT pid, coalesce(state, ''), coalesce(wait_event_type, '') FROM pg_stat_activity "
                 + "WHERE application_name = $1 AND pid <> pg_backend_pid()",
@@ -421,19 +398,14 @@ final class FaultEnvironment: Sendable {
 
     /// Signals server processes (the test runs on the database's machine, as root or its owner).
     func signalBackends(_ pids: [Int32], _ signal: Int32) throws {
-        for pid in pids where kill(pid, signal) != 0 {
-            throw FaultTestFailure(description: "kill(\(pid), \(signal)) failed: \(String(cString: strerror(errno)))")
-        }
+        try signalProcesses(pids, signal)
     }
 
     /// Ledger vs the load's manifest (LoadGen's reference pricer): every trace, domain, session, model and
     /// rejected-record count; and the ledger invariant.
     func verifyExact(_ manifest: Manifest) throws {
-        let c = try PGConnection.connect(conninfo: conninfo)
-        let snapshot = try LedgerSnapshotReader.read(schema: try SchemaName(schema), on: c)
-        let differences = Verifier.compare(manifest, snapshot)
+        let (differences, invariants) = try scenario.compare(with: manifest)
         #expect(differences.isEmpty, "\(differences.count) differences, first: \(differences.prefix(10).map(\.description))")
-        let invariants = try LedgerReader(schema: try SchemaName(schema)).invariantViolations(group: group, on: c)
         #expect(invariants.isEmpty, "\(invariants)")
         #expect(manifest.totals.rejectedRecords > 0, "the load had poison records")
         note("verify: \(manifest.traces.count) traces, \(manifest.totals.spans) spans: \(differences.isEmpty ? "exact" : "\(differences.count) differences")")
@@ -446,346 +418,16 @@ final class FaultEnvironment: Sendable {
             w.signal(SIGCONT)
             w.signal(SIGKILL)
         }
-        if let c = try? PGConnection.connect(conninfo: conninfo) {
-            _ = try? c.execute("DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE")
-        }
+        scenario.dropSchema()
         try? FileManager.default.removeItem(at: directory)
     }
 }
 
-/// Lets a load run up to a number of records, then holds it until allowed further.
-final class LoadGate: Sendable {
-    private let state: Mutex<(allowed: Int, blockedAt: Int?)>
-
-    init(allowedRecords: Int) { state = Mutex((allowedRecords, nil)) }
-
-    func allow(_ records: Int) {
-        state.withLock {
-            $0.allowed = records
-            $0.blockedAt = nil
-        }
-    }
-
-    /// Called by the load between chunks: blocks while `produced` is at or past the allowance (at most 5 min).
-    func pass(_ produced: Int) -> Bool {
-        let deadline = ContinuousClock.now + .seconds(300)
-        while true {
-            let go = state.withLock { s -> Bool in
-                if produced < s.allowed {
-                    s.blockedAt = nil
-                    return true
-                }
-                s.blockedAt = produced
-                return false
-            }
-            if go { return true }
-            if ContinuousClock.now >= deadline { return false }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-    }
-
-    /// Waits until the load is held at the gate; returns how many records it has produced by then.
-    func waitBlocked(timeout: Duration) async throws -> Int {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let at = state.withLock({ $0.blockedAt }) {
-                // Let librdkafka deliver what was produced (linger 5 ms).
-                try await Task.sleep(for: .milliseconds(300))
-                return at
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw FaultTestFailure(description: "the load did not reach its gate within \(timeout)")
-    }
-}
-
-/// A `LoadProducer` run on a dedicated thread (it blocks while pacing); `result` awaits its manifest.
-final class LoadRun: Sendable {
-    private let outcome = Mutex<Result<(Manifest, Int), any Error>?>(nil)
-
-    init(plan: LoadPlan, brokers: String, gate: LoadGate?, logger: Logger) {
-        let thread = Thread { [self] in
-            let result = Result { () throws -> (Manifest, Int) in
-                let producer = try KafkaProducer(
-                    configuration: KafkaProducerConfiguration(bootstrapServers: brokers, properties: LoadProducer.producerProperties),
-                    logger: logger)
-                let load = LoadProducer(
-                    producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
-                let (manifest, records) = try load.run { produced in gate?.pass(produced) ?? true }
-                guard manifest.totals.spans >= plan.spans else {
-                    throw FaultTestFailure(description: "the load stopped early (held at its gate too long)")
-                }
-                return (manifest, records)
-            }
-            self.outcome.withLock { $0 = result }
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-
-    var isFinished: Bool { outcome.withLock { $0 != nil } }
-
-    func result(timeout: Duration) async throws -> (manifest: Manifest, records: Int) {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let r = outcome.withLock({ $0 }) { return try r.get() }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw FaultTestFailure(description: "the load did not finish within \(timeout)")
-    }
-}
-
-/// A `traceledger run` child process: stderr to a log file, signals, memory from /proc.
-final class WorkerProcess: @unchecked Sendable {
-    // Safe: `process` is thread-safe for the calls used (isRunning, terminationStatus, pid).
-    let name: String
-    let logURL: URL
-    private let process: Process
-
-    init(name: String, environment: [String: String], log: URL) throws {
-        guard let binary = ProcessInfo.processInfo.environment["TRACELEDGER_BIN"] else {
-            throw FaultTestFailure(description: "TRACELEDGER_BIN is not set: run the tests with scripts/test.sh")
-        }
-        self.name = name
-        self.logURL = log
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run"]
-        process.environment = environment
-        process.currentDirectoryURL = repositoryRoot
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = handle
-        try process.run()
-        try handle.close()
-    }
-
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
-
-    func signal(_ signal: Int32) {
-        if process.isRunning { kill(process.processIdentifier, signal) }
-    }
-
-    /// A line from /proc/PID/status in KiB (`VmRSS`, `VmHWM`), nil once the process is gone.
-    func memoryKiB(_ field: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
-        }
-        return nil
-    }
-
-    func log() -> String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-
-    /// The last `name=N` in a log (swift-log metadata), e.g. `fenced_epochs` of the "worker stopped" line.
-    static func counter(_ name: String, in log: String) -> Int? {
-        var found: Int?
-        var rest = Substring(log)
-        while let range = rest.range(of: name + "=") {
-            rest = rest[range.upperBound...]
-            found = Int(rest.prefix(while: { $0.isNumber })) ?? found
-        }
-        return found
-    }
-
-    func logTail(lines: Int = 30) -> String {
-        log().split(separator: "\n").suffix(lines).joined(separator: "\n")
-    }
-
-    /// Waits for the process to exit (after a signal); fails after `timeout`.
-    func waitExit(timeout: Duration) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now >= deadline {
-                throw FaultTestFailure(description: "worker \(name) (pid \(pid)) did not exit within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
+extension WorkerProcess {
     /// SIGTERM, then expects exit status 0 within `timeout` (graceful shutdown).
     func terminate(expectingSuccessWithin timeout: Duration) async throws {
         signal(SIGTERM)
         try await waitExit(timeout: timeout)
-        #expect(process.terminationReason == .exit && process.terminationStatus == 0,
-                "worker \(name) exited with \(process.terminationStatus) after SIGTERM; log ends:\n\(logTail())")
-    }
-}
-
-/// A PostgreSQL server of the test's own (initdb in a temp dir, 127.0.0.1, a free port), which the test
-/// may stop and start: the same recipe as scripts/with-postgres.sh (as the `postgres` user when root).
-final class OwnedPostgres: Sendable {
-    let directory: URL
-    let port: Int
-    let bin: String
-    let asRoot: Bool
-
-    var url: String { "postgresql://postgres@127.0.0.1:\(port)/postgres" }
-    private var data: String { directory.appendingPathComponent("data").path }
-
-    private init(directory: URL, port: Int, bin: String, asRoot: Bool) {
-        self.directory = directory
-        self.port = port
-        self.bin = bin
-        self.asRoot = asRoot
-    }
-
-    static func start() throws -> OwnedPostgres {
-        let fm = FileManager.default
-        let bin: String
-        if let given = ProcessInfo.processInfo.environment["TRACELEDGER_PG_BINDIR"], !given.isEmpty {
-            bin = given
-        } else {
-            let versions = (try? fm.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
-            guard let version = versions.compactMap({ Int($0) }).max() else {
-                throw FaultTestFailure(description: "no PostgreSQL server under /usr/lib/postgresql: run scripts/install-deps.sh")
-            }
-            bin = "/usr/lib/postgresql/\(version)/bin"
-        }
-        let directory = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("traceledger-owned-pg-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
-        let asRoot = getuid() == 0
-        if asRoot {
-            try spawnAndWait("/bin/chmod", ["755", directory.path])
-            try spawnAndWait("/bin/chown", ["postgres:postgres", directory.path])
-        }
-        let pg = OwnedPostgres(directory: directory, port: try freePort(), bin: bin, asRoot: asRoot)
-        try pg.asPostgres("\(bin)/initdb", ["-D", pg.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
-        let conf = """
-
-            listen_addresses = '127.0.0.1'
-            port = \(pg.port)
-            unix_socket_directories = '\(directory.path)'
-            max_connections = 50
-            shared_buffers = 64MB
-            fsync = off
-            synchronous_commit = off
-            full_page_writes = off
-
-            """
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(pg.data)/postgresql.conf"))
-        handle.seekToEndOfFile()
-        handle.write(Data(conf.utf8))
-        try handle.close()
-        try pg.start()
-        return pg
-    }
-
-    func start() throws {
-        try asPostgres("\(bin)/pg_ctl", ["-D", data, "-l", directory.appendingPathComponent("server.log").path, "-w", "-t", "60", "start"])
-    }
-
-    func stop() throws {
-        try asPostgres("\(bin)/pg_ctl", ["-D", data, "-m", "fast", "-w", "-t", "60", "stop"])
-    }
-
-    /// SIGSTOPs the server: the postmaster first (no new backends), then every process it forked.
-    /// Connections stay open and connects are accepted by the kernel, but nothing answers.
-    func freeze() throws {
-        let postmaster = try postmasterPID()
-        try signal([postmaster], SIGSTOP)
-        try signal(Self.children(of: postmaster), SIGSTOP)
-    }
-
-    /// Undoes ``freeze()`` (harmless when not frozen).
-    func thaw() {
-        guard let postmaster = try? postmasterPID() else { return }
-        try? signal(Self.children(of: postmaster), SIGCONT)
-        try? signal([postmaster], SIGCONT)
-    }
-
-    private func postmasterPID() throws -> Int32 {
-        let text = try String(contentsOfFile: "\(data)/postmaster.pid", encoding: .utf8)
-        guard let first = text.split(separator: "\n").first, let pid = Int32(first) else {
-            throw FaultTestFailure(description: "cannot read the postmaster's pid")
-        }
-        return pid
-    }
-
-    private func signal(_ pids: [Int32], _ signal: Int32) throws {
-        for pid in pids where kill(pid, signal) != 0 {
-            throw FaultTestFailure(description: "kill(\(pid), \(signal)) failed: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Processes whose parent is `parent` (/proc/PID/stat field 4).
-    static func children(of parent: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> Int32? in
-            guard let pid = Int32(entry),
-                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return nil }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
-        }
-    }
-
-    func destroy() {
-        thaw()
-        try? asPostgres("\(bin)/pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"])
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    private func asPostgres(_ tool: String, _ args: [String]) throws {
-        if asRoot {
-            try Self.spawnAndWait("/usr/sbin/runuser", ["-u", "postgres", "--", tool] + args)
-        } else {
-            try Self.spawnAndWait(tool, args)
-        }
-    }
-
-    /// posix_spawn + waitpid with output to a temp file (not `Process`: `pg_ctl start` leaves a daemon
-    /// holding inherited descriptors, and `Process` would wait for them).
-    static func spawnAndWait(_ tool: String, _ args: [String]) throws {
-        let logPath = NSTemporaryDirectory() + "traceledger-owned-pg-\(UUID().uuidString).log"
-        defer { try? FileManager.default.removeItem(atPath: logPath) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([tool] + args).map { (a: String) in strdup(a) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"].map { (e: String) in strdup(e) } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, tool, &actions, nil, argv, envp)
-        guard spawned == 0 else {
-            throw FaultTestFailure(description: "cannot start \(tool): \(String(cString: strerror(spawned)))")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            throw FaultTestFailure(description: "\(tool) \(args.joined(separator: " ")) failed (status \(status)): \(text)")
-        }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FaultTestFailure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw FaultTestFailure(description: "bind() failed") }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw FaultTestFailure(description: "getsockname() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        #expect(exitedCleanly, "worker \(name) exited with \(exitStatus.map(String.init) ?? "?") after SIGTERM; log ends:\n\(logTail())")
     }
 }

@@ -8,6 +8,7 @@ import Pipeline
 import ServiceLifecycle
 import Synchronization
 import Testing
+import TestSupport
 
 // The zombie case made deterministic, in process: worker A's epoch writer is held (a store wrapper
 // blocks A's first epoch that spans every partition, before the transaction) while worker B joins,
@@ -65,26 +66,6 @@ final class GatedEpochStore: EpochStore, @unchecked Sendable {
     }
 }
 
-/// Keeps warning-and-above log lines with their metadata (tests only).
-struct KeptLogLines: LogHandler {
-    final class Store: Sendable {
-        let lines = Mutex<[(message: String, metadata: [String: String])]>([])
-    }
-    let store: Store
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .warning
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let m = (event.metadata ?? [:]).mapValues { "\($0)" }
-        store.lines.withLock { $0.append(("\(event.message)", m)) }
-    }
-}
-
 /// A `PipelineService` in a `ServiceGroup`, with a store wrapper of the test's choosing.
 final class GatedWorker: Sendable {
     let pipeline: PipelineService
@@ -117,18 +98,10 @@ final class GatedWorker: Sendable {
 struct ZombieFencingTests {
     @Test("a zombie's sealed epoch for partitions another worker now owns and has committed is refused by fencing, counted and logged; nothing is double counted")
     func zombieEpochIsFenced() async throws {
-        let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_zombie")
-        let topic = "zb_\(schema)"
-        let group = "g_\(schema)"
         let partitions = 4
-        var quiet = Logger(label: "it.zombie")
-        quiet.logLevel = .error
-        try InProcessWorker.migrate(schema: schema, conninfo: conninfo)
-        let cluster = try MockKafkaCluster(brokers: 1, logger: quiet)
-        try cluster.createTopic(topic, partitions: partitions)
-        try cluster.createTopic(topic + ".dlq", partitions: 1)
-        var config = testWorkerConfiguration(brokers: cluster.bootstrapServers, topic: topic, group: group, schema: schema)
+        let scenario = try KafkaLedgerScenario("it_zombie", topicPrefix: "zb", partitions: partitions)
+        let (conninfo, topic, quiet) = (scenario.conninfo, scenario.topic, scenario.logger)
+        var config = scenario.workerConfiguration()
         // A revoke drains the epochs in flight for at most ~this long (less a reserve), then lets go.
         config.shutdownTimeout = .seconds(3)
         // One epoch takes what the first fetches bring from every partition (the whole load is there before
@@ -137,18 +110,13 @@ struct ZombieFencingTests {
         config.flushMaxSpans = 1_000_000
 
         // The whole load first: A's first epochs then span every partition.
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: LoadProducer.producerProperties),
-            logger: quiet)
-        let plan = LoadPlan(spans: 20_000, shape: .collector, poisonFraction: 0.01, seed: 37, topic: topic)
-        let (manifest, produced) = try LoadProducer(
-            producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan
+        let (manifest, produced) = try scenario.load(
+            LoadPlan(spans: 20_000, shape: .collector, poisonFraction: 0.01, seed: 37, topic: topic)
         ).run()
 
         let gate = EpochWriteGate(partitions: partitions)
-        let logs = KeptLogLines.Store()
-        let aLogger = Logger(label: "it.zombie.a") { _ in KeptLogLines(store: logs) }
+        let logs = CapturedLogs()
+        let aLogger = logs.logger("it.zombie.a", level: .warning)
         let a = GatedWorker(configuration: config, conninfo: conninfo, gate: gate, logger: aLogger)
         var b: GatedWorker?
         var stopped = false
@@ -159,24 +127,24 @@ struct ZombieFencingTests {
                 Task { try? await a.stop(); try? await b?.stop() }
             }
         }
-        let reader = LedgerReader(schema: try SchemaName(schema))
-        let c = try PGConnection.connect(conninfo: conninfo)
-        func committed() throws -> Int64 { try reader.offsetsTotal(group: group, on: c) }
+        // One connection for the many polls.
+        let (reader, c) = (LedgerReader(schema: try scenario.schemaName), try scenario.connect())
+        func committed() throws -> Int64 { try reader.offsetsTotal(group: scenario.group, on: c) }
 
-        try await waitFor("A's writer holds an epoch spanning all \(partitions) partitions", timeout: .seconds(60)) { gate.isHolding }
+        try await waitUntil("A's writer holds an epoch spanning all \(partitions) partitions", timeout: .seconds(60)) { gate.isHolding }
         let committedWhileHeld = try committed()
         // B joins; the group moves some partitions to B; B re-reads their offsets from Postgres (where A's
         // held epoch never got) and commits them: any advance now comes from B.
         b = GatedWorker(configuration: config, conninfo: conninfo, gate: nil, logger: quiet)
-        try await waitFor("B commits partitions taken from A", timeout: .seconds(90)) {
+        try await waitUntil("B commits partitions taken from A", timeout: .seconds(90)) {
             let total = try committed()
             return (b?.pipeline.progress.committedEpochs ?? 0) > 0 && total > committedWhileHeld
         }
         #expect(a.pipeline.progress.fencedEpochs == 0)
         // The zombie wakes up: its held epoch reaches the fencing check.
         gate.release()
-        try await waitFor("A's held epoch is fenced", timeout: .seconds(30)) { a.pipeline.progress.fencedEpochs >= 1 }
-        let fenceLines = logs.lines.withLock { $0.filter { $0.message.hasPrefix("epoch fenced") } }
+        try await waitUntil("A's held epoch is fenced", timeout: .seconds(30)) { a.pipeline.progress.fencedEpochs >= 1 }
+        let fenceLines = logs.lines.filter { $0.message.hasPrefix("epoch fenced") }
         #expect(fenceLines.count == a.pipeline.progress.fencedEpochs, "one warning per fenced epoch: \(fenceLines)")
         if let line = fenceLines.first {
             #expect(line.metadata["topic"] == topic)
@@ -184,29 +152,15 @@ struct ZombieFencingTests {
             #expect(line.metadata["writer"]?.isEmpty == false)
         }
 
-        try await waitFor("every record committed", timeout: .seconds(180)) { (try committed()) >= Int64(produced) }
+        try await waitUntil("every record committed", timeout: .seconds(180)) { (try committed()) >= Int64(produced) }
         try await a.stop()
         try await b?.stop()
         stopped = true
         #expect(try committed() == Int64(produced))
         #expect(b?.pipeline.progress.fencedEpochs == 0, "B was never fenced")
 
-        let snapshot = try LedgerSnapshotReader.read(schema: try SchemaName(schema), on: c)
-        let differences = Verifier.compare(manifest, snapshot)
+        let (differences, invariants) = try scenario.compare(with: manifest)
         #expect(differences.isEmpty, "\(differences.count) differences, first: \(differences.prefix(10).map(\.description))")
-        let invariants = try reader.invariantViolations(group: group, on: c)
         #expect(invariants.isEmpty, "\(invariants)")
-        withExtendedLifetime(cluster) {}
-    }
-
-    /// Polls `condition` every 50 ms; fails naming `what` when `timeout` passes first.
-    func waitFor(_ what: String, timeout: Duration, _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if try condition() { return }
-        throw LocalRun.Failure(description: "timed out after \(timeout): \(what)")
     }
 }

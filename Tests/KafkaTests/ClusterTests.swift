@@ -3,45 +3,26 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
-
-/// Keeps every log line (tests only).
-struct CapturingLogHandler: LogHandler {
-    final class Lines: Sendable {
-        let lines = Mutex<[(level: Logger.Level, message: String, facility: String?)]>([])
-    }
-    let store: Lines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let facility = event.metadata?["rdkafka.facility"].map { "\($0)" }
-        store.lines.withLock { $0.append((event.level, "\(event.message)", facility)) }
-    }
-}
+import TestSupport
 
 @Suite("Mock cluster control and log routing")
 struct ClusterTests {
     @Test("librdkafka log lines reach the Logger passed in, with their facility")
     func logLinesReachTheLogger() async throws {
-        let lines = CapturingLogHandler.Lines()
-        let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: lines) }
+        let logs = CapturedLogs()
+        let logger = logs.logger("capture")
         // Nothing listens on port 1: librdkafka logs the refused connection.
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1"), logger: logger)
-        let seen = try await eventually(.seconds(10)) {
+        let seen = await eventually(timeout: .seconds(10)) {
             producer.poll()
-            return lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.facility != nil } }
+            return logs.lines.contains { $0.message.contains("Connect to") && $0.metadata["rdkafka.facility"] != nil }
         }
         #expect(seen)
         // Broker-unreachable lines repeat every few seconds while a broker is down: kept, at debug only
         // (the pipeline says it once, clearly, naming kafka.brokers).
-        #expect(lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.level == .debug } })
-        #expect(!lines.lines.withLock { $0.contains { $0.message.contains("Connect to") && $0.level > .debug } })
+        #expect(logs.lines.contains { $0.message.contains("Connect to") && $0.level == .debug })
+        #expect(!logs.lines.contains { $0.message.contains("Connect to") && $0.level > .debug })
         // The consumer reports "all brokers are down" to its owner.
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "down", topics: ["t"]),
@@ -59,11 +40,8 @@ struct ClusterTests {
 
     @Test("with every broker down a flush times out with the pending count; once they are up it succeeds")
     func brokersDownThenUp() async throws {
-        let cluster = try MockKafkaCluster(brokers: 2, logger: testLogger("mock"))
-        try cluster.createTopic("down", partitions: 2)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("down", partitions: 2, brokers: 2, logger: testLogger("mock"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try producer.produce(topic: "down", partition: 0, key: nil, value: Array("first".utf8))
         try producer.flush(timeout: .seconds(20))
 
@@ -83,7 +61,7 @@ struct ClusterTests {
     @Test("mock-kafka rejects a malformed --topic")
     func mockKafkaRejectsBadTopic() throws {
         let process = Process()
-        process.executableURL = MockKafkaProcess.binaryURL
+        process.executableURL = traceledgerBinary
         process.arguments = ["mock-kafka", "--topic", "nopartitions"]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

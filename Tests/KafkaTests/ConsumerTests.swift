@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Synchronization
 import Testing
+import TestSupport
 
 /// Produces `count` records "tag-i" to one partition and waits for their delivery.
 func produceRecords(
@@ -17,11 +18,9 @@ func produceRecords(
 struct ConsumerTests {
     @Test("a paused partition delivers nothing for longer than max.poll.interval.ms, the consumer stays in the group, and resume continues exactly where it was")
     func pauseKeepsMembershipAndResumeHasNoGapOrDuplicate() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("paused", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("paused", partitions: 1, logger: testLogger("mock"))
         let bootstrap = cluster.bootstrapServers
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try produceRecords(producer, topic: "paused", partition: 0, tag: "before", range: 0..<10)
         let tp = TopicPartition(topic: "paused", partition: 0)
 
@@ -33,9 +32,9 @@ struct ConsumerTests {
             var afterResume: [Int64] = []
             var assignmentAfterPause: Set<TopicPartition> = []
         }
-        let outcome = try await onDedicatedThread("pause-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "pause-consumer") { () throws -> Outcome in
             var out = Outcome()
-            var properties = fastGroup
+            var properties = fastGroupProperties
             properties["max.poll.interval.ms"] = "6000"  // librdkafka's minimum with session.timeout.ms=6000.
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
@@ -78,11 +77,9 @@ struct ConsumerTests {
 
     @Test("start offsets chosen by the caller at assignment are honoured; nil means the beginning; seek moves back; nothing is auto-committed")
     func callerChosenStartOffsetsAreHonoured() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("starts", partitions: 2)
+        let cluster = try MockKafkaCluster.withTopic("starts", partitions: 2, logger: testLogger("mock"))
         let bootstrap = cluster.bootstrapServers
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         for p: Int32 in 0...1 { try produceRecords(producer, topic: "starts", partition: p, tag: "p\(p)", range: 0..<10) }
         let p0 = TopicPartition(topic: "starts", partition: 0)
         let p1 = TopicPartition(topic: "starts", partition: 1)
@@ -96,11 +93,11 @@ struct ConsumerTests {
             var watermarks: [Int64] = []
             var committed: [TopicPartition: Int64] = [:]
         }
-        let outcome = try await onDedicatedThread("starts-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "starts-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "starts", topics: ["starts"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "starts", topics: ["starts"], properties: fastGroupProperties),
                 logger: testLogger("consumer"),
                 startOffsets: { tps in
                     asked.withLock { $0.append(tps.sorted()) }
@@ -141,11 +138,9 @@ struct ConsumerTests {
 
     @Test("a start offset of END is pinned to the high watermark at assignment: the event says where consumption starts, and a record produced right after is delivered")
     func endIsResolvedAtAssignment() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("ends", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("ends", partitions: 1, logger: testLogger("mock"))
         let bootstrap = cluster.bootstrapServers
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try produceRecords(producer, topic: "ends", partition: 0, tag: "old", range: 0..<4)
         let p0 = TopicPartition(topic: "ends", partition: 0)
 
@@ -153,11 +148,11 @@ struct ConsumerTests {
             var events: [KafkaConsumerEvent] = []
             var delivered: [Int64] = []
         }
-        let outcome = try await onDedicatedThread("ends-consumer") { () throws -> Outcome in
+        let outcome = try await onThread(named: "ends-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "ends", topics: ["ends"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "ends", topics: ["ends"], properties: fastGroupProperties),
                 logger: testLogger("consumer"),
                 startOffsets: { tps in Dictionary(uniqueKeysWithValues: tps.map { ($0, KafkaOffset.end) }) })
             var deadline = ContinuousClock.now.advanced(by: .seconds(30))
@@ -181,12 +176,8 @@ struct ConsumerTests {
 
     @Test("flush throws when a delivery failed since the last flush, and succeeds again afterwards")
     func flushReportsFailedDeliveries() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("dlq", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("dlq", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(properties: ["linger.ms": "0"], logger: testLogger("producer"))
         try produceRecords(producer, topic: "dlq", partition: 0, tag: "ok", range: 0..<1)  // Connects.
         cluster.pushRequestErrors(.produce, [.invalidRecord])
         try producer.produce(topic: "dlq", partition: 0, key: nil, value: Array("doomed".utf8))
@@ -201,12 +192,9 @@ struct ConsumerTests {
 
     @Test("a producer that keeps failed records hands back each failed record's key, value, headers and timestamp, once")
     func failedRecordsAreHandedBack() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("keep", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("keep", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["linger.ms": "0"], keepsFailedRecords: true, logger: testLogger("producer"))
         try produceRecords(producer, topic: "keep", partition: 0, tag: "ok", range: 0..<1)  // Connects.
         // A transient failure (a permanent one keeps no value: PermanentFailureTests).
         cluster.pushRequestErrors(.produce, [.unknown])

@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -50,13 +51,9 @@ struct MockControlTests {
 
     @Test("pushed Produce errors fail exactly that many produce requests with that code (no retries), then produce works again")
     func pushedProduceErrorsFailThatManyRequests() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("pushed", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0", "message.send.max.retries": "0"],
-                keepsFailedRecords: true),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("pushed", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["linger.ms": "0", "message.send.max.retries": "0"], keepsFailedRecords: true, logger: testLogger("producer"))
         // A warm-up record, so that the errors below hit Produce requests, not metadata.
         try producer.produce(topic: "pushed", partition: 0, key: nil, value: Array("warm".utf8))
         try producer.flush(timeout: .seconds(20))
@@ -73,13 +70,10 @@ struct MockControlTests {
 
     @Test("a partition led by a downed broker takes nothing until that broker is up; one led by another broker is unaffected")
     func leaderMoveAndBrokerDown() async throws {
-        let cluster = try MockKafkaCluster(brokers: 2, logger: testLogger("mock"))
-        try cluster.createTopic("lead", partitions: 2)
+        let cluster = try MockKafkaCluster.withTopic("lead", partitions: 2, brokers: 2, logger: testLogger("mock"))
         try cluster.apply(try MockClusterCommand.parse("leader lead 0 2"))
         try cluster.apply(try MockClusterCommand.parse("leader lead 1 1"))
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"]),
-            logger: testLogger("producer"))
+        let producer = try cluster.producer(properties: ["linger.ms": "0"], logger: testLogger("producer"))
         try producer.produce(topic: "lead", partition: 0, key: nil, value: Array("a".utf8))
         try producer.produce(topic: "lead", partition: 1, key: nil, value: Array("b".utf8))
         try producer.flush(timeout: .seconds(20))
@@ -99,8 +93,7 @@ struct MockControlTests {
     /// (A leader for an unknown topic is not refused: the mock auto-creates the topic.)
     @Test("the mock refuses commands for brokers and partitions it does not have")
     func refusesUnknownTargets() throws {
-        let cluster = try MockKafkaCluster(brokers: 2, logger: testLogger("mock"))
-        try cluster.createTopic("known", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("known", partitions: 1, brokers: 2, logger: testLogger("mock"))
         #expect(throws: KafkaError.self) { try cluster.apply(.leader(topic: "known", partition: 5, broker: 1)) }
         #expect(throws: KafkaError.self) { try cluster.apply(.brokerDown(9)) }
         #expect(throws: KafkaError.self) { try cluster.apply(.rtt(broker: 9, milliseconds: 10)) }
@@ -110,7 +103,7 @@ struct MockControlTests {
     @Test("traceledger mock-kafka answers every stdin command with one line, in order: ok, or error with the reason")
     func processAnswersEachCommand() async throws {
         let process = Process()
-        process.executableURL = MockKafkaProcess.binaryURL
+        process.executableURL = traceledgerBinary
         process.arguments = ["mock-kafka", "--brokers", "3", "--topic", "ctl:2"]
         let stdin = Pipe()
         let stdout = Pipe()

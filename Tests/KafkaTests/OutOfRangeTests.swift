@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 @Suite("Start offsets outside the log")
 struct OutOfRangeTests {
@@ -10,15 +11,13 @@ struct OutOfRangeTests {
     }
 
     func consume(reset: String, start: Int64, group: String) async throws -> Outcome {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("range", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("range", partitions: 1, logger: testLogger("mock"))
         let bootstrap = cluster.bootstrapServers
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         try produceRecords(producer, topic: "range", partition: 0, tag: "r", range: 0..<10)
         let tp = TopicPartition(topic: "range", partition: 0)
-        let properties = fastGroup.merging(["auto.offset.reset": reset]) { _, new in new }
-        return try await onDedicatedThread("range-consumer") { () throws -> Outcome in
+        let properties = fastGroupProperties.merging(["auto.offset.reset": reset]) { _, new in new }
+        return try await onThread(named: "range-consumer") { () throws -> Outcome in
             var out = Outcome()
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(

@@ -1,14 +1,15 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// Reads every record of one partition-0 topic (from the beginning) for `window`, on its own thread.
 func consumeValues(bootstrap: String, topic: String, window: Duration) async throws -> [[UInt8]] {
-    try await onDedicatedThread("consume-\(topic)") {
+    try await onThread(named: "consume-\(topic)") {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: bootstrap, groupID: "read-\(topic)", topics: [topic],
-                properties: ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]),
+                properties: fastGroupProperties),
             logger: testLogger("consumer"))
         var values: [[UInt8]] = []
         let end = ContinuousClock.now.advanced(by: window)
@@ -24,13 +25,9 @@ func consumeValues(bootstrap: String, topic: String, window: Duration) async thr
 struct PermanentFailureTests {
     @Test("a record over the producer's message.max.bytes is refused at produce, permanently")
     func tooLargeForProducerIsPermanent() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("big", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["message.max.bytes": "100000"],
-                keepsFailedRecords: true),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("big", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["message.max.bytes": "100000"], keepsFailedRecords: true, logger: testLogger("producer"))
         let error = #expect(throws: KafkaError.self) {
             try producer.produce(topic: "big", key: nil, value: [UInt8](repeating: 7, count: 200_000))
         }
@@ -47,12 +44,9 @@ struct PermanentFailureTests {
         "a delivery refused with a permanent error is classified permanent and keeps no copy of the value, only its headers and first bytes",
         arguments: [KafkaError.Code.topicAuthorizationFailed, .messageSizeTooLarge, .invalidRecord])
     func permanentDeliveryFailure(_ code: KafkaError.Code) async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("refuse", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("refuse", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["linger.ms": "0"], keepsFailedRecords: true, logger: testLogger("producer"))
         try produceRecords(producer, topic: "refuse", partition: 0, tag: "ok", range: 0..<1)  // Connects.
         cluster.pushRequestErrors(.produce, [code])
         let value = (0..<1000).map { UInt8(truncatingIfNeeded: $0) }
@@ -74,12 +68,9 @@ struct PermanentFailureTests {
 
     @Test("a transient delivery failure keeps the whole record; produced again it is delivered exactly once")
     func transientFailureIsRetriedOnce() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("flaky", partitions: 1)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("flaky", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["linger.ms": "0"], keepsFailedRecords: true, logger: testLogger("producer"))
         try produceRecords(producer, topic: "flaky", partition: 0, tag: "ok", range: 0..<1)  // Connects.
         // UNKNOWN_SERVER_ERROR: librdkafka fails the delivery; it is not a permanent refusal.
         cluster.pushRequestErrors(.produce, [.unknown])
@@ -101,8 +92,7 @@ struct PermanentFailureTests {
 
     @Test("an unknown partition or topic becomes permanent only past the bound (time and failures); a delivery to the topic resets it")
     func unknownTopicIsPermanentPastTheBound() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("few", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("few", partitions: 1, logger: testLogger("mock"))
         var configuration = KafkaProducerConfiguration(
             bootstrapServers: cluster.bootstrapServers, properties: ["linger.ms": "0"], keepsFailedRecords: true)
         configuration.unknownTopicGrace = .milliseconds(300)
@@ -129,8 +119,7 @@ struct PermanentFailureTests {
 
     @Test("a full queue makes produce wait (backpressure) and drops nothing; past queueFullTimeout it throws QUEUE_FULL, which is transient")
     func fullQueueWaits() async throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("bp", partitions: 1)
+        let cluster = try MockKafkaCluster.withTopic("bp", partitions: 1, logger: testLogger("mock"))
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(
                 bootstrapServers: cluster.bootstrapServers,

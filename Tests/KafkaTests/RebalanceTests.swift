@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Synchronization
 import Testing
+import TestSupport
 
 /// One group member polling on its own dedicated thread, processing like the pipeline does: record
 /// the batch, advance the "Postgres" offsets, then commit them to Kafka (sync) for lag.
@@ -23,7 +24,7 @@ final class GroupMember: Sendable {
     func run(bootstrap: String, group: String, topic: String, partitions: [TopicPartition], store: OffsetStore) throws {
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
-                bootstrapServers: bootstrap, groupID: group, topics: [topic], properties: fastGroup),
+                bootstrapServers: bootstrap, groupID: group, topics: [topic], properties: fastGroupProperties),
             logger: testLogger(name),
             startOffsets: { store.startOffsets($0) })
         while !stopRequested.load(ordering: .relaxed) {
@@ -70,8 +71,7 @@ struct RebalanceTests {
         try cluster.createTopic(topic, partitions: 4)
         let bootstrap = cluster.bootstrapServers
         let partitions = (0..<4).map { TopicPartition(topic: topic, partition: Int32($0)) }
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(bootstrapServers: bootstrap), logger: testLogger("producer"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
         let store = OffsetStore()
         let a = GroupMember(name: "member-a")
         let b = GroupMember(name: "member-b")
@@ -86,7 +86,7 @@ struct RebalanceTests {
         }
         func delivered() -> Int { a.snapshot.values.count + b.snapshot.values.count }
 
-        async let aDone: Void = onDedicatedThread("member-a") {
+        async let aDone: Void = onThread(named: "member-a") {
             try a.run(bootstrap: bootstrap, group: "rebalance", topic: topic, partitions: partitions, store: store)
         }
         var bDone: Task<Void, any Error>? = nil
@@ -97,30 +97,30 @@ struct RebalanceTests {
         }
 
         // Phase 1: A alone.
-        #expect(try await eventually(.seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets all 4 partitions")
+        #expect(await eventually(timeout: .seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets all 4 partitions")
         try producePhase("one")
-        #expect(try await eventually(.seconds(60)) { delivered() == 40 })
+        #expect(await eventually(timeout: .seconds(60)) { delivered() == 40 })
 
         // Phase 2: B joins; cooperative-sticky moves some partitions from A to B.
         bDone = Task.detached {
-            try await onDedicatedThread("member-b") {
+            try await onThread(named: "member-b") {
                 try b.run(bootstrap: bootstrap, group: "rebalance", topic: topic, partitions: partitions, store: store)
             }
         }
         #expect(
-            try await eventually(.seconds(60)) {
+            await eventually(timeout: .seconds(60)) {
                 let (sa, sb) = (a.snapshot.assignment, b.snapshot.assignment)
                 return !sb.isEmpty && !sa.isEmpty && sa.union(sb).count == 4 && sa.isDisjoint(with: sb)
             }, "B joins and takes some of A's partitions")
         try producePhase("two")
-        #expect(try await eventually(.seconds(60)) { delivered() == 80 })
+        #expect(await eventually(timeout: .seconds(60)) { delivered() == 80 })
 
         // Phase 3: B leaves; A gets everything back, starting where B stopped.
         b.stopRequested.store(true, ordering: .relaxed)
         try await bDone?.value
-        #expect(try await eventually(.seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets B's partitions back")
+        #expect(await eventually(timeout: .seconds(60)) { a.snapshot.assignment.count == 4 }, "A gets B's partitions back")
         try producePhase("three")
-        #expect(try await eventually(.seconds(60)) { delivered() == 120 })
+        #expect(await eventually(timeout: .seconds(60)) { delivered() == 120 })
         a.stopRequested.store(true, ordering: .relaxed)
         try await aDone
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// What the consumer saw, copied out of the batch (views die with it).
 struct ReceivedRecord: Sendable {
@@ -69,10 +70,10 @@ struct RoundTripTests {
             #expect(producer.pendingCount == 0)
         }
 
-        let received = try await onDedicatedThread("roundtrip-consumer") { () throws -> ReceivedRecord in
+        let received = try await onThread(named: "roundtrip-consumer") { () throws -> ReceivedRecord in
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "roundtrip", topics: ["roundtrip"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "roundtrip", topics: ["roundtrip"], properties: fastGroupProperties),
                 logger: testLogger("consumer"))
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))
             while ContinuousClock.now < deadline {

@@ -3,11 +3,7 @@ import Kafka
 import Logging
 import Synchronization
 import Testing
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
+import TestSupport
 
 func testLogger(_ label: String) -> Logger {
     var logger = Logger(label: "test.\(label)")
@@ -15,48 +11,18 @@ func testLogger(_ label: String) -> Logger {
     return logger
 }
 
-/// Group timings the mock cluster needs to rebalance in seconds, not 44 s (librdkafka src/rdkafka_mock_cgrp.c).
-let fastGroup: [String: String] = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-
-/// Runs `body` on a new dedicated thread (never the cooperative pool: it blocks in librdkafka).
-func onDedicatedThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        let thread = Thread { c.resume(with: Result { try body() }) }
-        thread.name = name
-        thread.start()
-    }
-}
-
-/// Polls `condition` every 50 ms until it holds or `timeout` passes.
-func eventually(_ timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try await Task.sleep(for: .milliseconds(50))
-    }
-    return condition()
-}
 
 func bytes(_ buffer: UnsafeRawBufferPointer?) -> [UInt8]? { buffer.map { Array($0) } }
 
-/// A `traceledger mock-kafka` child process. `stop()` sends SIGTERM and waits; `deinit`-free: callers
-/// stop it in a `defer` so that it dies even when the test fails.
+/// A `traceledger mock-kafka` child process (TestSupport's `traceledgerBinary`). `stop()` sends SIGTERM
+/// and waits; `deinit`-free: callers stop it in a `defer` so that it dies even when the test fails.
 final class MockKafkaProcess: Sendable {
     let bootstrapServers: String
     private let process: Process
 
-    static var binaryURL: URL {
-        if let path = ProcessInfo.processInfo.environment["TRACELEDGER_BIN"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        // Tests/KafkaTests/Support.swift → package root → .build/debug/traceledger
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/traceledger")
-    }
-
     init(arguments: [String]) throws {
         let process = Process()
-        process.executableURL = Self.binaryURL
+        process.executableURL = traceledgerBinary
         process.arguments = ["mock-kafka"] + arguments
         let out = Pipe()
         process.standardOutput = out

@@ -8,13 +8,9 @@ struct ThroughputTests {
         "the producer sustains a high record rate with one header per record, lz4, through the mock cluster",
         .enabled(if: ProcessInfo.processInfo.environment["KAFKA_PERF"] == "1"))
     func producerThroughput() throws {
-        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
-        try cluster.createTopic("perf", partitions: 8)
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: cluster.bootstrapServers,
-                properties: ["compression.codec": "lz4", "linger.ms": "20", "batch.num.messages": "10000"]),
-            logger: testLogger("producer"))
+        let cluster = try MockKafkaCluster.withTopic("perf", partitions: 8, logger: testLogger("mock"))
+        let producer = try cluster.producer(
+            properties: ["compression.codec": "lz4", "linger.ms": "20", "batch.num.messages": "10000"], logger: testLogger("producer"))
         let records = 1_000_000
         var value = [UInt8](repeating: 0x5A, count: 200)
         let traceparent = Array("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".utf8)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Ledger
 
@@ -217,25 +218,10 @@ struct MonthTests {
 
 @Suite("traceledger CLI", .enabled(if: ProcessInfo.processInfo.environment["TRACELEDGER_BIN"] != nil, "needs TRACELEDGER_BIN"))
 struct CLITests {
-    static func run(_ arguments: [String], environment: [String: String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["TRACELEDGER_BIN"]!)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
-    }
-
     @Test("migrate with an unreachable database exits non-zero with one line saying what to set")
     func migrateUnreachable() async throws {
         let result = try await onThread {
-            try Self.run(["migrate"], environment: ["DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "PATH": "/usr/bin:/bin"])
+            try runTraceledger(["migrate"], environment: ["DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", "PATH": "/usr/bin:/bin"])
         }
         #expect(result.status != 0)
         let lines = result.stderr.split(separator: "\n")
@@ -251,16 +237,16 @@ struct CLITests {
         var environment = ProcessInfo.processInfo.environment
         environment["TRACELEDGER_DATABASE_SCHEMA"] = scratch.schema.name
         let env = environment
-        let first = try await onThread { try Self.run(["migrate"], environment: env) }
+        let first = try await onThread { try runTraceledger(["migrate"], environment: env) }
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("applied migration 1 ledger tables"))
-        let second = try await onThread { try Self.run(["migrate", "--schema", scratch.schema.name], environment: env) }
+        let second = try await onThread { try runTraceledger(["migrate", "--schema", scratch.schema.name], environment: env) }
         #expect(second.status == 0)
         #expect(second.stdout.contains("nothing applied"))
-        let list = try await onThread { try Self.run(["partitions"], environment: env) }
+        let list = try await onThread { try runTraceledger(["partitions"], environment: env) }
         #expect(list.status == 0)
         #expect(list.stdout.split(separator: "\n").count == 4 * PartitionedTable.allCases.count)
-        let bad = try await onThread { try Self.run(["migrate", "--schema", "Bad-Name"], environment: env) }
+        let bad = try await onThread { try runTraceledger(["migrate", "--schema", "Bad-Name"], environment: env) }
         #expect(bad.status != 0)
     }
 }

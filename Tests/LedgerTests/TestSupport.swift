@@ -1,58 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Ledger
 
-/// Tests that need a server read `DATABASE_URL` (scripts/with-postgres.sh sets it).
-let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"]
-let hasDatabase = databaseURL != nil
+// The database (`hasDatabase`, `environmentDatabaseURL`), `onThread` and `ScratchSchema` are TestSupport's.
 
-/// Runs blocking database work on a fresh OS thread, never on the cooperative pool.
-@discardableResult
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-        let thread = Thread {
-            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-        }
-        thread.stackSize = 4 << 20
-        thread.start()
-    }
-}
-
+/// A connection to `DATABASE_URL`.
 func connect() throws -> PGConnection {
-    try PGConnection.connect(conninfo: databaseURL ?? "")
-}
-
-/// A schema of its own per test, so tests run in parallel; dropped by `drop()`.
-struct ScratchSchema: Sendable {
-    let ledger: LedgerSchema
-
-    init() throws {
-        let suffix = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        ledger = LedgerSchema(schema: try SchemaName("t_\(suffix)"))
-    }
-
-    var schema: SchemaName { ledger.schema }
-
-    func table(_ name: String) -> String { "\(schema.quoted).\"\(name)\"" }
-
-    /// Migrated with partitions around `now` (wall clock) plus `extraMonths`.
-    static func migrated(extraMonths: [Month] = []) async throws -> ScratchSchema {
-        let scratch = try ScratchSchema()
-        try await onThread {
-            let connection = try connect()
-            _ = try scratch.ledger.migrate(on: connection)
-            try scratch.ledger.ensurePartitions(months: extraMonths, on: connection)
-        }
-        return scratch
-    }
-
-    func drop() async {
-        _ = try? await onThread {
-            let connection = try connect()
-            try connection.execute("DROP SCHEMA IF EXISTS \(schema.quoted) CASCADE")
-        }
-    }
+    try connectToTestDatabase()
 }
 
 /// A reusable barrier for N threads (releases all once N have arrived).

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Ledger
 
@@ -61,7 +62,7 @@ struct SessionSettingsTests {
             keepalivesCount: 5, statementTimeout: .milliseconds(12_345), lockTimeout: .milliseconds(2_345),
             idleInTransactionTimeout: .milliseconds(34_567), applicationName: "traceledger-timeout-test")
         let (rows, options) = try await onThread { () -> ([[String?]], [String: String]) in
-            let connection = try PGConnection.connect(conninfo: databaseURL ?? "", session: settings)
+            let connection = try PGConnection.connect(conninfo: environmentDatabaseURL ?? "", session: settings)
             let result = try connection.execute(
                 "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
                     + "current_setting('idle_in_transaction_session_timeout'), current_setting('application_name'), "
@@ -78,7 +79,7 @@ struct SessionSettingsTests {
 
         // The defaults, with no settings given.
         let defaults = try await onThread { () -> [[String?]] in
-            try PGConnection.connect(conninfo: databaseURL ?? "").execute(
+            try PGConnection.connect(conninfo: environmentDatabaseURL ?? "").execute(
                 "SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
                     + "current_setting('idle_in_transaction_session_timeout')"
             ).rows
@@ -100,7 +101,7 @@ struct SessionSettingsTests {
             try holder.execute("SELECT * FROM \(table) WHERE partition = 0 FOR UPDATE")  // the "zombie" holds it
             defer { holder.rollbackIfNeeded() }
             let waiter = try PGConnection.connect(
-                conninfo: databaseURL ?? "", session: PGSessionSettings(lockTimeout: .milliseconds(1_500)))
+                conninfo: environmentDatabaseURL ?? "", session: PGSessionSettings(lockTimeout: .milliseconds(1_500)))
             let start = ContinuousClock.now
             do {
                 _ = try waiter.transaction { c in
@@ -122,7 +123,7 @@ struct SessionSettingsTests {
     func statementTimeout() async throws {
         let outcome = try await onThread { () -> (LedgerError?, Double, Bool) in
             let c = try PGConnection.connect(
-                conninfo: databaseURL ?? "", session: PGSessionSettings(statementTimeout: .milliseconds(500)))
+                conninfo: environmentDatabaseURL ?? "", session: PGSessionSettings(statementTimeout: .milliseconds(500)))
             let start = ContinuousClock.now
             do {
                 try c.execute("SELECT pg_sleep(10)")
@@ -148,7 +149,7 @@ struct SessionSettingsTests {
             try setup.execute(
                 "INSERT INTO \(table) (consumer_group, topic, partition, next_offset, writer) VALUES ('g','t',0,0,'w')")
             let zombie = try PGConnection.connect(
-                conninfo: databaseURL ?? "", session: PGSessionSettings(idleInTransactionTimeout: .seconds(1)))
+                conninfo: environmentDatabaseURL ?? "", session: PGSessionSettings(idleInTransactionTimeout: .seconds(1)))
             try zombie.execute("BEGIN")
             try zombie.execute("UPDATE \(table) SET next_offset = 5 WHERE partition = 0")
             // The new owner waits at most ~1 s for the zombie's row lock (not lock_timeout's 10 s).
@@ -169,23 +170,8 @@ struct SessionSettingsTests {
     @Test("connect_timeout bounds a connect to a port that accepts TCP but never answers; a closed port fails at once")
     func connectTimeout() async throws {
         // A listening socket that never accepts: the kernel completes the handshake, nobody speaks.
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(listener >= 0)
+        let (listener, port) = try loopbackSocket()
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        try #require(bound == 0)
-        try #require(listen(listener, 16) == 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
 
         let silent = try await onThread { () -> (LedgerError?, Double) in
             let start = ContinuousClock.now

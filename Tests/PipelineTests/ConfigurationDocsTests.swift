@@ -1,10 +1,7 @@
 import Foundation
 import Pipeline
 import Testing
-
-/// The repository root, from this file's path (Tests/PipelineTests/…).
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
+import TestSupport
 
 private func text(_ relative: String) throws -> String {
     try String(contentsOf: repositoryRoot.appendingPathComponent(relative), encoding: .utf8)

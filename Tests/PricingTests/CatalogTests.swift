@@ -1,6 +1,7 @@
 import Foundation
 import Pricing
 import Testing
+import TestSupport
 
 @Suite("price catalog parsing and validation")
 struct CatalogTests {
@@ -110,9 +111,7 @@ struct CatalogTests {
 
     @Test("the shipped config/pricing.yaml is valid and prices the common models")
     func shippedCatalog() throws {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("config/pricing.yaml").path
-        let catalog = try PriceCatalog.load(path: path)
+        let catalog = try PriceCatalog.load(path: shippedPricingFile.path)
         #expect(catalog.excludedEnvironments == ["ci", "staging"])
         #expect(catalog.compute.contains { $0.hostType == "m5.large" && $0.usdPerHour.description == "0.096" })
         #expect(Set(catalog.serverless.map(\.platform)) == ["aws_lambda", "gcp_cloud_functions", "azure_functions"])

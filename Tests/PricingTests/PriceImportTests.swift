@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Pricing
 
@@ -7,16 +8,13 @@ import Testing
 // computed independently with Foundation's `Decimal` (base 10, exact for these magnitudes) from the
 // fixtures' number TEXTS, written out below as they appear in the files.
 
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
 private func fixture(_ name: String) throws -> [UInt8] {
     let url = try #require(Bundle.module.url(forResource: "Fixtures/\(name)", withExtension: nil))
     return [UInt8](try Data(contentsOf: url))
 }
 
 private func shippedCatalog() throws -> String {
-    try String(contentsOf: repositoryRoot.appendingPathComponent("config/pricing.yaml"), encoding: .utf8)
+    try String(contentsOf: shippedPricingFile, encoding: .utf8)
 }
 
 /// The fixture's on-demand Linux shared prices (USD per hour), as written in aws-ec2-us-east-1.json.

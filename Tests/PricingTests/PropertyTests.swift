@@ -2,22 +2,11 @@ import Pricing
 import PropertyBased
 import SpanDecoding
 import Testing
-
-/// SplitMix64: derives a span recipe and shuffles from one generated seed (deterministic per seed).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import TestSupport
 
 /// A random span of every shape the cost model knows, from one seed.
 func randomSpanAttributes(_ seed: UInt64) -> (kind: SpanKind, root: Bool, durationNanos: UInt64, endBeforeStart: Bool, attributes: TestAttributes) {
-    var r = SplitMix(state: seed)
+    var r = SplitMix64(seed: seed)
     let kinds: [SpanKind] = [.server, .client, .internal, .producer, .consumer]
     var a = TestAttributes()
     a.host = [nil, "m5.large", "g5.xlarge", "unknown.type"].randomElement(using: &r)!
@@ -55,7 +44,7 @@ struct PropertyTests {
             }
             let costs = spans.map { catalog.price($0).total }
             let inOrder = costs.reduce(NanoUSD.zero, +)
-            var rng = SplitMix(state: shuffleSeed)
+            var rng = SplitMix64(seed: shuffleSeed)
             // Another order, priced again through a shard's cached pricer (its cache sees a different history).
             var pricer = SpanPricer(catalog: catalog)
             let order = Array(spans.indices).shuffled(using: &rng)

@@ -5,6 +5,7 @@ import Pricing
 import SpanDecoding
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// The decoder, the pricer and the fold together, on random and mutated records whose numeric
 /// attributes take extreme values (token counts near Int64.max, `cost.usd` at ±1e9, NaN, durations of
@@ -15,11 +16,7 @@ import Testing
 /// `TRACELEDGER_FUZZ_ITERATIONS=10000000 scripts/test.sh --filter DecodeFoldFuzz` (in release:
 /// `swift test -c release --filter DecodeFoldFuzz` with the same variable).
 @Suite struct DecodeFoldFuzzTests {
-    static let catalog: PriceCatalog? = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        return try? PriceCatalog.load(path: root.appendingPathComponent("config/pricing.yaml").path)
-    }()
+    static let catalog: PriceCatalog? = try? PriceCatalog.load(path: shippedPricingFile.path)
 
     static func extremeInt<R: RandomNumberGenerator>(_ rng: inout R) -> Int64 {
         [Int64.max, .max - 1, .min, .min + 1, -1, 0, 1, 5_000_000_000_000_000_000, 1 << 62, 999_999_999_999]

@@ -3,6 +3,7 @@ import OTLPProto
 import SpanDecoding
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// Random and mutated inputs must never crash the readers, and where both our reader and
 /// swift-protobuf accept a mutated record they must agree.

@@ -5,6 +5,7 @@ import SpanDecoding
 import SwiftProtobuf
 import Testing
 import TraceContext
+import TestSupport
 
 /// A PropertyBased generator of random valid requests (seeded by PropertyBased's RNG).
 let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)

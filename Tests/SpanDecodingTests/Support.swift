@@ -3,21 +3,11 @@ import OTLPProto
 import SpanDecoding
 import SwiftProtobuf
 import TraceContext
+import TestSupport
 
 // MARK: - Deterministic randomness
 
-/// SplitMix64: a tiny seeded generator, so that failures reproduce from the seed in the message.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// The seeded generator is TestSupport's `SplitMix64`: failures reproduce from the seed in the message.
 
 extension RandomNumberGenerator {
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &self) < p }
