@@ -76,7 +76,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["CLibPQ", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "Aggregation", "TraceContext", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
+                "Aggregation", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Aggregation", "TraceContext"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer", "Aggregation",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+public import Aggregation
 import Foundation
 
 /// Builds the byte stream of `COPY … FROM STDIN (FORMAT binary)` (PostgreSQL `copy.sgml`, "Binary Format").
