@@ -375,6 +375,10 @@ struct EpochWriterTests {
         #expect(throws: LedgerError.self) { try twice.validate() }
         twice.plan.advances = [EpochFixture.advance(0, from: 5, to: 2)]
         #expect(throws: LedgerError.self) { try twice.validate() }
+        // An hour before 1970 (not one a span time can give) has no month: refused as invalidMonth.
+        var early = EpochFixture.epoch()
+        early.firstDelta.traceHours[TraceHourKey(hour: UTCHour(hoursSinceEpoch: -1), traceID: EpochFixture.id(1))] = TraceHourDelta()
+        #expect { try early.validate() } throws: { ($0 as? LedgerError)?.code == .invalidMonth }
     }
 
     @Test("write time of one epoch with 50k traces (printed)")
