@@ -77,7 +77,7 @@ public struct UTCHour: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// Microseconds since the Unix epoch at the start of the hour (for timestamptz columns). Exact
     /// whenever ``isInLedgerRange``.
-    public var unixMicros: Int64 { hoursSinceEpoch &* 3_600_000_000 }
+    public var unixMicros: Int64 { hoursSinceEpoch &* 3_600_000_000 }  // Safe: exact for |hours| < 2^31 (the ledger checks first).
 
     /// The month this hour falls in, clamped to 1970-01 ... 9999-12 (exact whenever ``isInLedgerRange``).
     public var month: Month {
