@@ -59,8 +59,8 @@ public struct LedgerEpochWriter: Sendable {
     public func write(_ epoch: LedgerEpoch, on connection: PGConnection) throws -> EpochWriteReport {
         let clock = ContinuousClock()
         let started = clock.now
-        try epoch.validate()
-        let staged = StagedEpoch(epoch)
+        try epoch.validatePlan()
+        let staged = try StagedEpoch(epoch)  // Checks the rows (hours, sums) as it encodes them.
         var attempts = 0
         var partitionRetries = 0
         var created: [String] = []
@@ -366,8 +366,9 @@ struct StagedEpoch: Sendable {
     var hasRejected = false
     var hasGaps = false
 
-    /// - Precondition: `epoch.validate()` passed (every hour has a month).
-    init(_ epoch: LedgerEpoch) {
+    /// - Throws: what ``LedgerEpoch/validate()`` throws for the rows: `LedgerError.invalidMonth` for an
+    ///   hour outside 1970-01 ... 9999-12, `.invalidEpoch` when Σ transactions ≠ Σ trace-hours cost.
+    init(_ epoch: LedgerEpoch) throws {
         let slices = epoch.slices
         var counts = (transactions: 0, traceHours: 0, roots: 0, sessions: 0, models: 0, rejected: 0)
         for slice in slices {
@@ -379,13 +380,19 @@ struct StagedEpoch: Sendable {
         }
         for delta in epoch.deltas { counts.rejected += delta.rejected.count }
 
+        // Int128: see LedgerEpoch.validate().
+        var traceSum: Int128 = 0
+        var hourSum: Int128 = 0
+        // Rows of one epoch share a few months and hours: their `date` is computed once per run of equal keys.
+        var dates = DateCache()
         if counts.transactions > 0 {
             hasTransactions = true
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.transactions * 200)
             for slice in slices {
                 for (key, delta) in slice.transactions {
+                    traceSum += Int128(delta.costNanoUSD)
                     encoder.beginRow(fieldCount: 18)
-                    encoder.appendDate(key.month)
+                    encoder.appendDate(postgresDays: dates.days(key.month))
                     encoder.appendTraceID(key.traceID)
                     encoder.appendText(delta.transaction)
                     encoder.appendText(delta.service)
@@ -411,9 +418,10 @@ struct StagedEpoch: Sendable {
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.traceHours * 70)
             for slice in slices {
                 for (key, delta) in slice.traceHours {
+                    try LedgerEpoch.checkHour(key.hour)
+                    hourSum += Int128(delta.costNanoUSD)
                     encoder.beginRow(fieldCount: 5)
-                    // validate() checked that every hour lies in a valid month.
-                    encoder.appendDate(key.hour.month)
+                    encoder.appendDate(postgresDays: dates.days(key.hour))
                     encoder.appendTimestamptz(unixMicros: key.hour.unixMicros)
                     encoder.appendTraceID(key.traceID)
                     encoder.appendInt8(delta.costNanoUSD)
@@ -426,6 +434,7 @@ struct StagedEpoch: Sendable {
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.roots * 40)
             for slice in slices {
                 for root in slice.roots.values {
+                    try LedgerEpoch.checkHour(root.hour)
                     encoder.beginRow(fieldCount: 2)
                     encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
                     encoder.appendText(root.transaction)
@@ -439,7 +448,7 @@ struct StagedEpoch: Sendable {
             for slice in slices {
                 for (key, delta) in slice.sessions {
                     encoder.beginRow(fieldCount: 12)
-                    encoder.appendDate(key.month)
+                    encoder.appendDate(postgresDays: dates.days(key.month))
                     encoder.appendText(key.sessionID)
                     encoder.appendInt8(delta.costNanoUSD)
                     encoder.appendInt8(delta.inputTokens)
@@ -460,6 +469,7 @@ struct StagedEpoch: Sendable {
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.models * 100)
             for slice in slices {
                 for (key, delta) in slice.models {
+                    try LedgerEpoch.checkHour(key.hour)
                     encoder.beginRow(fieldCount: 7)
                     encoder.appendTimestamptz(unixMicros: key.hour.unixMicros)
                     encoder.appendText(key.model)
@@ -472,6 +482,7 @@ struct StagedEpoch: Sendable {
             }
             copies.append(("traceledger_stage_model", encoder.finish()))
         }
+        try LedgerEpoch.checkSums(traceSum, hourSum)
         if counts.rejected > 0 {
             hasRejected = true
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.rejected * 100)
@@ -507,6 +518,32 @@ struct StagedEpoch: Sendable {
             }
             copies.append(("traceledger_stage_gap", encoder.finish()))
         }
+    }
+}
+
+/// The PostgreSQL `date` of the last month (or hour) asked for, so that a run of rows with one month
+/// computes it once.
+struct DateCache {
+    private var month: Month?
+    private var monthDays: Int32 = 0
+    private var hour: UTCHour?
+    private var hourDays: Int32 = 0
+
+    mutating func days(_ month: Month) -> Int32 {
+        if month != self.month {
+            self.month = month
+            monthDays = month.postgresDays
+        }
+        return monthDays
+    }
+
+    /// - Precondition: the hour is in the ledger's range (checked just before).
+    mutating func days(_ hour: UTCHour) -> Int32 {
+        if hour != self.hour {
+            self.hour = hour
+            hourDays = hour.month.postgresDays
+        }
+        return hourDays
     }
 }
 

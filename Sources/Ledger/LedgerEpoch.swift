@@ -4,7 +4,8 @@ public import Aggregation
 /// of one sealed epoch, plus who writes it. The rows are Aggregation's own values, encoded as they are
 /// (no copy into other row types); keys that several deltas share are merged by the writer's `GROUP BY`.
 ///
-/// Guarantees (checked by ``validate()``, which the writer runs first, before any I/O): a consumer group
+/// Guarantees (checked by ``validate()``; the writer checks the same while it encodes the rows, before
+/// any I/O): a consumer group
 /// and writer id are set; every hour lies in a valid ``Month`` (`LedgerError.invalidMonth` otherwise);
 /// Σ of the transactions' cost equals Σ of the trace-hours' cost over all deltas and slices (so the ledger
 /// invariant Σ transactions = Σ domain_hourly + Σ pending_attribution holds after the commit); each
@@ -42,16 +43,13 @@ public struct LedgerEpoch: Sendable {
 
     /// - Throws: `LedgerError.invalidMonth` unless the hour lies in 1970-01 ... 9999-12.
     static func month(of hour: UTCHour) throws -> Month {
-        guard hour.isInLedgerRange else {
-            throw LedgerError(.invalidMonth, message: "hour out of range: \(hour.hoursSinceEpoch)")
-        }
+        try checkHour(hour)
         return hour.month
     }
 
     /// - Throws: `LedgerError.invalidEpoch` (or `.invalidMonth`) naming the broken rule.
     public func validate() throws {
-        func fail(_ message: String) -> LedgerError { LedgerError(.invalidEpoch, message: message) }
-        guard !consumerGroup.isEmpty, !writerID.isEmpty else { throw fail("consumer group and writer id must be set") }
+        try validatePlan()
         // Int128: rows of several slices may together exceed Int64 (the ledger stores numeric); no
         // count of Int64 values that fits in memory can overflow it.
         var traceSum: Int128 = 0
@@ -59,23 +57,46 @@ public struct LedgerEpoch: Sendable {
         for slice in slices {
             for delta in slice.transactions.values { traceSum += Int128(delta.costNanoUSD) }
             for (key, delta) in slice.traceHours {
-                _ = try Self.month(of: key.hour)
+                try Self.checkHour(key.hour)
                 hourSum += Int128(delta.costNanoUSD)
             }
-            for key in slice.models.keys { _ = try Self.month(of: key.hour) }
-            for root in slice.roots.values { _ = try Self.month(of: root.hour) }
+            for key in slice.models.keys { try Self.checkHour(key.hour) }
+            for root in slice.roots.values { try Self.checkHour(root.hour) }
         }
-        guard traceSum == hourSum else {
-            throw fail("Σ trace cost \(traceSum) nusd ≠ Σ trace-hour cost \(hourSum) nusd")
+        try Self.checkSums(traceSum, hourSum)
+    }
+
+    /// The rules that do not need the rows: writer identity and the offsets plan. The row rules (hours,
+    /// sums) are checked by ``validate()``, or by the writer while it encodes the rows (one pass).
+    func validatePlan() throws {
+        guard !consumerGroup.isEmpty, !writerID.isEmpty else {
+            throw LedgerError(.invalidEpoch, message: "consumer group and writer id must be set")
         }
         var seen = Set<PartitionKey>()
         for advance in plan.advances {
             guard advance.partition.partition >= 0, seen.insert(advance.partition).inserted else {
-                throw fail("partition \(advance.partition) is invalid or listed twice")
+                throw LedgerError(.invalidEpoch, message: "partition \(advance.partition) is invalid or listed twice")
             }
             guard advance.to >= (advance.from ?? 0), (advance.from ?? 0) >= 0 else {
-                throw fail("offset of \(advance.partition) moves backwards: \(advance.from.map(String.init) ?? "none") → \(advance.to)")
+                throw LedgerError(
+                    .invalidEpoch,
+                    message: "offset of \(advance.partition) moves backwards: \(advance.from.map(String.init) ?? "none") → \(advance.to)")
             }
+        }
+    }
+
+    /// - Throws: `LedgerError.invalidMonth` unless the hour lies in 1970-01 ... 9999-12.
+    @inline(__always)
+    static func checkHour(_ hour: UTCHour) throws {
+        guard hour.isInLedgerRange else {
+            throw LedgerError(.invalidMonth, message: "hour out of range: \(hour.hoursSinceEpoch)")
+        }
+    }
+
+    /// - Throws: `LedgerError.invalidEpoch` unless Σ transactions cost = Σ trace-hours cost.
+    static func checkSums(_ traceSum: Int128, _ hourSum: Int128) throws {
+        guard traceSum == hourSum else {
+            throw LedgerError(.invalidEpoch, message: "Σ trace cost \(traceSum) nusd ≠ Σ trace-hour cost \(hourSum) nusd")
         }
     }
 }
