@@ -77,7 +77,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["CLibPQ", "DurationUnits", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "Aggregation", "DurationUnits", "TraceContext", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
@@ -141,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "DurationUnits", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
+                "Aggregation", "DurationUnits", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "DevHarness", "Kafka", "Ledger", "LoadGen", "Pipeline", "Telemetry",
+                "Aggregation", "DevHarness", "Kafka", "Ledger", "LoadGen", "Pipeline", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport"),
@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "KafkaTests",
             dependencies: ["Kafka", "TestSupport", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Aggregation", "TraceContext", "TestSupport"]),
         .testTarget(
             name: "TelemetryTests",
             dependencies: [
@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer", "TestSupport",
+                "DevHarness", "LoadGen", "Kafka", "Ledger", "Pipeline", "OTLPProto", "HTTPServer", "TestSupport", "Aggregation",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),

@@ -3,9 +3,9 @@ import Pricing
 
 /// Key of a `transactions` row: the month of the span's start and the trace.
 public struct TransactionKey: Hashable, Comparable, Sendable {
-    public var month: UTCMonth
+    public var month: Month
     public var traceID: TraceID
-    public init(month: UTCMonth, traceID: TraceID) {
+    public init(month: Month, traceID: TraceID) {
         self.month = month
         self.traceID = traceID
     }
@@ -94,9 +94,9 @@ public struct RootSeen: Sendable, Equatable {
 
 /// Key of a `sessions` row.
 public struct SessionKey: Hashable, Comparable, Sendable {
-    public var month: UTCMonth
+    public var month: Month
     public var sessionID: String
-    public init(month: UTCMonth, sessionID: String) {
+    public init(month: Month, sessionID: String) {
         self.month = month
         self.sessionID = sessionID
     }

@@ -27,7 +27,7 @@ extension EpochDelta {
         let start = span.startTimeUnixNano
         // A span with end < start counts with duration 0 (rule 4).
         let end = max(span.endTimeUnixNano, start)
-        let month = UTCMonth(unixNanos: start)
+        let month = Month(unixNanos: start)
         let hour = UTCHour(unixNanos: start)
         let total = cost.total.value
         let isError = span.statusCode == .error

@@ -1,3 +1,4 @@
+public import Aggregation
 import Foundation
 
 /// Builds the byte stream of `COPY … FROM STDIN (FORMAT binary)` (PostgreSQL `copy.sgml`, "Binary Format").
@@ -99,9 +100,14 @@ public struct BinaryCopyEncoder: Sendable {
 
     /// `date` of the month's first day.
     public mutating func appendDate(_ month: Month) {
+        appendDate(postgresDays: month.postgresDays)
+    }
+
+    /// `date` given as days since 2000-01-01 (PostgreSQL's binary form).
+    mutating func appendDate(postgresDays days: Int32) {
         field()
         bytes.appendBigEndian(Int32(4))
-        bytes.appendBigEndian(month.postgresDays)
+        bytes.appendBigEndian(days)
     }
 
     /// Appends the trailer and returns the complete stream.

@@ -1,4 +1,6 @@
+public import Aggregation
 import Foundation
+import TraceContext
 
 /// What one ``LedgerEpochWriter/write(_:on:)`` did.
 public struct EpochWriteReport: Sendable {
@@ -15,8 +17,8 @@ public struct EpochWriteReport: Sendable {
 /// Guarantees:
 /// - One epoch = one transaction: either every delta, rejected record, retention gap and offset move of
 ///   the epoch is visible, or none is.
-/// - Fencing: each partition's `ingest_offsets.next_offset` moves from the epoch's `fromOffset` (or from
-///   "no row") to its `nextOffset`; if any partition no longer matches, the transaction rolls back and
+/// - Fencing: each partition's `ingest_offsets.next_offset` moves from the epoch's `from` (or from
+///   "no row") to its `to`; if any partition no longer matches, the transaction rolls back and
 ///   the write throws `LedgerError.fenced` naming that partition. This check runs first, so a zombie
 ///   writer takes no ledger row lock.
 /// - Upserts are additive and set-based (binary COPY into `ON COMMIT DELETE ROWS` temp tables, then one
@@ -57,8 +59,8 @@ public struct LedgerEpochWriter: Sendable {
     public func write(_ epoch: LedgerEpoch, on connection: PGConnection) throws -> EpochWriteReport {
         let clock = ContinuousClock()
         let started = clock.now
-        try epoch.validate()
-        let staged = StagedEpoch(epoch)
+        try epoch.validatePlan()
+        let staged = try StagedEpoch(epoch)  // Checks the rows (hours, sums) as it encodes them.
         var attempts = 0
         var partitionRetries = 0
         var created: [String] = []
@@ -87,10 +89,10 @@ public struct LedgerEpochWriter: Sendable {
 
     /// The stored `next_offset` of each of `partitions` that has a row for `group` (absent = none stored).
     public func readOffsets(
-        group: String, partitions: some Sequence<TopicPartition>, on connection: PGConnection
-    ) throws -> [TopicPartition: Int64] {
+        group: String, partitions: some Sequence<PartitionKey>, on connection: PGConnection
+    ) throws -> [PartitionKey: Int64] {
         let wanted = Set(partitions)
-        var offsets: [TopicPartition: Int64] = [:]
+        var offsets: [PartitionKey: Int64] = [:]
         for topic in Set(wanted.map(\.topic)).sorted() {
             let result = try connection.execute(
                 "SELECT partition, next_offset FROM \(table("ingest_offsets")) WHERE consumer_group = $1 AND topic = $2",
@@ -98,7 +100,7 @@ public struct LedgerEpochWriter: Sendable {
             for row in result.rows.indices {
                 guard let partition = result.int64(row, 0).flatMap(Int32.init(exactly:)), let next = result.int64(row, 1)
                 else { throw LedgerError(.unexpectedResult, message: "bad ingest_offsets row") }
-                let key = TopicPartition(topic: topic, partition: partition)
+                let key = PartitionKey(topic: topic, partition: partition)
                 if wanted.contains(key) { offsets[key] = next }
             }
         }
@@ -129,11 +131,11 @@ public struct LedgerEpochWriter: Sendable {
 
     /// Moves every partition's offset with the fencing check, in ONE statement (one round trip however
     /// many partitions the epoch moves); throws `.fenced` naming the first partition (in key order) that
-    /// did not move. A partition with a stored offset moves only from exactly `fromOffset` (a row another
+    /// did not move. A partition with a stored offset moves only from exactly `from` (a row another
     /// writer holds locked is waited for, then re-checked against its committed value); one with none
     /// gets its row only if no other writer created it meanwhile.
     private func fence(_ epoch: LedgerEpoch, on connection: PGConnection) throws {
-        let advances = epoch.offsets.sorted(by: { $0.partition < $1.partition })
+        let advances = epoch.plan.advances.sorted(by: { $0.partition < $1.partition })
         guard !advances.isEmpty else { return }
         let offsets = table("ingest_offsets")
         let moved = try connection.execute(
@@ -158,20 +160,20 @@ public struct LedgerEpochWriter: Sendable {
             """,
             [.text(epoch.consumerGroup), .text(Self.arrayLiteral(advances.map { $0.partition.topic })),
              .text(Self.arrayLiteral(advances.map { "\($0.partition.partition)" })),
-             .text(Self.arrayLiteral(advances.map { $0.fromOffset.map { "\($0)" } })),
-             .text(Self.arrayLiteral(advances.map { "\($0.nextOffset)" })), .text(epoch.writerID)])
-        var done = Set<TopicPartition>()
+             .text(Self.arrayLiteral(advances.map { $0.from.map { "\($0)" } })),
+             .text(Self.arrayLiteral(advances.map { "\($0.to)" })), .text(epoch.writerID)])
+        var done = Set<PartitionKey>()
         for row in moved.rows.indices {
             guard let topic = moved.string(row, 0), let partition = moved.int64(row, 1).flatMap(Int32.init(exactly:)) else {
                 throw LedgerError(.unexpectedResult, message: "bad row from the offsets fence")
             }
-            done.insert(TopicPartition(topic: topic, partition: partition))
+            done.insert(PartitionKey(topic: topic, partition: partition))
         }
         if let advance = advances.first(where: { !done.contains($0.partition) }) {
             throw LedgerError(
                 .fenced,
                 message: "offset of \(advance.partition) in group \(epoch.consumerGroup) is no longer "
-                    + (advance.fromOffset.map { "at \($0)" } ?? "unset") + "; another writer owns it",
+                    + (advance.from.map { "at \($0)" } ?? "unset") + "; another writer owns it",
                 partition: advance.partition)
         }
     }
@@ -198,9 +200,9 @@ public struct LedgerEpochWriter: Sendable {
     private func upsertTransactionsAndAttribute(_ epoch: LedgerEpoch, staged: StagedEpoch, on connection: PGConnection) throws {
         // "Now" for the grace rule: the newest valid record time (the pipeline passes only those); a value
         // outside years 1 ... 9999 would not be a time, so it sweeps nothing and stamps the epoch start.
-        let recordNow = PGTime.unixMicros(fromMillis: epoch.maxRecordTimeUnixMillis) ?? 0
+        let recordNow = PGTime.unixMicros(fromMillis: epoch.plan.maxRecordTimeUnixMillis) ?? 0
         let graceMicros = attributionGrace.components.seconds * 1_000_000 + attributionGrace.components.attoseconds / 1_000_000_000_000
-        if !epoch.traces.isEmpty {
+        if staged.hasTransactions {
             // transactions first, in key order; RETURNING gives each touched trace's (possibly older) root name.
             try connection.execute(
                 """
@@ -389,146 +391,206 @@ public struct LedgerEpochWriter: Sendable {
         """
 }
 
-/// An epoch encoded once as binary COPY streams (reused as is by every retry).
+/// An epoch encoded once as binary COPY streams (reused as is by every retry), straight from the
+/// deltas' dictionaries: one pass per table over every slice of every delta, no intermediate rows.
 struct StagedEpoch: Sendable {
     var copies: [(table: String, data: [UInt8])] = []
+    var hasTransactions = false
     var hasSessions = false
     var hasModels = false
     var hasRejected = false
     var hasGaps = false
 
-    init(_ epoch: LedgerEpoch) {
-        if !epoch.traces.isEmpty {
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.traces.count * 200)
-            for delta in epoch.traces {
-                encoder.beginRow(fieldCount: 18)
-                encoder.appendDate(delta.month)
-                encoder.appendTraceID(delta.traceID)
-                encoder.appendText(delta.transaction)
-                encoder.appendText(delta.service)
-                encoder.appendText(delta.environment)
-                encoder.appendText(delta.sessionID)
-                encoder.appendInt8(delta.costNanoUSD)
-                encoder.appendInt8(delta.computeNanoUSD)
-                encoder.appendInt8(delta.serverlessNanoUSD)
-                encoder.appendInt8(delta.llmNanoUSD)
-                encoder.appendInt8(delta.spanCount)
-                encoder.appendInt8(delta.errorCount)
-                encoder.appendInt8(delta.unpricedCount)
-                encoder.appendInt8(delta.inputTokens)
-                encoder.appendInt8(delta.outputTokens)
-                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.firstStartUnixNanos))
-                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.lastEndUnixNanos))
-                encoder.appendInt8(delta.sampledSpansMicro)
+    /// - Throws: what ``LedgerEpoch/validate()`` throws for the rows: `LedgerError.invalidMonth` for an
+    ///   hour outside 1970-01 ... 9999-12, `.invalidEpoch` when Σ transactions ≠ Σ trace-hours cost.
+    init(_ epoch: LedgerEpoch) throws {
+        let slices = epoch.slices
+        var counts = (transactions: 0, traceHours: 0, roots: 0, sessions: 0, models: 0, rejected: 0)
+        for slice in slices {
+            counts.transactions += slice.transactions.count
+            counts.traceHours += slice.traceHours.count
+            counts.roots += slice.roots.count
+            counts.sessions += slice.sessions.count
+            counts.models += slice.models.count
+        }
+        for delta in epoch.deltas { counts.rejected += delta.rejected.count }
+
+        // Int128: see LedgerEpoch.validate().
+        var traceSum: Int128 = 0
+        var hourSum: Int128 = 0
+        // Rows of one epoch share a few months and hours: their `date` is computed once per run of equal keys.
+        var dates = DateCache()
+        if counts.transactions > 0 {
+            hasTransactions = true
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.transactions * 200)
+            for slice in slices {
+                for (key, delta) in slice.transactions {
+                    traceSum += Int128(delta.costNanoUSD)
+                    encoder.beginRow(fieldCount: 18)
+                    encoder.appendDate(postgresDays: dates.days(key.month))
+                    encoder.appendTraceID(key.traceID)
+                    encoder.appendText(delta.transaction)
+                    encoder.appendText(delta.service)
+                    encoder.appendText(delta.environment)
+                    encoder.appendText(delta.sessionID)
+                    encoder.appendInt8(delta.costNanoUSD)
+                    encoder.appendInt8(delta.computeNanoUSD)
+                    encoder.appendInt8(delta.serverlessNanoUSD)
+                    encoder.appendInt8(delta.llmNanoUSD)
+                    encoder.appendInt8(delta.spanCount)
+                    encoder.appendInt8(delta.errorCount)
+                    encoder.appendInt8(delta.unpricedCount)
+                    encoder.appendInt8(delta.inputTokens)
+                    encoder.appendInt8(delta.outputTokens)
+                    encoder.appendTimestamptz(nanos: delta.firstStartUnixNanos)
+                    encoder.appendTimestamptz(nanos: delta.lastEndUnixNanos)
+                    encoder.appendInt8(delta.sampledSpansMicro)
+                }
             }
             copies.append(("traceledger_stage_tx", encoder.finish()))
         }
-        if !epoch.traceHours.isEmpty {
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.traceHours.count * 70)
-            for delta in epoch.traceHours {
-                encoder.beginRow(fieldCount: 5)
-                // Safe: validate() checked every hour's month.
-                encoder.appendDate((try? delta.hour.month()) ?? StagedEpoch.unreachableMonth)
-                encoder.appendTimestamptz(unixMicros: delta.hour.unixMicros)
-                encoder.appendTraceID(delta.traceID)
-                encoder.appendInt8(delta.costNanoUSD)
-                encoder.appendInt8(delta.spanCount)
+        if counts.traceHours > 0 {
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.traceHours * 70)
+            for slice in slices {
+                for (key, delta) in slice.traceHours {
+                    try LedgerEpoch.checkHour(key.hour)
+                    hourSum += Int128(delta.costNanoUSD)
+                    encoder.beginRow(fieldCount: 5)
+                    encoder.appendDate(postgresDays: dates.days(key.hour))
+                    encoder.appendTimestamptz(unixMicros: key.hour.unixMicros)
+                    encoder.appendTraceID(key.traceID)
+                    encoder.appendInt8(delta.costNanoUSD)
+                    encoder.appendInt8(delta.spanCount)
+                }
             }
             copies.append(("traceledger_stage_th", encoder.finish()))
         }
-        if !epoch.roots.isEmpty {
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.roots.count * 40)
-            for root in epoch.roots {
-                encoder.beginRow(fieldCount: 2)
-                encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
-                encoder.appendText(root.transaction)
+        if counts.roots > 0 {
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.roots * 40)
+            for slice in slices {
+                for root in slice.roots.values {
+                    try LedgerEpoch.checkHour(root.hour)
+                    encoder.beginRow(fieldCount: 2)
+                    encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
+                    encoder.appendText(root.transaction)
+                }
             }
             copies.append(("traceledger_stage_roots", encoder.finish()))
         }
-        if !epoch.sessions.isEmpty {
+        if counts.sessions > 0 {
             hasSessions = true
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.sessions.count * 150)
-            for delta in epoch.sessions {
-                encoder.beginRow(fieldCount: 12)
-                encoder.appendDate(delta.month)
-                encoder.appendText(delta.sessionID)
-                encoder.appendInt8(delta.costNanoUSD)
-                encoder.appendInt8(delta.inputTokens)
-                encoder.appendInt8(delta.outputTokens)
-                encoder.appendInt8(delta.spanCount)
-                if let depth = delta.depthMax { encoder.appendInt8(depth) } else { encoder.appendNull() }
-                encoder.appendInt8(delta.agentCount)
-                encoder.appendInt8(delta.ceilingHits)
-                encoder.appendText(delta.parentSession)
-                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.firstStartUnixNanos))
-                encoder.appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: delta.lastEndUnixNanos))
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.sessions * 150)
+            for slice in slices {
+                for (key, delta) in slice.sessions {
+                    encoder.beginRow(fieldCount: 12)
+                    encoder.appendDate(postgresDays: dates.days(key.month))
+                    encoder.appendText(key.sessionID)
+                    encoder.appendInt8(delta.costNanoUSD)
+                    encoder.appendInt8(delta.inputTokens)
+                    encoder.appendInt8(delta.outputTokens)
+                    encoder.appendInt8(delta.spanCount)
+                    if let depth = delta.depthMax { encoder.appendInt8(depth) } else { encoder.appendNull() }
+                    encoder.appendInt8(delta.agentCount)
+                    encoder.appendInt8(delta.ceilingHits)
+                    encoder.appendText(delta.parentSession)
+                    encoder.appendTimestamptz(nanos: delta.firstStartUnixNanos)
+                    encoder.appendTimestamptz(nanos: delta.lastEndUnixNanos)
+                }
             }
             copies.append(("traceledger_stage_sess", encoder.finish()))
         }
-        if !epoch.models.isEmpty {
+        if counts.models > 0 {
             hasModels = true
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.models.count * 100)
-            for delta in epoch.models {
-                encoder.beginRow(fieldCount: 7)
-                encoder.appendTimestamptz(unixMicros: delta.hour.unixMicros)
-                encoder.appendText(delta.model)
-                encoder.appendText(delta.service)
-                encoder.appendInt8(delta.costNanoUSD)
-                encoder.appendInt8(delta.inputTokens)
-                encoder.appendInt8(delta.outputTokens)
-                encoder.appendInt8(delta.calls)
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.models * 100)
+            for slice in slices {
+                for (key, delta) in slice.models {
+                    try LedgerEpoch.checkHour(key.hour)
+                    encoder.beginRow(fieldCount: 7)
+                    encoder.appendTimestamptz(unixMicros: key.hour.unixMicros)
+                    encoder.appendText(key.model)
+                    encoder.appendText(key.service)
+                    encoder.appendInt8(delta.costNanoUSD)
+                    encoder.appendInt8(delta.inputTokens)
+                    encoder.appendInt8(delta.outputTokens)
+                    encoder.appendInt8(delta.calls)
+                }
             }
             copies.append(("traceledger_stage_model", encoder.finish()))
         }
-        if !epoch.rejected.isEmpty {
+        try LedgerEpoch.checkSums(traceSum, hourSum)
+        if counts.rejected > 0 {
             hasRejected = true
-            var encoder = BinaryCopyEncoder(reservingCapacity: epoch.rejected.count * 100)
-            for record in epoch.rejected {
-                encoder.beginRow(fieldCount: 7)
-                encoder.appendText(record.topic)
-                encoder.appendInt4(record.partition)
-                encoder.appendInt8(record.offset)
-                encoder.appendText(record.reason)
-                encoder.appendText(record.detail)
-                encoder.appendInt8(record.sizeBytes)
-                if let micros = record.recordTimeUnixMillis.flatMap(PGTime.unixMicros(fromMillis:)) {
-                    encoder.appendTimestamptz(unixMicros: micros)
-                } else {
-                    encoder.appendNull()
+            var encoder = BinaryCopyEncoder(reservingCapacity: counts.rejected * 100)
+            for delta in epoch.deltas {
+                for record in delta.rejected {
+                    encoder.beginRow(fieldCount: 7)
+                    encoder.appendText(record.topic)
+                    encoder.appendInt4(record.partition)
+                    encoder.appendInt8(record.offset)
+                    encoder.appendText(record.reason.rawValue)
+                    encoder.appendText(record.detail)
+                    encoder.appendInt8(record.sizeBytes)
+                    if let micros = PGTime.unixMicros(fromMillis: record.recordTimeUnixMillis) {
+                        encoder.appendTimestamptz(unixMicros: micros)
+                    } else {
+                        encoder.appendNull()
+                    }
                 }
             }
             copies.append(("traceledger_stage_rej", encoder.finish()))
         }
-        if !epoch.retentionGaps.isEmpty {
+        if epoch.plan.advances.contains(where: { !$0.gaps.isEmpty }) {
             hasGaps = true
             var encoder = BinaryCopyEncoder()
-            for gap in epoch.retentionGaps {
-                encoder.beginRow(fieldCount: 4)
-                encoder.appendText(gap.topic)
-                encoder.appendInt4(gap.partition)
-                encoder.appendInt8(gap.fromOffset)
-                encoder.appendInt8(gap.toOffset)
+            for advance in epoch.plan.advances {
+                for gap in advance.gaps {
+                    encoder.beginRow(fieldCount: 4)
+                    encoder.appendText(advance.partition.topic)
+                    encoder.appendInt4(advance.partition.partition)
+                    encoder.appendInt8(gap.from)
+                    encoder.appendInt8(gap.to)
+                }
             }
             copies.append(("traceledger_stage_gap", encoder.finish()))
         }
     }
-
-    // Never used: validate() guarantees a month for every hour. A fixed valid value keeps this total.
-    static let unreachableMonth: Month = { Month.epochStart }()
 }
 
-extension Month {
-    /// 1970-01, the first valid month.
-    static var epochStart: Month {
-        // Safe: constant in range.
-        guard let month = try? Month(year: 1970, month: 1) else { preconditionFailure("1970-01 must be valid") }
-        return month
+/// The PostgreSQL `date` of the last month (or hour) asked for, so that a run of rows with one month
+/// computes it once.
+struct DateCache {
+    private var month: Month?
+    private var monthDays: Int32 = 0
+    private var hour: UTCHour?
+    private var hourDays: Int32 = 0
+
+    mutating func days(_ month: Month) -> Int32 {
+        if month != self.month {
+            self.month = month
+            monthDays = month.postgresDays
+        }
+        return monthDays
+    }
+
+    /// - Precondition: the hour is in the ledger's range (checked just before).
+    mutating func days(_ hour: UTCHour) -> Int32 {
+        if hour != self.hour {
+            self.hour = hour
+            hourDays = hour.month.postgresDays
+        }
+        return hourDays
     }
 }
 
 extension BinaryCopyEncoder {
-    mutating func appendTraceID(_ id: LedgerTraceID) {
+    mutating func appendTraceID(_ id: TraceID) {
         appendBytea16(high: id.high, low: id.low)
+    }
+
+    /// A span time (ns since the Unix epoch) as `timestamptz`: past `Int64.max` ns it clamps (year 2262),
+    /// then floors to microseconds.
+    mutating func appendTimestamptz(nanos: UInt64) {
+        appendTimestamptz(unixMicros: PGTime.unixMicros(fromNanos: Int64(clamping: nanos)))
     }
 }
 
@@ -552,7 +614,7 @@ public final class EpochWriter: Sendable {
     }
 
     /// Stored offsets for seeking on assignment. See ``LedgerEpochWriter/readOffsets(group:partitions:on:)``.
-    public func readOffsets(group: String, partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+    public func readOffsets(group: String, partitions: [PartitionKey]) async throws -> [PartitionKey: Int64] {
         let writer = self.writer
         return try await worker.run { connection in try writer.readOffsets(group: group, partitions: partitions, on: connection) }
     }

@@ -1,3 +1,5 @@
+public import Aggregation
+
 /// The one error type of the Ledger module.
 ///
 /// Guarantees: every failure the module reports is a `LedgerError` with a ``Code``; a failure that came
@@ -49,14 +51,14 @@ public struct LedgerError: Error, CustomStringConvertible, Sendable {
     /// The SQL text or the operation that failed.
     public var context: String?
     /// For ``Code/fenced``: the partition whose offset no longer matched.
-    public var partition: TopicPartition?
+    public var partition: PartitionKey?
     /// Where the error was raised (`#fileID`, `#line`).
     public var file: String
     public var line: Int
 
     public init(
         _ code: Code, message: String, sqlState: String? = nil, detail: String? = nil,
-        hint: String? = nil, context: String? = nil, partition: TopicPartition? = nil,
+        hint: String? = nil, context: String? = nil, partition: PartitionKey? = nil,
         file: String = #fileID, line: Int = #line
     ) {
         self.code = code
@@ -110,23 +112,4 @@ public enum SQLState {
     public static let adminShutdown = "57P01"
     public static let duplicateTable = "42P07"
     public static let undefinedTable = "42P01"
-}
-
-/// A Kafka topic partition, as the ledger stores it (`ingest_offsets`, fencing).
-///
-/// A plain value: no dependency on the Kafka module.
-public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-
-    public static func < (lhs: TopicPartition, rhs: TopicPartition) -> Bool {
-        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
-    }
-
-    public var description: String { "\(topic)/\(partition)" }
 }

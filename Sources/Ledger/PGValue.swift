@@ -1,3 +1,4 @@
+public import Aggregation
 /// A query parameter, sent to the server in binary format with an explicit type OID.
 ///
 /// Guarantees: a plain `Sendable` value; its bytes reach libpq only inside `PGConnection.execute`.

@@ -1,3 +1,4 @@
+public import Aggregation
 public import Foundation
 
 /// The ledger's monthly-partitioned tables (docs/ledger.md).

@@ -1,3 +1,5 @@
+public import Aggregation
+
 /// Why an epoch or an offsets read failed.
 public struct EpochStoreError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable, Equatable {

@@ -1,40 +1,4 @@
-/// A Kafka partition as the pipeline tracks it.
-public struct PartitionKey: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public init(topic: String, partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-    public static func < (a: PartitionKey, b: PartitionKey) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-    public var description: String { "\(topic)/\(partition)" }
-}
-
-/// A range of offsets Kafka no longer had when we asked for it (or that `kafka.start: latest` skipped).
-public struct OffsetGap: Sendable, Equatable {
-    public var from: Int64
-    /// Exclusive.
-    public var to: Int64
-    public init(from: Int64, to: Int64) {
-        self.from = from
-        self.to = to
-    }
-}
-
-/// What one sealed epoch moves, per partition: from the offset stored in Postgres (`from`, nil when the
-/// partition has no row yet) to one past the last record it took (`to`), plus gaps it recorded.
-public struct PartitionAdvance: Sendable, Equatable {
-    public var partition: PartitionKey
-    public var from: Int64?
-    public var to: Int64
-    public var gaps: [OffsetGap]
-    public init(partition: PartitionKey, from: Int64?, to: Int64, gaps: [OffsetGap]) {
-        self.partition = partition
-        self.from = from
-        self.to = to
-        self.gaps = gaps
-    }
-}
+public import Aggregation
 
 /// A range of offsets found missing while reading a partition (an offset jump, or a stored offset below
 /// the log start): reported once by ``EpochTracker/takeDetectedGaps()`` so the ingest thread can log and
@@ -46,17 +10,6 @@ public struct DetectedGap: Sendable, Equatable {
         self.partition = partition
         self.gap = gap
     }
-}
-
-/// The offsets half of a sealed epoch; the shards hand over the deltas half.
-public struct SealedEpochPlan: Sendable, Equatable {
-    public var epochID: UInt64
-    /// Epochs of an older generation are dropped unwritten (after a fencing failure or a lost assignment).
-    public var generation: UInt64
-    public var advances: [PartitionAdvance]
-    public var records: Int
-    /// Newest Kafka record timestamp in the epoch (ms): "now" for the grace rule.
-    public var maxRecordTimeUnixMillis: Int64
 }
 
 /// Per-partition offset bookkeeping and epoch/backpressure decisions of ONE ingest thread.

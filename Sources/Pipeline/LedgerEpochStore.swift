@@ -1,10 +1,9 @@
-import Aggregation
-import TraceContext
+public import Aggregation
 import Foundation
 import Ledger
 
-/// The Postgres `EpochStore`: converts a sealed epoch into Ledger's plain values and writes it with
-/// `LedgerEpochWriter` on a connection this store alone owns (one store per thread; it reconnects after
+/// The Postgres `EpochStore`: hands a sealed epoch's deltas and offsets plan to `LedgerEpochWriter` as
+/// they are, on a connection this store alone owns (one store per thread; it reconnects after
 /// a broken connection). Ledger errors map to `.fenced` (nothing written; resync), `.unwritable` (the
 /// epoch's own data was refused: SQLSTATE classes 22, 23 and 54, or an epoch that fails validation;
 /// retrying the same epoch cannot help), or `.unavailable` (connection-level and everything else: retry).
@@ -62,12 +61,8 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
     }
 
     public func write(_ epoch: SealedEpoch, group: String, writer writerID: String) throws(EpochStoreError) {
-        let ledgerEpoch: LedgerEpoch
-        do {
-            ledgerEpoch = try Self.convert(epoch, group: group, writer: writerID)
-        } catch {
-            throw EpochStoreError(.unwritable, "epoch \(epoch.plan.epochID): \(error)", sqlState: nil)
-        }
+        // The deltas are written as they are (no copy); the writer's validation errors map to `.unwritable`.
+        let ledgerEpoch = LedgerEpoch(consumerGroup: group, writerID: writerID, plan: epoch.plan, deltas: epoch.deltas)
         let c = try connected()
         do {
             _ = try writer.write(ledgerEpoch, on: c)
@@ -80,86 +75,9 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
     public func readOffsets(group: String, partitions: [PartitionKey]) throws(EpochStoreError) -> [PartitionKey: Int64] {
         let c = try connected()
         do {
-            let stored = try writer.readOffsets(
-                group: group, partitions: partitions.map { Ledger.TopicPartition(topic: $0.topic, partition: $0.partition) },
-                on: c)
-            var out: [PartitionKey: Int64] = [:]
-            for (k, v) in stored { out[PartitionKey(topic: k.topic, partition: k.partition)] = v }
-            return out
+            return try writer.readOffsets(group: group, partitions: partitions, on: c)
         } catch {
             throw map(error)
         }
     }
-
-    /// Sealed epoch (shard deltas + offsets plan) → Ledger's input. Shard deltas are concatenated; the
-    /// writer's `GROUP BY` merges keys that several shards share.
-    static func convert(_ epoch: SealedEpoch, group: String, writer: String) throws -> LedgerEpoch {
-        var out = LedgerEpoch(
-            consumerGroup: group, writerID: writer, maxRecordTimeUnixMillis: epoch.plan.maxRecordTimeUnixMillis)
-        var months: [UTCMonth: Month] = [:]
-        func month(_ m: UTCMonth) throws -> Month {
-            if let cached = months[m] { return cached }
-            let v = try Month(year: Int(m.year), month: Int(m.month))
-            months[m] = v
-            return v
-        }
-        func tid(_ t: TraceID) -> LedgerTraceID { LedgerTraceID(high: t.high, low: t.low) }
-        for outer in epoch.deltas {
-            for d in outer.slices {
-                for (k, v) in d.transactions {
-                    out.traces.append(
-                        TraceDelta(
-                            month: try month(k.month), traceID: tid(k.traceID), transaction: v.transaction, service: v.service,
-                            environment: v.environment, sessionID: v.sessionID, costNanoUSD: v.costNanoUSD,
-                            computeNanoUSD: v.computeNanoUSD, serverlessNanoUSD: v.serverlessNanoUSD, llmNanoUSD: v.llmNanoUSD,
-                            spanCount: v.spanCount, errorCount: v.errorCount, unpricedCount: v.unpricedCount,
-                            inputTokens: v.inputTokens, outputTokens: v.outputTokens,
-                            firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
-                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos), sampledSpansMicro: v.sampledSpansMicro))
-                }
-                for (k, v) in d.traceHours {
-                    out.traceHours.append(
-                        Ledger.TraceHourDelta(
-                            hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), traceID: tid(k.traceID),
-                            costNanoUSD: v.costNanoUSD, spanCount: v.spanCount))
-                }
-                for (_, r) in d.roots {
-                    out.roots.append(RootStarted(hour: LedgerHour(hoursSinceUnixEpoch: r.hour.hoursSinceEpoch), transaction: r.transaction))
-                }
-                for (k, v) in d.sessions {
-                    out.sessions.append(
-                        Ledger.SessionDelta(
-                            month: try month(k.month), sessionID: k.sessionID, costNanoUSD: v.costNanoUSD,
-                            inputTokens: v.inputTokens, outputTokens: v.outputTokens, spanCount: v.spanCount,
-                            depthMax: v.depthMax, agentCount: v.agentCount, ceilingHits: v.ceilingHits,
-                            parentSession: v.parentSession, firstStartUnixNanos: Int64(clamping: v.firstStartUnixNanos),
-                            lastEndUnixNanos: Int64(clamping: v.lastEndUnixNanos)))
-                }
-                for (k, v) in d.models {
-                    out.models.append(
-                        Ledger.ModelDelta(
-                            hour: LedgerHour(hoursSinceUnixEpoch: k.hour.hoursSinceEpoch), model: k.model, service: k.service,
-                            costNanoUSD: v.costNanoUSD, inputTokens: v.inputTokens, outputTokens: v.outputTokens, calls: v.calls))
-                }
-            }
-            for r in outer.rejected {
-                out.rejected.append(
-                    Ledger.RejectedRecord(
-                        topic: r.topic, partition: r.partition, offset: r.offset, reason: r.reason.rawValue, detail: r.detail,
-                        sizeBytes: r.sizeBytes, recordTimeUnixMillis: r.recordTimeUnixMillis))
-            }
-        }
-        for a in epoch.plan.advances {
-            out.offsets.append(
-                OffsetAdvance(
-                    partition: Ledger.TopicPartition(topic: a.partition.topic, partition: a.partition.partition),
-                    fromOffset: a.from, nextOffset: a.to))
-            for g in a.gaps {
-                out.retentionGaps.append(
-                    RetentionGap(topic: a.partition.topic, partition: a.partition.partition, fromOffset: g.from, toOffset: g.to))
-            }
-        }
-        return out
-    }
 }
-

@@ -85,15 +85,9 @@ enum RFC3339 {
         }
     }
 
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+    /// Days since 1970-01-01.
     static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
+        Int(CivilDate.daysSinceUnixEpoch(year: Int64(year), month: Int64(month), day: Int64(day)))
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` in UTC.
@@ -104,16 +98,8 @@ enum RFC3339 {
         var days = seconds / 86_400
         var secondOfDay = seconds % 86_400
         if secondOfDay < 0 { secondOfDay += 86_400; days -= 1 }
-        // Hinnant's civil_from_days.
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        let civil = CivilDate.fromDaysSinceUnixEpoch(Int64(days))
+        let (y, m, d) = (Int(civil.year), Int(civil.month), Int(civil.day))
         func pad(_ v: Int, _ w: Int) -> String {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
@@ -126,5 +112,37 @@ enum RFC3339 {
             out += "." + frac
         }
         return out + "Z"
+    }
+}
+
+/// Howard Hinnant's `days_from_civil` / `civil_from_days` (proleptic Gregorian calendar, UTC): the one
+/// copy of the date arithmetic that RFC 3339 parsing, the epoch's month and hour buckets and the ledger's
+/// partitions share.
+///
+/// Guarantees: exact for every day count with |days| < 2^50 (and every year with |year| < 2^40); the two
+/// functions are inverse to each other; no division by a value that can be zero, no trap in that range.
+public enum CivilDate {
+    /// Days from 1970-01-01 to `year-month-day` (`month` 1...12, `day` 1...31; not checked).
+    public static func daysSinceUnixEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` after 1970-01-01: (year, month 1...12, day 1...31).
+    public static func fromDaysSinceUnixEpoch(_ days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

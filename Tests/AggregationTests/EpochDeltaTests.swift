@@ -143,10 +143,10 @@ struct EpochDeltaTests {
     func buckets() {
         // 2026-11-30T23:59:59.999999999Z and one nanosecond later.
         let lastNano: UInt64 = 1_796_083_199_999_999_999
-        #expect(UTCMonth(unixNanos: lastNano).description == "2026-11")
-        #expect(UTCMonth(unixNanos: lastNano + 1).description == "2026-12")
-        #expect(UTCMonth(unixNanos: 0).description == "1970-01")
-        #expect(UTCMonth(unixNanos: 951_782_400_000_000_000).description == "2000-02")  // 2000-02-29
+        #expect(Month(unixNanos: lastNano).description == "2026-11")
+        #expect(Month(unixNanos: lastNano + 1).description == "2026-12")
+        #expect(Month(unixNanos: 0).description == "1970-01")
+        #expect(Month(unixNanos: 951_782_400_000_000_000).description == "2000-02")  // 2000-02-29
         #expect(UTCHour(unixNanos: lastNano + 1).hoursSinceEpoch == 498_912)
     }
 }

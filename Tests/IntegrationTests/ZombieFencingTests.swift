@@ -1,3 +1,4 @@
+import Aggregation
 import DevHarness
 import Foundation
 import Kafka

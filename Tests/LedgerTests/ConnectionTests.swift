@@ -1,3 +1,4 @@
+import Aggregation
 import Foundation
 import Testing
 import TestSupport
@@ -209,7 +210,7 @@ struct MonthTests {
         #expect(try Month(containingUnixNanos: 1_793_491_200 * 1_000_000_000) == november)
         #expect(try Month(containingUnixNanos: 1_793_491_200 * 1_000_000_000 - 1) == Month(year: 2026, month: 10))
         #expect(november.startUnixMicros == 1_793_491_200_000_000)
-        #expect(try LedgerHour(containingUnixNanos: 1_793_491_200 * 1_000_000_000 - 1).month() == Month(year: 2026, month: 10))
+        #expect(try UTCHour(unixNanos: 1_793_491_200 * 1_000_000_000 - 1).month == Month(year: 2026, month: 10))
         #expect(try Month(year: 2024, month: 2).adding(months: 1).startUnixMicros - Month(year: 2024, month: 2).startUnixMicros
             == 29 * 86_400_000_000)
         #expect(november.description == "2026-11" && november.partitionSuffix == "2026_11" && november.yyyymm == 202611)

@@ -1,6 +1,8 @@
+import Aggregation
 import Foundation
 import Testing
 import TestSupport
+import TraceContext
 
 @testable import Ledger
 
@@ -12,32 +14,102 @@ struct EpochFixture {
     }()
     /// 01:30 UTC on the month's first day, in ns.
     static let startNanos = month.startUnixMicros * 1000 + 5_400_000_000_000
-    static let hour = LedgerHour(containingUnixNanos: startNanos)
+    static let hour = UTCHour(unixNanos: UInt64(startNanos))
 
-    static func id(_ n: Int, salt: UInt64 = 0xC0FFEE) -> LedgerTraceID { LedgerTraceID(high: salt, low: UInt64(n)) }
+    static func id(_ n: Int, salt: UInt64 = 0xC0FFEE) -> TraceID { TraceID(high: salt, low: UInt64(n)) }
 
-    /// A trace's delta: one span of `cost` (root when `root` is given), plus its hour delta and root.
+    /// A trace's delta: one span of `cost` (root when `root` is given), plus its hour delta and root, in the
+    /// epoch's last delta — or in a new one (as another shard's) when that delta already has the trace, so
+    /// that the writer's `GROUP BY` merges them.
     static func add(
-        to epoch: inout LedgerEpoch, trace: LedgerTraceID, cost: Int64, spans: Int64 = 1, root: String? = nil,
-        month: Month = month, startNanos: Int64 = startNanos, session: String? = nil
+        to epoch: inout LedgerEpoch, trace: TraceID, cost: Int64, spans: Int64 = 1, root: String? = nil,
+        startNanos: Int64 = startNanos, session: String? = nil
     ) {
-        epoch.traces.append(TraceDelta(
-            month: month, traceID: trace, transaction: root, service: "svc", environment: "production",
-            sessionID: session, costNanoUSD: cost, computeNanoUSD: cost, spanCount: spans, inputTokens: 10,
-            outputTokens: 20, firstStartUnixNanos: startNanos, lastEndUnixNanos: startNanos + 1_000_000))
-        let hour = LedgerHour(containingUnixNanos: startNanos)
-        epoch.traceHours.append(TraceHourDelta(hour: hour, traceID: trace, costNanoUSD: cost, spanCount: spans))
-        if let root { epoch.roots.append(RootStarted(hour: hour, transaction: root)) }
+        let start = UInt64(startNanos)
+        let key = TransactionKey(month: Month(unixNanos: start), traceID: trace)
+        if epoch.deltas.last.map({ $0.transactions[key] != nil || $0.roots[trace] != nil }) ?? true {
+            epoch.deltas.append(EpochDelta())
+        }
+        var delta = TransactionDelta()
+        delta.transaction = root
+        delta.service = "svc"
+        delta.environment = "production"
+        delta.sessionID = session
+        delta.costNanoUSD = cost
+        delta.computeNanoUSD = cost
+        delta.spanCount = spans
+        delta.inputTokens = 10
+        delta.outputTokens = 20
+        delta.sampledSpansMicro = spans * 1_000_000
+        delta.firstStartUnixNanos = start
+        delta.lastEndUnixNanos = start + 1_000_000
+        let hour = UTCHour(unixNanos: start)
+        var hourDelta = TraceHourDelta()
+        hourDelta.costNanoUSD = cost
+        hourDelta.spanCount = spans
+        let last = epoch.deltas.count - 1
+        epoch.deltas[last].transactions[key] = delta
+        epoch.deltas[last].traceHours[TraceHourKey(hour: hour, traceID: trace)] = hourDelta
+        if let root { epoch.deltas[last].roots[trace] = RootSeen(hour: hour, transaction: root) }
     }
 
     static func epoch(
-        writer: String = "w1", recordTimeMillis: Int64 = startNanos / 1_000_000, offsets: [OffsetAdvance] = []
+        writer: String = "w1", recordTimeMillis: Int64 = startNanos / 1_000_000, offsets: [PartitionAdvance] = []
     ) -> LedgerEpoch {
-        LedgerEpoch(consumerGroup: "g", writerID: writer, maxRecordTimeUnixMillis: recordTimeMillis, offsets: offsets)
+        LedgerEpoch(
+            consumerGroup: "g", writerID: writer,
+            plan: SealedEpochPlan(epochID: 0, generation: 0, advances: offsets, records: 0, maxRecordTimeUnixMillis: recordTimeMillis))
     }
 
-    static func advance(_ partition: Int32, from: Int64?, to: Int64, topic: String = "otlp_spans") -> OffsetAdvance {
-        OffsetAdvance(partition: TopicPartition(topic: topic, partition: partition), fromOffset: from, nextOffset: to)
+    static func advance(_ partition: Int32, from: Int64?, to: Int64, topic: String = "otlp_spans") -> PartitionAdvance {
+        PartitionAdvance(partition: PartitionKey(topic: topic, partition: partition), from: from, to: to, gaps: [])
+    }
+
+    static func session(
+        _ id: String, cost: Int64, spans: Int64, depthMax: Int64? = nil, agentCount: Int64 = 0, ceilingHits: Int64 = 0,
+        parentSession: String? = nil, lastEndOffset: Int64
+    ) -> (SessionKey, SessionDelta) {
+        var delta = SessionDelta()
+        delta.costNanoUSD = cost
+        delta.spanCount = spans
+        delta.depthMax = depthMax
+        delta.agentCount = agentCount
+        delta.ceilingHits = ceilingHits
+        delta.parentSession = parentSession
+        delta.firstStartUnixNanos = UInt64(startNanos)
+        delta.lastEndUnixNanos = UInt64(startNanos + lastEndOffset)
+        return (SessionKey(month: month, sessionID: id), delta)
+    }
+
+    static func model(_ name: String, cost: Int64, inputTokens: Int64, outputTokens: Int64, calls: Int64) -> (ModelKey, ModelDelta) {
+        var delta = ModelDelta()
+        delta.costNanoUSD = cost
+        delta.inputTokens = inputTokens
+        delta.outputTokens = outputTokens
+        delta.calls = calls
+        return (ModelKey(hour: hour, model: name, service: "svc"), delta)
+    }
+
+    static func rejected(partition: Int32, offset: Int64, reason: RejectReason, sizeBytes: Int64) -> RejectedRecord {
+        RejectedRecord(
+            topic: "otlp_spans", partition: partition, offset: offset, reason: reason, detail: "", sizeBytes: sizeBytes,
+            recordTimeUnixMillis: startNanos / 1_000_000)
+    }
+}
+
+extension LedgerEpoch {
+    /// The first delta (created when there is none): where tests put sessions, models and rejected records.
+    var firstDelta: EpochDelta {
+        get { deltas.first ?? EpochDelta() }
+        set { if deltas.isEmpty { deltas = [newValue] } else { deltas[0] = newValue } }
+    }
+
+    /// Changes the transaction delta of `trace` in the current month, in every delta that has it.
+    mutating func updateTrace(_ trace: TraceID, _ body: (inout TransactionDelta) -> Void) {
+        let key = TransactionKey(month: EpochFixture.month, traceID: trace)
+        for index in deltas.indices where deltas[index].transactions[key] != nil {
+            body(&deltas[index].transactions[key]!)
+        }
     }
 }
 
@@ -68,20 +140,20 @@ struct EpochWriterTests {
         var first = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 100)])
         EpochFixture.add(to: &first, trace: EpochFixture.id(1), cost: big, root: "checkout", session: "s1")
         EpochFixture.add(to: &first, trace: EpochFixture.id(2), cost: 7)
-        first.sessions = [SessionDelta(month: EpochFixture.month, sessionID: "s1", costNanoUSD: big, spanCount: 1,
-                                       depthMax: 2, agentCount: 1, firstStartUnixNanos: EpochFixture.startNanos,
-                                       lastEndUnixNanos: EpochFixture.startNanos + 5)]
-        first.models = [ModelDelta(hour: EpochFixture.hour, model: "gpt-4o-mini", service: "svc", costNanoUSD: 3,
-                                   inputTokens: 10, outputTokens: 20, calls: 1)]
-        first.rejected = [RejectedRecord(topic: "otlp_spans", partition: 0, offset: 42, reason: "undecodable", sizeBytes: 9,
-                                         recordTimeUnixMillis: EpochFixture.startNanos / 1_000_000)]
+        let (sessionKey, session) = EpochFixture.session("s1", cost: big, spans: 1, depthMax: 2, agentCount: 1, lastEndOffset: 5)
+        first.firstDelta.sessions = [sessionKey: session]
+        let (modelKey, model) = EpochFixture.model("gpt-4o-mini", cost: 3, inputTokens: 10, outputTokens: 20, calls: 1)
+        first.firstDelta.models = [modelKey: model]
+        first.firstDelta.rejected = [EpochFixture.rejected(partition: 0, offset: 42, reason: .undecodable, sizeBytes: 9)]
         var second = first
-        second.offsets = [EpochFixture.advance(0, from: 100, to: 200)]
-        second.roots = []
-        second.traces = second.traces.map { var delta = $0; delta.transaction = nil; return delta }
-        second.sessions[0].depthMax = 5
-        second.rejected = []
-        second.retentionGaps = [RetentionGap(topic: "otlp_spans", partition: 0, fromOffset: 100, toOffset: 150)]
+        second.plan.advances = [EpochFixture.advance(0, from: 100, to: 200)]
+        for index in second.deltas.indices {
+            second.deltas[index].roots = [:]
+            for key in second.deltas[index].transactions.keys { second.deltas[index].transactions[key]?.transaction = nil }
+        }
+        second.firstDelta.sessions[sessionKey]?.depthMax = 5
+        second.firstDelta.rejected = []
+        second.plan.advances[0].gaps = [OffsetGap(from: 100, to: 150)]
         let (firstEpoch, secondEpoch) = (first, second)
         let rows = try await onThread { () -> [[String?]] in
             let connection = try connect()
@@ -129,7 +201,7 @@ struct EpochWriterTests {
             EpochFixture.advance(1, from: nil, to: 4), EpochFixture.advance(3, from: 10, to: 15),
         ])
         EpochFixture.add(to: &zombieStale, trace: EpochFixture.id(98), cost: 2000, root: "z")
-        zombieStale.rejected = [RejectedRecord(topic: "otlp_spans", partition: 3, offset: 11, reason: "empty", sizeBytes: 0)]
+        zombieStale.firstDelta.rejected = [EpochFixture.rejected(partition: 3, offset: 11, reason: .empty, sizeBytes: 0)]
         let epochs = (owner1, zombieFirst, owner2, zombieStale)
         let (errors, visible) = try await onThread { () -> ([LedgerError], [[String?]]) in
             let connection = try connect()
@@ -148,7 +220,7 @@ struct EpochWriterTests {
             return (errors, visible)
         }
         #expect(errors.map(\.code) == [.fenced, .fenced])
-        #expect(errors.map(\.partition) == [TopicPartition(topic: "otlp_spans", partition: 3), TopicPartition(topic: "otlp_spans", partition: 3)])
+        #expect(errors.map(\.partition) == [PartitionKey(topic: "otlp_spans", partition: 3), PartitionKey(topic: "otlp_spans", partition: 3)])
         #expect(visible == [["0", "0", "0", "3:20:owner"]])
         try await expectInvariant(scratch)
     }
@@ -230,8 +302,12 @@ struct EpochWriterTests {
                     EpochFixture.add(to: &epoch, trace: EpochFixture.id(n), cost: Int64(n + 1),
                                      root: (n % 50 == 0 && round == index) ? "root\(n % 3)" : nil)
                 }
-                epoch.models = order.map {
-                    ModelDelta(hour: EpochFixture.hour, model: "m\($0 % 7)", service: "svc", costNanoUSD: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+                // One model row per trace (7 keys): as many rows as several shards' deltas would stage.
+                for n in order {
+                    var shard = EpochDelta()
+                    let (key, model) = EpochFixture.model("m\(n % 7)", cost: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+                    shard.models[key] = model
+                    epoch.deltas.append(shard)
                 }
                 reports.append(try writer.write(epoch, on: connection))
                 next = Int64(round + 1) * 10
@@ -258,7 +334,7 @@ struct EpochWriterTests {
         let far = try Month(year: 2035, month: 6)
         let farStart = far.startUnixMicros * 1000 + 3_600_000_000_000
         var epoch = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 5)])
-        EpochFixture.add(to: &epoch, trace: EpochFixture.id(1), cost: 11, root: "future", month: far, startNanos: farStart)
+        EpochFixture.add(to: &epoch, trace: EpochFixture.id(1), cost: 11, root: "future", startNanos: farStart)
         let frozen = epoch
         let (report, sums) = try await onThread {
             let connection = try connect()
@@ -283,23 +359,27 @@ struct EpochWriterTests {
             EpochFixture.advance(0, from: nil, to: 3, topic: "other"),
         ]))
         let offsets = try await writer.readOffsets(group: "g", partitions: [
-            TopicPartition(topic: "otlp_spans", partition: 0), TopicPartition(topic: "otlp_spans", partition: 2),
-            TopicPartition(topic: "other", partition: 0),
+            PartitionKey(topic: "otlp_spans", partition: 0), PartitionKey(topic: "otlp_spans", partition: 2),
+            PartitionKey(topic: "other", partition: 0),
         ])
-        #expect(offsets == [TopicPartition(topic: "otlp_spans", partition: 0): 5, TopicPartition(topic: "other", partition: 0): 3])
-        #expect(try await writer.readOffsets(group: "nobody", partitions: [TopicPartition(topic: "otlp_spans", partition: 0)]).isEmpty)
+        #expect(offsets == [PartitionKey(topic: "otlp_spans", partition: 0): 5, PartitionKey(topic: "other", partition: 0): 3])
+        #expect(try await writer.readOffsets(group: "nobody", partitions: [PartitionKey(topic: "otlp_spans", partition: 0)]).isEmpty)
     }
 
     @Test("an epoch whose trace and hour sums differ is refused before any I/O")
     func invalidEpoch() throws {
         var epoch = EpochFixture.epoch()
         EpochFixture.add(to: &epoch, trace: EpochFixture.id(1), cost: 5)
-        epoch.traceHours[0].costNanoUSD = 4
+        epoch.deltas[0].traceHours[TraceHourKey(hour: EpochFixture.hour, traceID: EpochFixture.id(1))]?.costNanoUSD = 4
         #expect(throws: LedgerError.self) { try epoch.validate() }
         var twice = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: 1, to: 2), EpochFixture.advance(0, from: 1, to: 2)])
         #expect(throws: LedgerError.self) { try twice.validate() }
-        twice.offsets = [EpochFixture.advance(0, from: 5, to: 2)]
+        twice.plan.advances = [EpochFixture.advance(0, from: 5, to: 2)]
         #expect(throws: LedgerError.self) { try twice.validate() }
+        // An hour before 1970 (not one a span time can give) has no month: refused as invalidMonth.
+        var early = EpochFixture.epoch()
+        early.firstDelta.traceHours[TraceHourKey(hour: UTCHour(hoursSinceEpoch: -1), traceID: EpochFixture.id(1))] = TraceHourDelta()
+        #expect { try early.validate() } throws: { ($0 as? LedgerError)?.code == .invalidMonth }
     }
 
     @Test("write time of one epoch with 50k traces (printed)")
@@ -310,19 +390,21 @@ struct EpochWriterTests {
         let traces = 50_000
         func makeEpoch(_ round: Int) -> LedgerEpoch {
             var epoch = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: round == 0 ? nil : Int64(round) * 1000, to: Int64(round + 1) * 1000)])
-            epoch.traces.reserveCapacity(traces)
-            epoch.traceHours.reserveCapacity(traces)
+            epoch.deltas = [EpochDelta()]
+            epoch.deltas[0].transactions.reserveCapacity(traces)
+            epoch.deltas[0].traceHours.reserveCapacity(traces)
             for n in 0..<traces {
                 // A quarter of the roots arrive in each round; 4 spans a trace: 200k spans an epoch.
                 EpochFixture.add(to: &epoch, trace: EpochFixture.id(n &* 2_654_435_761 % 1_000_003), cost: Int64(n % 977 + 1),
                                  spans: 4, root: n % 4 == round ? "domain\(n % 40)" : nil, session: n % 10 == 0 ? "s\(n % 500)" : nil)
             }
-            epoch.sessions = (0..<500).map {
-                SessionDelta(month: EpochFixture.month, sessionID: "s\($0)", costNanoUSD: 1, spanCount: 4,
-                             firstStartUnixNanos: EpochFixture.startNanos, lastEndUnixNanos: EpochFixture.startNanos + 1)
+            for n in 0..<500 {
+                let (key, session) = EpochFixture.session("s\(n)", cost: 1, spans: 4, lastEndOffset: 1)
+                epoch.deltas[0].sessions[key] = session
             }
-            epoch.models = (0..<200).map {
-                ModelDelta(hour: EpochFixture.hour, model: "m\($0)", service: "svc", costNanoUSD: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+            for n in 0..<200 {
+                let (key, model) = EpochFixture.model("m\(n)", cost: 1, inputTokens: 1, outputTokens: 1, calls: 1)
+                epoch.deltas[0].models[key] = model
             }
             return epoch
         }

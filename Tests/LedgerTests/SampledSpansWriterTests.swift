@@ -1,3 +1,4 @@
+import Aggregation
 import Foundation
 import Testing
 import TestSupport
@@ -13,23 +14,17 @@ struct SampledSpansWriterTests {
         let writer = LedgerEpochWriter(schema: scratch.ledger)
         var first = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 10)])
         EpochFixture.add(to: &first, trace: EpochFixture.id(1), cost: 5, spans: 3, root: "r")
-        first.traces[0].sampledSpansMicro = 1_333_333 + 4_000_000 + 1_000_000
+        first.updateTrace(EpochFixture.id(1)) { $0.sampledSpansMicro = 1_333_333 + 4_000_000 + 1_000_000 }
         EpochFixture.add(to: &first, trace: EpochFixture.id(2), cost: 1, spans: 2)  // unsampled: 2.000000 by default
-        first.sessions = [
-            SessionDelta(
-                month: EpochFixture.month, sessionID: "s1", costNanoUSD: 5, spanCount: 3, depthMax: 1, agentCount: 2,
-                ceilingHits: 1, parentSession: "p0", firstStartUnixNanos: EpochFixture.startNanos,
-                lastEndUnixNanos: EpochFixture.startNanos + 5)
-        ]
+        let (firstKey, firstSession) = EpochFixture.session(
+            "s1", cost: 5, spans: 3, depthMax: 1, agentCount: 2, ceilingHits: 1, parentSession: "p0", lastEndOffset: 5)
+        first.firstDelta.sessions = [firstKey: firstSession]
         var second = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: 10, to: 20)])
         EpochFixture.add(to: &second, trace: EpochFixture.id(1), cost: 7, spans: 1)
-        second.traces[0].sampledSpansMicro = 100_000_095
-        second.sessions = [
-            SessionDelta(
-                month: EpochFixture.month, sessionID: "s1", costNanoUSD: 7, spanCount: 1, depthMax: 3, agentCount: 1,
-                ceilingHits: 2, parentSession: "p-later", firstStartUnixNanos: EpochFixture.startNanos,
-                lastEndUnixNanos: EpochFixture.startNanos + 9)
-        ]
+        second.updateTrace(EpochFixture.id(1)) { $0.sampledSpansMicro = 100_000_095 }
+        let (secondKey, secondSession) = EpochFixture.session(
+            "s1", cost: 7, spans: 1, depthMax: 3, agentCount: 1, ceilingHits: 2, parentSession: "p-later", lastEndOffset: 9)
+        second.firstDelta.sessions = [secondKey: secondSession]
         let (a, b) = (first, second)
         let rows = try await onThread { () -> [[String?]] in
             let connection = try connect()

@@ -1,3 +1,4 @@
+import Aggregation
 @testable import Pipeline
 import Testing
 

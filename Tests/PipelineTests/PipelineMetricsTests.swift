@@ -8,7 +8,7 @@ import TraceContext
 /// `PipelineMetrics` fed sealed epochs directly, read back through a real exporter and its strict parser.
 @Suite("pipeline metrics from committed epochs")
 struct PipelineMetricsTests {
-    static let month = UTCMonth(unixNanos: 1_780_000_000_000_000_000)
+    static let month = Month(unixNanos: 1_780_000_000_000_000_000)
     static let hour = UTCHour(unixNanos: 1_780_000_000_000_000_000)
 
     static func epoch(_ deltas: [EpochDelta]) -> SealedEpoch {

@@ -1,4 +1,5 @@
 import Foundation
+import Aggregation
 import Ledger
 
 #if canImport(Glibc)
