@@ -48,7 +48,9 @@
 # Sizing: the mock keeps ~5 MiB per partition, so the whole load must fit (~150 bytes per span): the rate
 # is lowered so that the load stays below ~200k spans (~2.3 MiB per partition on average; the SDK half
 # lands unevenly, and 300k spans overflowed a partition once: retention gaps, which the run refuses).
-# Exit status: 0 = exact, >= 1 fencing rejection, nothing died that we did not kill; 1 otherwise.
+# Exit status: 0 = exact, >= 1 fencing rejection, nothing died that we did not kill; 3 = inconclusive:
+# librdkafka 2.0.2's mock coordinator aborted on its known `!member->resp' assertion (the topic is gone,
+# nothing can be verified; replay the seed); 1 otherwise.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,7 +74,7 @@ TOPIC=otlp_spans
 SCHEMA=traceledger
 GROUP=traceledger
 SPANS_MAX=200000  # ~2.3 MiB per partition on average: the SDK half is skewed (sticky partitioner); 300k overflowed a partition once
-usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) SEED=$2; shift ;;
@@ -135,7 +137,7 @@ if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LO
 SPANS=$(( RATE * LOAD_SECONDS ))
 
 # ------------------------------------------------------------------------------------------ processes
-MOCK_PID= SAMPLER_PID= CTL_FD=
+MOCK_PID= SAMPLER_PID= CTL_FD= MOCK_ABORT=0
 LOADGEN_PIDS=()
 PG_STOPPED=0
 FAILED=0
@@ -180,7 +182,11 @@ cleanup() {
   if [ "$PG_STOPPED" = 1 ]; then
     as_pg "$TRACELEDGER_PG_BINDIR/pg_ctl" -D "$TRACELEDGER_PG_DATA" -l "$TRACELEDGER_PG_LOG" -w start >/dev/null 2>&1 || true
   fi
-  if [ "$rc" -ne 0 ] || [ "$FAILED" = 1 ]; then
+  if [ "$MOCK_ABORT" = 1 ]; then
+    print_schedule
+    echo "chaos: INCONCLUSIVE (seed $SEED): the mock cluster aborted (librdkafka 2.0.2 bug); logs kept in $W" >&2
+    rc=3
+  elif [ "$rc" -ne 0 ] || [ "$FAILED" = 1 ]; then
     print_schedule
     echo "chaos: FAILED (seed $SEED); logs kept in $W" >&2
     [ "$rc" -ne 0 ] || rc=1
@@ -202,8 +208,9 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-# A 6 s session (as the tests): a SIGKILLed member is noticed after 6 s.
-export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
+# The consumer runs with the product's defaults (KafkaConsumerConfiguration.defaultProperties:
+# session.timeout.ms 6000, heartbeat.interval.ms 1000, lag offsets stored for librdkafka's commit timer),
+# as a new user's pool would; TRACELEDGER_KAFKA_PROPERTIES from the caller's environment still applies.
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
@@ -249,7 +256,22 @@ check_workers() {
     fi
     note_hwm "$n"
   done
-  alive "$MOCK_PID" || fail "mock-kafka died: $(grep -m 1 -E 'Assertion|assert|fatal' "$W/mock.log" || tail -n 1 "$W/mock.log")"
+  alive "$MOCK_PID" || mock_died
+}
+
+# The mock cluster died: its logs (the topic) died with it, so nothing can be verified any more. A known
+# bug of librdkafka 2.0.2's mock coordinator (Assertion `!member->resp' in rd_kafka_mock_cgrp_member_add
+# or _sync_set: a member's second JoinGroup/SyncGroup while the mock still holds its first) is reported
+# as an inconclusive run (exit 3), never as exact; anything else is a failure (exit 1).
+mock_died() {
+  local why; why=$(grep -m 1 -E 'Assertion|assert|fatal' "$W/mock.log" || tail -n 1 "$W/mock.log")
+  if printf '%s' "$why" | grep -q 'rdkafka_mock_cgrp.*member->resp'; then
+    MOCK_ABORT=1
+    log "INCONCLUSIVE: librdkafka 2.0.2's mock coordinator aborted (a bug of the mock, not of the ledger): $why"
+    log "  the topic died with it, so the run cannot be verified; the ledger was not compared (replay the seed)"
+    exit 3
+  fi
+  fail "mock-kafka died: $why"
 }
 
 # Waits (<= 30 s) until worker N logs an assignment naming partitions after its first $2 such lines:

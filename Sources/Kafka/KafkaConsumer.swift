@@ -20,14 +20,28 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var properties: [String: String]
 
     /// What this wrapper assumes unless `properties` says otherwise: cooperative rebalancing, offsets
-    /// owned by the caller (no auto commit, no auto store), a new group reads from the beginning, and no
-    /// `_PARTITION_EOF` events.
+    /// owned by the caller (nothing stored automatically; only what ``KafkaConsumer/storeOffsets(_:)``
+    /// stores is committed, by librdkafka's timer), a new group reads from the beginning, no
+    /// `_PARTITION_EOF` events, and a session short enough for a pool of workers.
+    ///
+    /// - `enable.auto.commit=true` with `enable.auto.offset.store=false`: librdkafka commits the offsets
+    ///   the caller stored, every `auto.commit.interval.ms` (5 s), and its timer skips while the group is
+    ///   rebalancing. An application commit sent during a rebalance queues behind the member's JoinGroup
+    ///   on the coordinator connection, is answered ILLEGAL_GENERATION once the new generation exists, and
+    ///   librdkafka < 2.10 then drops the member's whole assignment as lost and forces one more
+    ///   rebalance round (librdkafka #4059, fixed by #4908). Nothing stored, nothing committed.
+    /// - `session.timeout.ms=6000`, `heartbeat.interval.ms=1000`: a crashed member's partitions move after
+    ///   ~6 s instead of librdkafka's 45 s default (KIP-735); 6 s is the lowest session a broker accepts by
+    ///   default (`group.min.session.timeout.ms`). Heartbeats run on librdkafka's thread, so a busy
+    ///   application does not miss them (`max.poll.interval.ms`, 300 s, bounds the time between polls).
     public static let defaultProperties: [String: String] = [
         "partition.assignment.strategy": "cooperative-sticky",
-        "enable.auto.commit": "false",
+        "enable.auto.commit": "true",
         "enable.auto.offset.store": "false",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": "false",
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "1000",
     ]
 
     public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
@@ -292,8 +306,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let e = list.firstError(context: "seek", ignoring: .inProgress) { throw e }
     }
 
-    /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka, for lag
-    /// reporting. `async: false` waits for the broker's answer and throws its error.
+    /// Stores `offset` = next record to read (last processed + 1) per partition, for librdkafka's commit
+    /// timer to commit (`enable.auto.commit`, default on): the way to report progress (lag) to Kafka
+    /// without risking the assignment, since the timer does not commit while the group rebalances (see
+    /// ``KafkaConsumerConfiguration/defaultProperties``). Partitions not assigned any more are skipped
+    /// (their error is ignored: the new owner reports them). Never blocks.
+    /// - Throws: what `rd_kafka_offsets_store` reports for the call as a whole (not per partition).
+    public func storeOffsets(_ offsets: [PartitionOffset]) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("storeOffsets")
+        if offsets.isEmpty { return }
+        let list = PartitionList(offsets: offsets.map { ($0.topicPartition, $0.offset) })
+        let err = rd_kafka_offsets_store(rk, list.pointer)
+        // _STATE / _UNKNOWN_PARTITION for a partition revoked meanwhile: not ours to report any more.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION {
+            throw KafkaError(err, context: "offsets_store")
+        }
+    }
+
+    /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka now. During a
+    /// rebalance this can cost the whole assignment (librdkafka #4059): report progress with
+    /// ``storeOffsets(_:)`` instead. `async: false` waits for the broker's answer and throws its error.
     public func commit(_ offsets: [PartitionOffset], async: Bool = false) throws(KafkaError) {
         checkOwnerThread()
         try checkOpen("commit")

@@ -136,7 +136,7 @@ struct ConsumerTests {
         #expect(outcome.values.contains("p0-7") && !outcome.values.contains("p0-6"))
         #expect(outcome.afterSeek == Array(2..<10))
         #expect(outcome.watermarks == [0, 10])
-        #expect(outcome.committed.isEmpty, "enable.auto.commit=false: nothing committed unless told")
+        #expect(outcome.committed.isEmpty, "enable.auto.offset.store=false: nothing stored, so nothing committed unless told")
     }
 
     @Test("a start offset of END is pinned to the high watermark at assignment: the event says where consumption starts, and a record produced right after is delivered")
