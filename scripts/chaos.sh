@@ -221,9 +221,11 @@ export TRACELEDGER_KAFKA_GROUP=$GROUP
 export TRACELEDGER_KAFKA_TOPICS=$TOPIC
 BASE_URL=$DATABASE_URL
 
+declare -A WPORT=()       # worker number -> HTTP port (/metrics)
 start_worker() {
   N=$(( N + 1 ))
-  DATABASE_URL="$BASE_URL?application_name=chaos-w$N" TRACELEDGER_HTTP_PORT=$(free_port) \
+  WPORT[$N]=$(free_port)
+  DATABASE_URL="$BASE_URL?application_name=chaos-w$N" TRACELEDGER_HTTP_PORT=${WPORT[$N]} \
     "$B" run </dev/null >/dev/null 2>"$W/worker-$N.log" &
   WPID[$N]=$!
   echo "$N ${WPID[$N]}" >>"$W/workers.txt"
@@ -411,8 +413,28 @@ esac
 load_running() { local p; for p in "${LOADGEN_PIDS[@]}"; do alive "$p" && return 0; done; return 1; }
 log "workers $(for n in $(workers); do printf '#%s=%s ' "$n" "${WPID[$n]}"; done); loadgen pids ${LOADGEN_PIDS[*]} (${LOADS[*]})"
 
-# Baseline: how long "every partition advances" takes with no fault (the floor of every recovery).
-sleep 8
+# Σ traceledger_assigned_partitions over the live workers' /metrics ("" if one does not answer).
+assigned_total() {
+  local n v t=0
+  for n in $(workers); do
+    v=$(curl -s -m 2 "http://127.0.0.1:${WPORT[$n]}/metrics" 2>/dev/null | awk '$1 == "traceledger_assigned_partitions" { print $2 }')
+    [ -n "$v" ] || { echo; return; }
+    t=$(awk -v a="$t" -v b="$v" 'BEGIN { print a + b }')
+  done
+  echo "$t"
+}
+
+# Baseline: how long "every partition advances" takes with no fault (the floor of every recovery),
+# measured once the group has settled (all 12 partitions assigned, unchanged for 3 s; at most 60 s).
+sleep 3
+stable=0
+for _ in $(seq 1 60); do
+  check_workers
+  if [ "$(assigned_total)" = "$PARTITIONS" ]; then stable=$(( stable + 1 )); else stable=0; fi
+  [ "$stable" -ge 3 ] && break
+  sleep 1
+done
+log "group settled: $(assigned_total) partitions assigned over $(worker_count) workers"
 for _ in 1 2 3; do
   check_workers
   t=$(now); wait_recovery "" "$t"; record baseline "$REC"

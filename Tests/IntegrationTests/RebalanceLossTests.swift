@@ -80,11 +80,13 @@ struct RebalanceLossTests {
 
         // Lag reporting still works: the group's offsets reached Kafka (librdkafka's timer, and the final
         // commit at each close). Read by a consumer of the same group, now empty (both workers left).
-        let partitions = (0..<12).map { TopicPartition(topic: topic, partition: Int32($0)) }
+        let partitions = (0..<12).map { Kafka.TopicPartition(topic: topic, partition: Int32($0)) }
+        let bootstrap = cluster.bootstrapServers
+        let readerLogger = logger
         let kafkaCommitted = try await onDedicatedThread("lag-reader") { () throws -> Int64 in
             let reader = try KafkaConsumer(
-                configuration: KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group, topics: [topic]),
-                logger: logger)
+                configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: group, topics: [topic]),
+                logger: readerLogger)
             let offsets = try reader.committed(partitions, timeout: .seconds(10))
             try reader.close()
             return offsets.values.reduce(0, +)
