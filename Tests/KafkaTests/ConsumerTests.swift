@@ -241,11 +241,11 @@ struct ConsumerTests {
         #expect(error?.message.contains("no.such.property") == true)
     }
 
-    @Test("configuration defaults: cooperative-sticky, no auto commit or store, earliest; passthrough wins")
+    @Test("configuration defaults: cooperative-sticky, no auto store (only stored offsets are auto-committed), earliest; passthrough wins")
     func configurationDefaults() {
         var c = KafkaConsumerConfiguration(bootstrapServers: "b:1", groupID: "g", topics: ["t"])
         #expect(c.resolvedProperties["partition.assignment.strategy"] == "cooperative-sticky")
-        #expect(c.resolvedProperties["enable.auto.commit"] == "false")
+        #expect(c.resolvedProperties["enable.auto.commit"] == "true")  // commits only what storeOffsets stored
         #expect(c.resolvedProperties["enable.auto.offset.store"] == "false")
         #expect(c.resolvedProperties["auto.offset.reset"] == "earliest")
         #expect(c.resolvedProperties["group.id"] == "g")
