@@ -222,6 +222,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw KafkaError(err, context: "consume_batch_queue", file: #fileID, line: #line)
         }
         var kept = 0
+        // The offset after the last record returned, per partition (by topic handle: no String per record).
+        var delivered: [DeliveredKey: Int64] = [:]
         for i in 0..<n {
             guard let m = buffer[i] else { continue }
             let err = m.pointee.err
@@ -242,6 +244,16 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             buffer[kept] = m
             kept += 1  // Safe: kept ≤ i < n ≤ maxMessages.
+            if let rkt = m.pointee.rkt {
+                // Safe: a delivered record's offset is ≥ 0, far below Int64.max.
+                let key = DeliveredKey(rkt: UInt(bitPattern: rkt), partition: m.pointee.partition)
+                delivered[key] = max(delivered[key] ?? -1, m.pointee.offset + 1)
+            }
+        }
+        for (key, next) in delivered {
+            // Safe: the handle belongs to a record we still hold (buffer), so it is alive.
+            let rkt = OpaquePointer(bitPattern: key.rkt)!
+            state.position[TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: key.partition)] = next
         }
         let events = state.events
         state.events.removeAll(keepingCapacity: true)
@@ -282,8 +294,18 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let e = list.firstError(context: "pause") { throw e }
     }
 
-    /// Resumes paused partitions. Resume only partitions you paused (librdkafka < 2.4 may rewind an
-    /// unpaused partition on resume, #4636).
+    /// Resumes paused partitions, each at the offset after the last record a poll returned for it (or
+    /// where the assignment or the last ``seek(_:)`` put it). Resume only partitions you paused
+    /// (librdkafka < 2.4 may rewind an unpaused partition on resume, #4636).
+    ///
+    /// Why the seek: in librdkafka 2.0.2 a pause, resume or seek is applied on librdkafka's thread and
+    /// may land while `consume_batch_queue` is filling a batch; the records of that partition already
+    /// taken are then dropped from the batch, but the partition's application offset has moved past
+    /// them, and the next pause saves that offset as the fetch position: the resume would skip them
+    /// (fixed in librdkafka 2.1.0, #4208; chaos seeds 102 and 103 of issue #11 lost 11–23 records a
+    /// partition so). Seeking to the position this wrapper saw returned makes a resume exact whatever
+    /// librdkafka's application offset says. A logical position other than the beginning (END before any
+    /// record) is left to librdkafka.
     public func resume(_ partitions: some Collection<TopicPartition>) throws(KafkaError) {
         checkOwnerThread()
         try checkOpen("resume")
@@ -291,6 +313,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         let err = rd_kafka_resume_partitions(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "resume") }
         if let e = list.firstError(context: "resume") { throw e }
+        let positions = partitions.compactMap { tp -> (TopicPartition, Int64)? in
+            guard let p = state.position[tp], p >= 0 || p == KafkaOffset.beginning else { return nil }
+            return (tp, p)
+        }
+        if positions.isEmpty { return }
+        let seeks = PartitionList(offsets: positions)
+        if let error = rd_kafka_seek_partitions(rk, seeks.pointer, 0) {
+            throw KafkaError(consuming: error, context: "seek at resume")
+        }
+        if let e = seeks.firstError(context: "seek at resume", ignoring: .inProgress) { throw e }
     }
 
     /// Moves the fetch position of assigned partitions. Asynchronous (timeout 0: librdkafka 2.0.2's seek
@@ -302,6 +334,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = rd_kafka_seek_partitions(rk, list.pointer, 0) {
             throw KafkaError(consuming: error, context: "seek")
         }
+        for o in offsets { state.position[o.topicPartition] = o.offset }
         // Timeout 0: each partition reports _IN_PROGRESS, which means "seek queued".
         if let e = list.firstError(context: "seek", ignoring: .inProgress) { throw e }
     }
@@ -425,6 +458,9 @@ final class ConsumerState: RDKafkaLogSink {
     let startOffsets: StartOffsetProvider
     var events: [KafkaConsumerEvent] = []
     var assignment: Set<TopicPartition> = []
+    /// Per assigned partition: the offset after the last record `poll` returned, or where the assignment
+    /// or the last seek put it (``KafkaConsumer/resume(_:)`` resumes there).
+    var position: [TopicPartition: Int64] = [:]
     var revokedDuringPoll = false
     let failedCommits = Atomic<Int>(0)
 
@@ -491,7 +527,8 @@ final class ConsumerState: RDKafkaLogSink {
                     return
                 }
             }
-            if cooperative { assignment.formUnion(tps) } else { assignment = Set(tps) }
+            if cooperative { assignment.formUnion(tps) } else { assignment = Set(tps); position.removeAll() }
+            for a in assigned { position[a.topicPartition] = a.offset }
             logger.debug("kafka partitions assigned", metadata: ["partitions": "\(assigned)"])
             events.append(.assigned(assigned))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -501,9 +538,11 @@ final class ConsumerState: RDKafkaLogSink {
                     events.append(.error(KafkaError(consuming: error, context: "incremental_unassign")))
                 }
                 assignment.subtract(tps)
+                for tp in tps { position[tp] = nil }
             } else {
                 _ = rd_kafka_assign(rk, nil)
                 assignment.removeAll()
+                position.removeAll()
             }
             revokedDuringPoll = true
             logger.debug("kafka partitions revoked", metadata: ["partitions": "\(tps)", "lost": "\(lost)"])
@@ -513,11 +552,18 @@ final class ConsumerState: RDKafkaLogSink {
             _ = rd_kafka_assign(rk, nil)
             let all = Array(assignment).sorted()
             assignment.removeAll()
+            position.removeAll()
             revokedDuringPoll = true
             events.append(.error(KafkaError(err, context: "rebalance")))
             if !all.isEmpty { events.append(.revoked(all, lost: true)) }
         }
     }
+}
+
+/// A partition by librdkafka topic handle, for per-record bookkeeping without building a `String`.
+struct DeliveredKey: Hashable {
+    var rkt: UInt
+    var partition: Int32
 }
 
 func currentThreadID() -> UInt {
