@@ -121,8 +121,9 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 /// - Thread: the first thread that calls ``poll(maxMessages:timeout:)`` owns the consumer; `poll`,
 ///   `pause`, `resume`, `seek`, `commit` and `close` must all be called on it (checked with a
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
-///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
-///   2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG). Use a dedicated thread, never the cooperative pool: poll
+///   that same thread, so consumption never races our own pause/resume/seek/rebalance calls (the
+///   librdkafka 2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG); records are taken one at a time
+///   (see `poll`), since librdkafka's own thread restarts fetches too. Use a dedicated thread, never the cooperative pool: poll
 ///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
