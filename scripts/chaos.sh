@@ -48,7 +48,9 @@
 # Sizing: the mock keeps ~5 MiB per partition, so the whole load must fit (~150 bytes per span): the rate
 # is lowered so that the load stays below ~200k spans (~2.3 MiB per partition on average; the SDK half
 # lands unevenly, and 300k spans overflowed a partition once: retention gaps, which the run refuses).
-# Exit status: 0 = exact, >= 1 fencing rejection, nothing died that we did not kill; 1 otherwise.
+# Exit status: 0 = exact, >= 1 fencing rejection, nothing died that we did not kill; 3 = inconclusive:
+# librdkafka 2.0.2's mock coordinator aborted on its known `!member->resp' assertion (the topic is gone,
+# nothing can be verified; replay the seed); 1 otherwise.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -72,7 +74,7 @@ TOPIC=otlp_spans
 SCHEMA=traceledger
 GROUP=traceledger
 SPANS_MAX=200000  # ~2.3 MiB per partition on average: the SDK half is skewed (sticky partitioner); 300k overflowed a partition once
-usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --seed) SEED=$2; shift ;;
@@ -135,7 +137,7 @@ if [ $(( RATE * LOAD_SECONDS )) -gt "$SPANS_MAX" ]; then RATE=$(( SPANS_MAX / LO
 SPANS=$(( RATE * LOAD_SECONDS ))
 
 # ------------------------------------------------------------------------------------------ processes
-MOCK_PID= SAMPLER_PID= CTL_FD=
+MOCK_PID= SAMPLER_PID= CTL_FD= MOCK_ABORT=0
 LOADGEN_PIDS=()
 PG_STOPPED=0
 FAILED=0
@@ -180,7 +182,11 @@ cleanup() {
   if [ "$PG_STOPPED" = 1 ]; then
     as_pg "$TRACELEDGER_PG_BINDIR/pg_ctl" -D "$TRACELEDGER_PG_DATA" -l "$TRACELEDGER_PG_LOG" -w start >/dev/null 2>&1 || true
   fi
-  if [ "$rc" -ne 0 ] || [ "$FAILED" = 1 ]; then
+  if [ "$MOCK_ABORT" = 1 ]; then
+    print_schedule
+    echo "chaos: INCONCLUSIVE (seed $SEED): the mock cluster aborted (librdkafka 2.0.2 bug); logs kept in $W" >&2
+    rc=3
+  elif [ "$rc" -ne 0 ] || [ "$FAILED" = 1 ]; then
     print_schedule
     echo "chaos: FAILED (seed $SEED); logs kept in $W" >&2
     [ "$rc" -ne 0 ] || rc=1
@@ -202,8 +208,9 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-# A 6 s session (as the tests): a SIGKILLed member is noticed after 6 s.
-export TRACELEDGER_KAFKA_PROPERTIES="session.timeout.ms=6000,heartbeat.interval.ms=500"
+# The consumer runs with the product's defaults (KafkaConsumerConfiguration.defaultProperties:
+# session.timeout.ms 6000, heartbeat.interval.ms 1000, lag offsets stored for librdkafka's commit timer),
+# as a new user's pool would; TRACELEDGER_KAFKA_PROPERTIES from the caller's environment still applies.
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
@@ -214,9 +221,11 @@ export TRACELEDGER_KAFKA_GROUP=$GROUP
 export TRACELEDGER_KAFKA_TOPICS=$TOPIC
 BASE_URL=$DATABASE_URL
 
+declare -A WPORT=()       # worker number -> HTTP port (/metrics)
 start_worker() {
   N=$(( N + 1 ))
-  DATABASE_URL="$BASE_URL?application_name=chaos-w$N" TRACELEDGER_HTTP_PORT=$(free_port) \
+  WPORT[$N]=$(free_port)
+  DATABASE_URL="$BASE_URL?application_name=chaos-w$N" TRACELEDGER_HTTP_PORT=${WPORT[$N]} \
     "$B" run </dev/null >/dev/null 2>"$W/worker-$N.log" &
   WPID[$N]=$!
   echo "$N ${WPID[$N]}" >>"$W/workers.txt"
@@ -249,7 +258,22 @@ check_workers() {
     fi
     note_hwm "$n"
   done
-  alive "$MOCK_PID" || fail "mock-kafka died: $(grep -m 1 -E 'Assertion|assert|fatal' "$W/mock.log" || tail -n 1 "$W/mock.log")"
+  alive "$MOCK_PID" || mock_died
+}
+
+# The mock cluster died: its logs (the topic) died with it, so nothing can be verified any more. A known
+# bug of librdkafka 2.0.2's mock coordinator (Assertion `!member->resp' in rd_kafka_mock_cgrp_member_add
+# or _sync_set: a member's second JoinGroup/SyncGroup while the mock still holds its first) is reported
+# as an inconclusive run (exit 3), never as exact; anything else is a failure (exit 1).
+mock_died() {
+  local why; why=$(grep -m 1 -E 'Assertion|assert|fatal' "$W/mock.log" || tail -n 1 "$W/mock.log")
+  if printf '%s' "$why" | grep -q 'rdkafka_mock_cgrp.*member->resp'; then
+    MOCK_ABORT=1
+    log "INCONCLUSIVE: librdkafka 2.0.2's mock coordinator aborted (a bug of the mock, not of the ledger): $why"
+    log "  the topic died with it, so the run cannot be verified; the ledger was not compared (replay the seed)"
+    exit 3
+  fi
+  fail "mock-kafka died: $why"
 }
 
 # Waits (<= 30 s) until worker N logs an assignment naming partitions after its first $2 such lines:
@@ -389,8 +413,28 @@ esac
 load_running() { local p; for p in "${LOADGEN_PIDS[@]}"; do alive "$p" && return 0; done; return 1; }
 log "workers $(for n in $(workers); do printf '#%s=%s ' "$n" "${WPID[$n]}"; done); loadgen pids ${LOADGEN_PIDS[*]} (${LOADS[*]})"
 
-# Baseline: how long "every partition advances" takes with no fault (the floor of every recovery).
-sleep 8
+# Σ traceledger_assigned_partitions over the live workers' /metrics ("" if one does not answer).
+assigned_total() {
+  local n v t=0
+  for n in $(workers); do
+    v=$(curl -s -m 2 "http://127.0.0.1:${WPORT[$n]}/metrics" 2>/dev/null | awk '$1 == "traceledger_assigned_partitions" { print $2 }')
+    [ -n "$v" ] || { echo; return; }
+    t=$(awk -v a="$t" -v b="$v" 'BEGIN { print a + b }')
+  done
+  echo "$t"
+}
+
+# Baseline: how long "every partition advances" takes with no fault (the floor of every recovery),
+# measured once the group has settled (all 12 partitions assigned, unchanged for 3 s; at most 60 s).
+sleep 3
+stable=0
+for _ in $(seq 1 60); do
+  check_workers
+  if [ "$(assigned_total)" = "$PARTITIONS" ]; then stable=$(( stable + 1 )); else stable=0; fi
+  [ "$stable" -ge 3 ] && break
+  sleep 1
+done
+log "group settled: $(assigned_total) partitions assigned over $(worker_count) workers"
 for _ in 1 2 3; do
   check_workers
   t=$(now); wait_recovery "" "$t"; record baseline "$REC"
@@ -576,6 +620,10 @@ RECORDS=0 SPANS_SENT=0
 for i in "${!LOADGEN_PIDS[@]}"; do
   LRC=0; wait "${LOADGEN_PIDS[$i]}" || LRC=$?
   name=${LOADS[$i]}
+  # 127: bash no longer remembers the status (it keeps a bounded number of finished background jobs,
+  # and a long run starts thousands: probes). The loadgen prints its manifest line only once it has
+  # produced everything and written the manifest, so that line stands for status 0.
+  if [ "$LRC" = 127 ] && grep -q '^manifest: ' "$W/loadgen-$name.out" 2>/dev/null; then LRC=0; fi
   [ "$LRC" = 0 ] || { cat "$W/loadgen-$name.log" >&2; fail "loadgen $name exited with status $LRC"; }
   r=$(sed -n 's/^produced \([0-9][0-9]*\) records (\([0-9][0-9]*\) spans.*/\1 \2/p' "$W/loadgen-$name.out")
   [ -n "$r" ] || fail "cannot read the record count from loadgen $name's output"

@@ -20,14 +20,28 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var properties: [String: String]
 
     /// What this wrapper assumes unless `properties` says otherwise: cooperative rebalancing, offsets
-    /// owned by the caller (no auto commit, no auto store), a new group reads from the beginning, and no
-    /// `_PARTITION_EOF` events.
+    /// owned by the caller (nothing stored automatically; only what ``KafkaConsumer/storeOffsets(_:)``
+    /// stores is committed, by librdkafka's timer), a new group reads from the beginning, no
+    /// `_PARTITION_EOF` events, and a session short enough for a pool of workers.
+    ///
+    /// - `enable.auto.commit=true` with `enable.auto.offset.store=false`: librdkafka commits the offsets
+    ///   the caller stored, every `auto.commit.interval.ms` (5 s), and its timer skips while the group is
+    ///   rebalancing. An application commit sent during a rebalance queues behind the member's JoinGroup
+    ///   on the coordinator connection, is answered ILLEGAL_GENERATION once the new generation exists, and
+    ///   librdkafka < 2.10 then drops the member's whole assignment as lost and forces one more
+    ///   rebalance round (librdkafka #4059, fixed by #4908). Nothing stored, nothing committed.
+    /// - `session.timeout.ms=6000`, `heartbeat.interval.ms=1000`: a crashed member's partitions move after
+    ///   ~6 s instead of librdkafka's 45 s default (KIP-735); 6 s is the lowest session a broker accepts by
+    ///   default (`group.min.session.timeout.ms`). Heartbeats run on librdkafka's thread, so a busy
+    ///   application does not miss them (`max.poll.interval.ms`, 300 s, bounds the time between polls).
     public static let defaultProperties: [String: String] = [
         "partition.assignment.strategy": "cooperative-sticky",
-        "enable.auto.commit": "false",
+        "enable.auto.commit": "true",
         "enable.auto.offset.store": "false",
         "auto.offset.reset": "earliest",
         "enable.partition.eof": "false",
+        "session.timeout.ms": "6000",
+        "heartbeat.interval.ms": "1000",
     ]
 
     public init(bootstrapServers: String, groupID: String, topics: [String], properties: [String: String] = [:]) {
@@ -107,8 +121,9 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 /// - Thread: the first thread that calls ``poll(maxMessages:timeout:)`` owns the consumer; `poll`,
 ///   `pause`, `resume`, `seek`, `commit` and `close` must all be called on it (checked with a
 ///   `precondition`: a violation is a programmer error). Rebalance callbacks run inside `poll`/`close` on
-///   that same thread, so batch consumption never races pause/resume/seek/rebalance (the librdkafka
-///   2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG). Use a dedicated thread, never the cooperative pool: poll
+///   that same thread, so consumption never races our own pause/resume/seek/rebalance calls (the
+///   librdkafka 2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG); records are taken one at a time
+///   (see `poll`), since librdkafka's own thread restarts fetches too. Use a dedicated thread, never the cooperative pool: poll
 ///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called).
@@ -201,13 +216,25 @@ public final class KafkaConsumer: @unchecked Sendable {
         precondition(maxMessages > 0 && maxMessages <= 1_000_000, "maxMessages \(maxMessages) out of 1...1000000")
         let buffer = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxMessages)
         state.revokedDuringPoll = false
-        let n = rd_kafka_consume_batch_queue(queue, milliseconds(timeout), buffer, maxMessages)
-        if n < 0 {
-            buffer.deallocate()
-            let err = rd_kafka_last_error()
-            throw KafkaError(err, context: "consume_batch_queue", file: #fileID, line: #line)
+        // One message at a time, not `rd_kafka_consume_batch_queue`: in librdkafka 2.0.2 the batch call
+        // advances a partition's application offset for every message it takes, before a version barrier
+        // further down the queue (a fetch restarted by a leader change or a fetch error, a pause, a seek)
+        // drops those messages from the batch; a fetch restart from the application offset then skips
+        // them for good (fixed in 2.1.0, #4208). Chaos seeds 102 and 103 of issue #11 lost 11–23 records
+        // a partition so, right after pushed fetch errors. `rd_kafka_consume_queue` discards outdated
+        // messages before it advances the offset, so the offset only covers what is returned here.
+        // Same contract as the batch call: wait up to `timeout` for up to `maxMessages` records.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var n = 0
+        while n < maxMessages {
+            let left = deadline - ContinuousClock.now
+            guard let m = rd_kafka_consume_queue(queue, left > .zero ? milliseconds(left) : 0) else { break }
+            buffer[n] = m
+            n += 1  // Safe: n < maxMessages.
         }
         var kept = 0
+        // The offset after the last record returned, per partition (by topic handle: no String per record).
+        var delivered: [DeliveredKey: Int64] = [:]
         for i in 0..<n {
             guard let m = buffer[i] else { continue }
             let err = m.pointee.err
@@ -228,6 +255,16 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
             buffer[kept] = m
             kept += 1  // Safe: kept ≤ i < n ≤ maxMessages.
+            if let rkt = m.pointee.rkt {
+                // Safe: a delivered record's offset is ≥ 0, far below Int64.max.
+                let key = DeliveredKey(rkt: UInt(bitPattern: rkt), partition: m.pointee.partition)
+                delivered[key] = max(delivered[key] ?? -1, m.pointee.offset + 1)
+            }
+        }
+        for (key, next) in delivered {
+            // Safe: the handle belongs to a record we still hold (buffer), so it is alive.
+            let rkt = OpaquePointer(bitPattern: key.rkt)!
+            state.position[TopicPartition(topic: String(cString: rd_kafka_topic_name(rkt)), partition: key.partition)] = next
         }
         let events = state.events
         state.events.removeAll(keepingCapacity: true)
@@ -268,8 +305,18 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let e = list.firstError(context: "pause") { throw e }
     }
 
-    /// Resumes paused partitions. Resume only partitions you paused (librdkafka < 2.4 may rewind an
-    /// unpaused partition on resume, #4636).
+    /// Resumes paused partitions, each at the offset after the last record a poll returned for it (or
+    /// where the assignment or the last ``seek(_:)`` put it). Resume only partitions you paused
+    /// (librdkafka < 2.4 may rewind an unpaused partition on resume, #4636).
+    ///
+    /// Why the seek: in librdkafka 2.0.2 a pause, resume or seek is applied on librdkafka's thread and
+    /// may land while `consume_batch_queue` is filling a batch; the records of that partition already
+    /// taken are then dropped from the batch, but the partition's application offset has moved past
+    /// them, and the next pause saves that offset as the fetch position: the resume would skip them
+    /// (fixed in librdkafka 2.1.0, #4208; chaos seeds 102 and 103 of issue #11 lost 11–23 records a
+    /// partition so). Seeking to the position this wrapper saw returned makes a resume exact whatever
+    /// librdkafka's application offset says. A logical position other than the beginning (END before any
+    /// record) is left to librdkafka.
     public func resume(_ partitions: some Collection<TopicPartition>) throws(KafkaError) {
         checkOwnerThread()
         try checkOpen("resume")
@@ -277,6 +324,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         let err = rd_kafka_resume_partitions(rk, list.pointer)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError(err, context: "resume") }
         if let e = list.firstError(context: "resume") { throw e }
+        let positions = partitions.compactMap { tp -> (TopicPartition, Int64)? in
+            guard let p = state.position[tp], p >= 0 || p == KafkaOffset.beginning else { return nil }
+            return (tp, p)
+        }
+        if positions.isEmpty { return }
+        let seeks = PartitionList(offsets: positions)
+        if let error = rd_kafka_seek_partitions(rk, seeks.pointer, 0) {
+            throw KafkaError(consuming: error, context: "seek at resume")
+        }
+        if let e = seeks.firstError(context: "seek at resume", ignoring: .inProgress) { throw e }
     }
 
     /// Moves the fetch position of assigned partitions. Asynchronous (timeout 0: librdkafka 2.0.2's seek
@@ -288,12 +345,32 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let error = rd_kafka_seek_partitions(rk, list.pointer, 0) {
             throw KafkaError(consuming: error, context: "seek")
         }
+        for o in offsets { state.position[o.topicPartition] = o.offset }
         // Timeout 0: each partition reports _IN_PROGRESS, which means "seek queued".
         if let e = list.firstError(context: "seek", ignoring: .inProgress) { throw e }
     }
 
-    /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka, for lag
-    /// reporting. `async: false` waits for the broker's answer and throws its error.
+    /// Stores `offset` = next record to read (last processed + 1) per partition, for librdkafka's commit
+    /// timer to commit (`enable.auto.commit`, default on): the way to report progress (lag) to Kafka
+    /// without risking the assignment, since the timer does not commit while the group rebalances (see
+    /// ``KafkaConsumerConfiguration/defaultProperties``). Partitions not assigned any more are skipped
+    /// (their error is ignored: the new owner reports them). Never blocks.
+    /// - Throws: what `rd_kafka_offsets_store` reports for the call as a whole (not per partition).
+    public func storeOffsets(_ offsets: [PartitionOffset]) throws(KafkaError) {
+        checkOwnerThread()
+        try checkOpen("storeOffsets")
+        if offsets.isEmpty { return }
+        let list = PartitionList(offsets: offsets.map { ($0.topicPartition, $0.offset) })
+        let err = rd_kafka_offsets_store(rk, list.pointer)
+        // _STATE / _UNKNOWN_PARTITION for a partition revoked meanwhile: not ours to report any more.
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__STATE && err != RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION {
+            throw KafkaError(err, context: "offsets_store")
+        }
+    }
+
+    /// Commits `offset` = next record to read (last processed + 1) per partition to Kafka now. During a
+    /// rebalance this can cost the whole assignment (librdkafka #4059): report progress with
+    /// ``storeOffsets(_:)`` instead. `async: false` waits for the broker's answer and throws its error.
     public func commit(_ offsets: [PartitionOffset], async: Bool = false) throws(KafkaError) {
         checkOwnerThread()
         try checkOpen("commit")
@@ -392,6 +469,9 @@ final class ConsumerState: RDKafkaLogSink {
     let startOffsets: StartOffsetProvider
     var events: [KafkaConsumerEvent] = []
     var assignment: Set<TopicPartition> = []
+    /// Per assigned partition: the offset after the last record `poll` returned, or where the assignment
+    /// or the last seek put it (``KafkaConsumer/resume(_:)`` resumes there).
+    var position: [TopicPartition: Int64] = [:]
     var revokedDuringPoll = false
     let failedCommits = Atomic<Int>(0)
 
@@ -458,7 +538,8 @@ final class ConsumerState: RDKafkaLogSink {
                     return
                 }
             }
-            if cooperative { assignment.formUnion(tps) } else { assignment = Set(tps) }
+            if cooperative { assignment.formUnion(tps) } else { assignment = Set(tps); position.removeAll() }
+            for a in assigned { position[a.topicPartition] = a.offset }
             logger.debug("kafka partitions assigned", metadata: ["partitions": "\(assigned)"])
             events.append(.assigned(assigned))
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -468,9 +549,11 @@ final class ConsumerState: RDKafkaLogSink {
                     events.append(.error(KafkaError(consuming: error, context: "incremental_unassign")))
                 }
                 assignment.subtract(tps)
+                for tp in tps { position[tp] = nil }
             } else {
                 _ = rd_kafka_assign(rk, nil)
                 assignment.removeAll()
+                position.removeAll()
             }
             revokedDuringPoll = true
             logger.debug("kafka partitions revoked", metadata: ["partitions": "\(tps)", "lost": "\(lost)"])
@@ -480,11 +563,18 @@ final class ConsumerState: RDKafkaLogSink {
             _ = rd_kafka_assign(rk, nil)
             let all = Array(assignment).sorted()
             assignment.removeAll()
+            position.removeAll()
             revokedDuringPoll = true
             events.append(.error(KafkaError(err, context: "rebalance")))
             if !all.isEmpty { events.append(.revoked(all, lost: true)) }
         }
     }
+}
+
+/// A partition by librdkafka topic handle, for per-record bookkeeping without building a `String`.
+struct DeliveredKey: Hashable {
+    var rkt: UInt
+    var partition: Int32
 }
 
 func currentThreadID() -> UInt {

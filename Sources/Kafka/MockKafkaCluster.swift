@@ -1,6 +1,12 @@
 internal import CRdKafka
 public import Logging
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// librdkafka's in-memory mock Kafka cluster (`rdkafka_mock.h`, experimental API): brokers listening
 /// on 127.0.0.1 random ports, reachable from this and other processes while this object lives.
 ///
@@ -10,7 +16,13 @@ public import Logging
 /// - Thread: every method may be called from any thread (the mock API hands each call to the
 ///   cluster's own thread and waits for it).
 /// - Limits (librdkafka 2.0.2): no topic deletion; about 5 MiB / 100000 batches kept per partition;
-///   `offsetsForTimes` is not served; a later join/leave rebalances after `session.timeout.ms − 1000`.
+///   `offsetsForTimes` is not served; a later join/leave rebalances after `session.timeout.ms − 1000`
+///   every time (a real broker ends the join phase once every member has rejoined), so a rebalance costs
+///   ~5 s with a 6 s session and a crashed member ~11 s (its session, then that window); a member whose
+///   session runs out after the leader was elected is still given partitions, which wait one more round;
+///   while a JoinGroup is pending, the member's other requests on that connection (OffsetCommit) wait and
+///   are then answered for the new generation; a second JoinGroup/SyncGroup of a member while the first
+///   is held aborts the process (Assertion `!member->resp`).
 public final class MockKafkaCluster: @unchecked Sendable {
     // Safe (@unchecked): the mock API is thread-safe; the pointers are immutable.
     private let rk: OpaquePointer
@@ -34,14 +46,18 @@ public final class MockKafkaCluster: @unchecked Sendable {
         public static let syncGroup = APIKey(rawValue: 14)
     }
 
-    /// Starts `brokers` brokers (ids 1...brokers).
+    /// Starts `brokers` brokers (ids 1...brokers). The environment variable `TRACELEDGER_MOCK_DEBUG`
+    /// (librdkafka `debug` contexts, e.g. `mock`) makes the mock log its group coordinator's decisions
+    /// (member timeouts, state changes, leader elections) at debug level, for post-mortems of chaos runs.
     public init(brokers: Int, logger: Logger) throws(KafkaError) {
         guard brokers >= 1 && brokers <= 64 else {
             throw KafkaError(code: .invalidArgument, message: "mock cluster brokers \(brokers) out of 1...64")
         }
         let sink = MockLogSink(logger: logger)
+        var properties: [String: String] = [:]
+        if let debug = getenv("TRACELEDGER_MOCK_DEBUG"), debug.pointee != 0 { properties["debug"] = String(cString: debug) }
         let rk = try makeHandle(
-            type: RD_KAFKA_PRODUCER, properties: [:], opaque: Unmanaged.passUnretained(sink).toOpaque()
+            type: RD_KAFKA_PRODUCER, properties: properties, opaque: Unmanaged.passUnretained(sink).toOpaque()
         ) { _ in }
         guard let cluster = rd_kafka_mock_cluster_new(rk, Int32(brokers)) else {
             rd_kafka_destroy(rk)

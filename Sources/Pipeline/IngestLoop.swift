@@ -481,7 +481,9 @@ final class IngestLoop: @unchecked Sendable {
         }
         guard !offsets.isEmpty else { return }
         do {
-            try consumer.commit(offsets, async: true)
+            // Stored, not committed: librdkafka's commit timer commits them and skips while the group
+            // rebalances; a commit of ours sent then could cost the whole assignment (librdkafka #4059).
+            try consumer.storeOffsets(offsets)
         } catch {
             logger.debug("kafka offset commit (lag only) failed", metadata: ["epoch": "\(epochID)", "error": "\(error)"])
         }

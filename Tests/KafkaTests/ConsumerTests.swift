@@ -133,7 +133,7 @@ struct ConsumerTests {
         #expect(outcome.values.contains("p0-7") && !outcome.values.contains("p0-6"))
         #expect(outcome.afterSeek == Array(2..<10))
         #expect(outcome.watermarks == [0, 10])
-        #expect(outcome.committed.isEmpty, "enable.auto.commit=false: nothing committed unless told")
+        #expect(outcome.committed.isEmpty, "enable.auto.offset.store=false: nothing stored, so nothing committed unless told")
     }
 
     @Test("a start offset of END is pinned to the high watermark at assignment: the event says where consumption starts, and a record produced right after is delivered")
@@ -229,11 +229,11 @@ struct ConsumerTests {
         #expect(error?.message.contains("no.such.property") == true)
     }
 
-    @Test("configuration defaults: cooperative-sticky, no auto commit or store, earliest; passthrough wins")
+    @Test("configuration defaults: cooperative-sticky, no auto store (only stored offsets are auto-committed), earliest; passthrough wins")
     func configurationDefaults() {
         var c = KafkaConsumerConfiguration(bootstrapServers: "b:1", groupID: "g", topics: ["t"])
         #expect(c.resolvedProperties["partition.assignment.strategy"] == "cooperative-sticky")
-        #expect(c.resolvedProperties["enable.auto.commit"] == "false")
+        #expect(c.resolvedProperties["enable.auto.commit"] == "true")  // commits only what storeOffsets stored
         #expect(c.resolvedProperties["enable.auto.offset.store"] == "false")
         #expect(c.resolvedProperties["auto.offset.reset"] == "earliest")
         #expect(c.resolvedProperties["group.id"] == "g")
