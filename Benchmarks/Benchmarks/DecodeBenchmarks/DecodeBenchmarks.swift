@@ -389,7 +389,8 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [
             .wallClock: .init(relative: [.p90: 35]),
             .throughput: .init(relative: [.p90: 35]),
-            .mallocCountTotal: .init(relative: [.p90: 5], absolute: [.p90: 50]),
+            .mallocCountTotal: .init(relative: [.p90: 5]),
+            kspansPerSecond: .init(relative: [.p90: 35]),
         ])
 
     func run(_ benchmark: Benchmark, _ decode: ([[UInt8]], inout Sink) -> Void) -> Sink {
