@@ -66,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [
             .wallClock: .init(relative: [.p90: 35]),
             .throughput: .init(relative: [.p90: 35]),
-            .mallocCountTotal: .init(relative: [.p90: 5]),
+            .mallocCountTotal: .init(absolute: [.p90: 16]),  // a few a run (the output array)
             krowsPerSecond: .init(relative: [.p90: 35]),
         ])
     let rows = makeRows(20_000)
