@@ -71,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
         ])
     let rows = makeRows(20_000)
     print("copy corpus: \(rows.count) rows, \(encode(rows).count) bytes")
-    Benchmark("copy: BinaryCopyEncoder, 20k transaction rows") { benchmark in
+    Benchmark("copy:_BinaryCopyEncoder,_20k_transaction_rows") { benchmark in
         let clock = ContinuousClock()
         let start = clock.now
         let bytes = encode(rows)

@@ -406,16 +406,16 @@ let benchmarks: @Sendable () -> Void = {
         return sink
     }
 
-    Benchmark("decode 10k spans: zero-copy OTLPProtobufReader") { benchmark in
+    Benchmark("decode_10k_spans:_zero-copy_OTLPProtobufReader") { benchmark in
         var work = DecodeOnly()
         _ = run(benchmark) { decodeZeroCopy($0, &$1, &work) }
     }
-    Benchmark("decode 10k spans: swift-protobuf parse + walk") { benchmark in
+    Benchmark("decode_10k_spans:_swift-protobuf_parse_+_walk") { benchmark in
         _ = run(benchmark, decodeSwiftProtobuf)
     }
     let box = PricerBox(catalog)
     let expectedNanoUSD = totalNano
-    Benchmark("decode+price (zero-copy) 10k spans: OTLPProtobufReader + SpanPricer") { benchmark in
+    Benchmark("decode+price_(zero-copy)_10k_spans:_OTLPProtobufReader_+_SpanPricer") { benchmark in
         let sink = run(benchmark) { decodeZeroCopy($0, &$1, &box.work) }
         precondition(sink.nanoUSD == expectedNanoUSD, "SpanPricer disagrees with PriceCatalog.price")
     }

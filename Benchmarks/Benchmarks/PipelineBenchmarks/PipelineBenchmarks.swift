@@ -115,7 +115,7 @@ let benchmarks: @Sendable () -> Void = {
     print("price corpus: \(decoded.count) spans; fold corpora: collector \(collector.values.count) records")
     let pricer = Box(SpanPricer(catalog: catalog))
     let few = Benchmark.Configuration(thresholds: guardThresholds(fewMallocs: true))
-    Benchmark("price: SpanPricer, 10k collector spans", configuration: few) { benchmark in
+    Benchmark("price:_SpanPricer,_10k_collector_spans", configuration: few) { benchmark in
         let clock = ContinuousClock()
         let start = clock.now
         var total: Int64 = 0
@@ -128,7 +128,7 @@ let benchmarks: @Sendable () -> Void = {
     // epoch delta, per shape: collector (one trace a record) and collector-split (issue #12 shape b).
     for (name, corpus) in [("collector", collector), ("collector-split", Corpus(shape: .collectorSplit, spans: 10_000, catalog: url))] {
         let processor = Box(RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: RecordLimits()))
-        Benchmark("fold: RecordProcessor.process, 10k \(name) spans") { benchmark in
+        Benchmark("fold:_RecordProcessor.process,_10k_\(name)_spans") { benchmark in
             let clock = ContinuousClock()
             let start = clock.now
             let n = foldRecords(corpus, &processor.value)
