@@ -3,7 +3,7 @@
 # (PipelineBenchmarks: SpanPricer; RecordProcessor.process into an epoch delta on LoadGen records) and COPY
 # encoding (CopyBenchmarks: BinaryCopyEncoder), release build, checked with ordo-one/benchmark against the
 # p90 thresholds stored in Benchmarks/Thresholds/ (one JSON file per benchmark). Tolerances are set in the
-# benchmark code: ±35 % on wall clock (a shared, noisy 2-core machine), malloc counts ±5 %
+# benchmark code: ±60 % on wall clock p90 (a shared, noisy 2-core machine: two runs of the same code at load ~2–3 differed by ~50 % at p90), malloc counts ±5 %
 # (±16 where an iteration allocates only a few times). Takes ~2 min after the first build; not part of .ci/run (too slow and too noisy).
 #   scripts/bench-guard.sh            check: exit 0 within tolerance (also when better: update then),
 #                                     exit 2 on a regression, 1 when the benchmarks fail to build or run
