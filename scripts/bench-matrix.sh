@@ -9,7 +9,7 @@
 #     (utime+stime / wall over that window), the machine's CPU utilisation over it (/proc/stat), epoch
 #     write p50/p99 (the worker's shutdown summary) and `traceledger verify` exact yes/no;
 #   the Python peer (scripts/peer/python_consumer.py, its own group and schema), whose Σ spans and Σ cost
-#     must equal the manifest's.
+#     must equal the manifest's (OTLP/JSON rows: the peer parses JSON per the content-type header).
 #   scripts/bench-matrix.sh [--spans N] [--only ROWS]    (default 300000 spans a shape; --repeat share 0.3 on shape b)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,7 @@ cleanup() { for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done;
 trap cleanup EXIT
 results=$work/results.jsonl
 : >"$results"
+LOAD_BEFORE=$(uptime | sed 's/.*load average: //')  # the machine is shared: its load goes next to the numbers
 
 # /proc/stat → "busy total" jiffies of the whole machine.
 cpu_now() { awk '/^cpu / {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
@@ -47,12 +48,15 @@ proc_ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # name | partitions | shards (0 = default) | loadgen options. Partitions are sized for the mock's ~5 MiB a
-# partition at 300k spans (sdk records of 1–3 spans carry a resource each: ~1 KiB a record).
+# partition at 300k spans (sdk records of 1–3 spans carry a resource each: ~1 KiB a record). loadgen gets
+# --partitions: keyless (sdk) records go to the partition of their traceparent trace id, spread evenly
+# (librdkafka's sticky partitioner would fill one partition a batch and overflow the mock).
 MATRIX=(
   "a collector, 1 shard|96|1|--shape collector --compression lz4"
   "a collector, 2 shards|96|2|--shape collector --compression lz4"
   "b collector-split, zstd, repeat 0.3|16|0|--shape collector-split --compression zstd --repeat 0.3"
   "c sdk 1-3 spans, traceparent|64|0|--shape sdk --sdk-batch-max 3 --compression lz4"
+  "j collector, OTLP/JSON|128|0|--shape collector --compression lz4 --encoding json"
   "spans/trace 1|96|0|--shape collector --spans-per-trace 1 --compression lz4"
   "spans/trace 10|96|0|--shape collector --spans-per-trace 10 --compression lz4"
   "spans/trace 100|96|0|--shape collector --spans-per-trace 100 --compression lz4"
@@ -77,7 +81,7 @@ for entry in "${MATRIX[@]}"; do
     TOPIC=$topic
     echo "bench[$row]: producing $SPANS spans ($name) to $parts partitions …" >&2
     # shellcheck disable=SC2086
-    "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --poison 0 $opts \
+    "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --poison 0 --partitions "$parts" $opts \
       --manifest "$work/manifest-$row.json" >"$work/loadgen.out"
     RECORDS=$(sed -n 's/^produced \([0-9]*\) records.*/\1/p' "$work/loadgen.out")
     TOTAL_SPANS=$(sed -n 's/.*records (\([0-9]*\) spans.*/\1/p' "$work/loadgen.out")
@@ -151,10 +155,11 @@ print(json.dumps({
 PY
 done
 
-python3 - "$results" "$(nproc)" <<'PY'
+python3 - "$results" "$(nproc)" "$LOAD_BEFORE" "$(uptime | sed 's/.*load average: //')" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
-print(f"== traceledger matrix (one run, same records per shape; {sys.argv[2]} cores; Postgres + mock Kafka on the same box) ==")
+print(f"== traceledger matrix (one run, same records per shape; {sys.argv[2]} cores; Postgres + mock Kafka on the same box; "
+      f"load average {sys.argv[3]} before, {sys.argv[4]} after) ==")
 h = ("shape", "spans", "worker sp/s", "join s", "peer sp/s", "ratio", "raw sp/s", "RSS MiB", "epoch p50/p99 ms",
      "worker CPU %", "machine CPU %", "verify", "peer Σ=manifest")
 print("| " + " | ".join(h) + " |")

@@ -6,6 +6,9 @@
 #   scripts/bench.sh [--spans N] [--partitions P]
 #   scripts/bench.sh --matrix [--spans N]   the traffic-shape matrix of issue #12 with the Python peer
 #                                           (scripts/bench-matrix.sh; one table, see README "Benchmarks")
+#   scripts/bench.sh --backlog              peak RSS for a 1M and a 10M-span backlog and across a 60 s
+#                                           database outage (scripts/bench-backlog.sh; ~10 min)
+#   scripts/bench.sh --outage               the outage run only
 # Kafka is librdkafka's mock cluster in its own process (`traceledger mock-kafka`), PostgreSQL a
 # throwaway server on the same box (scripts/with-postgres.sh). Default settings for the worker.
 set -euo pipefail
@@ -13,14 +16,19 @@ cd "$(dirname "$0")/.."
 SPANS=1000000
 PARTITIONS=96
 MATRIX=""
+BACKLOG=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --spans) SPANS=$2; shift 2 ;;
     --partitions) PARTITIONS=$2; shift 2 ;;
     --matrix) MATRIX=1; shift ;;
-    *) echo "usage: scripts/bench.sh [--spans N] [--partitions P] | --matrix [--spans N]" >&2; exit 2 ;;
+    --backlog) BACKLOG=all; shift ;;
+    --outage) BACKLOG=outage; shift ;;
+    *) echo "usage: scripts/bench.sh [--spans N] [--partitions P] | --matrix [--spans N] | --backlog | --outage" >&2; exit 2 ;;
   esac
 done
+if [ "$BACKLOG" = all ]; then exec scripts/bench-backlog.sh; fi
+if [ "$BACKLOG" = outage ]; then exec scripts/bench-backlog.sh --only outage; fi
 if [ -n "$MATRIX" ]; then
   # The traffic-shape matrix of issue #12 (see scripts/bench-matrix.sh); --spans defaults to 300000 there.
   [ "$SPANS" = 1000000 ] && SPANS=300000

@@ -8,6 +8,7 @@ import LoadGen
 import Pricing
 
 extension TrafficConfiguration.Shape: ExpressibleByArgument {}
+extension RecordEncoding: ExpressibleByArgument {}
 
 struct LoadgenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -42,6 +43,10 @@ struct LoadgenCommand: AsyncParsableCommand {
     var sdkBatchMax = 8
     @Option(help: "Attributes per span, e.g. 4-7 (default 10-20; collector-split 4-7).")
     var attributes: String?
+    @Option(help: "Record value encoding: protobuf or json (OTLP/JSON with a content-type: application/json header; poison records stay protobuf).")
+    var encoding: RecordEncoding = .protobuf
+    @Option(help: "Partitions of the topic, for records without a key (sdk shape): each goes to the partition of its traceparent trace id (default: asked of Kafka).")
+    var partitions: Int?
 
     func run() async throws {
         let brokers = self.brokers ?? ProcessInfo.processInfo.environment["TRACELEDGER_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
@@ -52,10 +57,14 @@ struct LoadgenCommand: AsyncParsableCommand {
                 configuration: KafkaProducerConfiguration(bootstrapServers: brokers, properties: properties),
                 logger: makeLogger("traceledger.loadgen"))
             let configuration = try trafficConfiguration()
+            // Keyless records are placed by trace id, not by librdkafka's sticky partitioner (which fills
+            // one partition a batch and overflows the mock cluster's ~5 MiB a partition).
+            let partitionCount = configuration.shape == .sdk
+                ? (partitions ?? Self.endOffsets(topic: topic, brokers: brokers)?.endOffsets.count ?? 0) : 0
             let started = ContinuousClock.now
             var (result, records) = try Self.produce(
                 configuration, spans: spans, rate: rate, topic: topic, catalog: URL(fileURLWithPath: pricing),
-                producer: producer)
+                producer: producer, encoding: encoding, partitions: partitionCount)
             let elapsed = ContinuousClock.now - started
             result.produced = Self.endOffsets(topic: topic, brokers: brokers)
             try result.jsonData().write(to: URL(fileURLWithPath: manifest))
@@ -95,7 +104,7 @@ extension LoadgenCommand {
     /// spans/s when set; returns the manifest of what was sent and the records produced.
     static func produce(
         _ configuration: TrafficConfiguration, spans: Int, rate: Int?, topic: String, catalog: URL,
-        producer: KafkaProducer
+        producer: KafkaProducer, encoding: RecordEncoding = .protobuf, partitions: Int = 0
     ) throws -> (manifest: Manifest, records: Int) {
         var generator = try TrafficGenerator(
             configuration: configuration, pricer: ReferencePricer(catalog: ReferenceCatalog(contentsOf: catalog)))
@@ -103,10 +112,11 @@ extension LoadgenCommand {
         var produced = 0
         while generator.spansGenerated < spans {
             let records = try generator.generate(traces: 200)
-            for r in records {
+            for g in records {
+                let r = g.encoded(as: encoding)
                 try producer.produce(
-                    topic: topic, key: r.key, value: r.value, headers: r.headers.map { ($0.name, $0.value) },
-                    timestampMilliseconds: r.timestampMilliseconds)
+                    topic: topic, partition: r.partition(among: partitions), key: r.key, value: r.value,
+                    headers: r.headers.map { ($0.name, $0.value) }, timestampMilliseconds: r.timestampMilliseconds)
             }
             produced += records.count
             if let rate, rate > 0 {

@@ -10,6 +10,9 @@ Fair and correct, not a strawman:
   * per batch ONE transaction: COPY of the per-trace deltas into a temp table, then an additive upsert
     (cost = t.cost + EXCLUDED.cost), and the partitions' next offsets in the same transaction;
   * on assignment the offsets are read from its own table (exactly-once across restarts).
+  * OTLP/JSON records (header `content-type: application/json`, or --json for the whole topic) are parsed
+    with protobuf's JSON mapping (`google.protobuf.json_format.ParseDict`), after turning the OTLP
+    spec's hex trace/span ids into the base64 that mapping expects (the one OTLP/JSON difference);
 Records the worker rejects whole (undecodable, empty, bad ids, a span outside the record-time window)
 are skipped whole here too, so Σ spans and Σ cost can be compared with the loadgen manifest.
 
@@ -18,6 +21,7 @@ Prints one JSON line: spans, cost_nusd, seconds_from_assignment (assignment → 
 Needs: pip install confluent-kafka opentelemetry-proto 'psycopg[binary]' pyyaml. DATABASE_URL = the database.
 """
 import argparse
+import base64
 import fnmatch
 import json
 import os
@@ -30,6 +34,7 @@ from fractions import Fraction
 import psycopg
 import yaml
 from confluent_kafka import Consumer, KafkaError
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 SCHEMA = "traceledger_peer"
@@ -170,14 +175,41 @@ def price(span, attrs, res, catalog):
     return (nano if nano <= 10**18 else 0), False
 
 
-def record_deltas(msg, catalog, res_cache):
+JSON_IDS = ("traceId", "spanId", "parentSpanId")
+
+
+def parse_json(raw, req):
+    """OTLP/JSON → the message: protobuf's JSON mapping, hex ids turned into base64 first."""
+    obj = json.loads(raw)
+    for rs in obj.get("resourceSpans") or []:
+        for ss in rs.get("scopeSpans") or []:
+            for s in ss.get("spans") or []:
+                for k in JSON_IDS:
+                    if k in s:
+                        s[k] = base64.b64encode(bytes.fromhex(s[k])).decode()
+    json_format.ParseDict(obj, req, ignore_unknown_fields=True)
+
+
+def is_json(msg, topic_json):
+    if topic_json:
+        return True
+    for k, v in msg.headers() or []:
+        if k.lower() == "content-type" and v and v.split(b";")[0].strip().lower() == b"application/json":
+            return True
+    return False
+
+
+def record_deltas(msg, catalog, res_cache, topic_json=False):
     """Per-trace (cost, spans) of one record, or None when the worker would reject it whole."""
     raw = msg.value()
     if not raw:
         return None
     req = ExportTraceServiceRequest()
     try:
-        req.ParseFromString(raw)
+        if is_json(msg, topic_json):
+            parse_json(raw, req)
+        else:
+            req.ParseFromString(raw)
     except Exception:
         return None
     ts = msg.timestamp()[1] * 10**6
@@ -215,6 +247,7 @@ def main():
     ap.add_argument("--pricing", default="config/pricing.yaml")
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--json", action="store_true", help="every record is OTLP/JSON (else: per content-type header)")
     a = ap.parse_args()
     catalog = Catalog(a.pricing)
     db = psycopg.connect(os.environ["DATABASE_URL"], autocommit=False)
@@ -265,7 +298,7 @@ def main():
             offsets[m.partition()] = m.offset() + 1
             positions[m.partition()] = m.offset() + 1
             consumed += 1
-            per = record_deltas(m, catalog, res_cache)
+            per = record_deltas(m, catalog, res_cache, a.json)
             if per is None:
                 continue
             for tid, (c, n) in per.items():
