@@ -1,5 +1,5 @@
-public import Logging
-public import Pricing
+import Logging
+import Pricing
 public import ServiceLifecycle
 
 /// Re-reads the price catalog file every `pricing.reload_interval` (a `Service` beside the worker in its

@@ -7,6 +7,7 @@ import Logging
 import Pipeline
 import Telemetry
 import Testing
+import TestSupport
 
 /// Regression of issue #11's rebalance tails. The ingest thread used to commit every epoch's offsets to
 /// Kafka (lag only) with `rd_kafka_commit`. A commit sent while the group rebalances waits behind the
@@ -21,7 +22,7 @@ struct RebalanceLossTests {
     @Test("a worker joins and another leaves under load: no member loses its assignment, the ledger is exact, and lag offsets still reach Kafka")
     func joinAndLeaveLoseNothing() async throws {
         let conninfo = try databaseURL()
-        let schema = uniqueSchema("it_rebloss")
+        let schema = uniqueSchemaName("it_rebloss")
         let topic = "rl_\(schema)"
         let group = "g_\(schema)"
         var logger = Logger(label: "it.rebalance-loss")
@@ -83,7 +84,7 @@ struct RebalanceLossTests {
         let partitions = (0..<12).map { Kafka.TopicPartition(topic: topic, partition: Int32($0)) }
         let bootstrap = cluster.bootstrapServers
         let readerLogger = logger
-        let kafkaCommitted = try await onDedicatedThread("lag-reader") { () throws -> Int64 in
+        let kafkaCommitted = try await onThread(named: "lag-reader") { () throws -> Int64 in
             let reader = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(bootstrapServers: bootstrap, groupID: group, topics: [topic]),
                 logger: readerLogger)
@@ -93,14 +94,5 @@ struct RebalanceLossTests {
         }
         #expect(kafkaCommitted > 0 && kafkaCommitted <= Int64(produced), "Kafka-committed lag offsets: \(kafkaCommitted) of \(produced)")
         withExtendedLifetime(cluster) {}
-    }
-}
-
-/// Runs `body` on a new dedicated thread (a consumer blocks in librdkafka; never the cooperative pool).
-private func onDedicatedThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { (c: CheckedContinuation<T, any Error>) in
-        let thread = Thread { c.resume(with: Result { try body() }) }
-        thread.name = name
-        thread.start()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// Progress is reported to Kafka by storing offsets (``KafkaConsumer/storeOffsets(_:)``) for
 /// librdkafka's commit timer, which skips while the group rebalances, instead of committing directly:
@@ -36,8 +37,8 @@ struct LagOffsetsTests {
         let p0 = TopicPartition(topic: "lag", partition: 0)
         let p1 = TopicPartition(topic: "lag", partition: 1)
         let gone = TopicPartition(topic: "lag", partition: 7)
-        let committed = try await onDedicatedThread("lag-consumer") { () throws -> [TopicPartition: Int64] in
-            var props = fastGroup
+        let committed = try await onThread(named: "lag-consumer") { () throws -> [TopicPartition: Int64] in
+            var props = fastGroupProperties
             props["auto.commit.interval.ms"] = "200"
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(

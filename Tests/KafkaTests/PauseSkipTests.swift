@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Testing
+import TestSupport
 
 /// librdkafka 2.0.2 (fixed in 2.1.0 by #4208): `rd_kafka_consume_batch_queue` sets a partition's
 /// application offset for each message it takes from the queue, *before* a version barrier further
@@ -33,10 +34,10 @@ struct PauseSkipTests {
             try producer.flush(timeout: .seconds(20))
         }
         let tps = (0..<partitionCount).map { TopicPartition(topic: "pskip", partition: Int32($0)) }
-        let delivered = try await onDedicatedThread("pskip-consumer") { () throws -> [TopicPartition: [Int64]] in
+        let delivered = try await onThread(named: "pskip-consumer") { () throws -> [TopicPartition: [Int64]] in
             let consumer = try KafkaConsumer(
                 configuration: KafkaConsumerConfiguration(
-                    bootstrapServers: bootstrap, groupID: "pskip", topics: ["pskip"], properties: fastGroup),
+                    bootstrapServers: bootstrap, groupID: "pskip", topics: ["pskip"], properties: fastGroupProperties),
                 logger: testLogger("consumer"))
             var offsets: [TopicPartition: [Int64]] = [:]
             func poll(_ timeout: Duration) throws {
