@@ -207,8 +207,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         if closed { throw KafkaError(code: .state, message: "\(what) after close()") }
     }
 
-    /// Waits up to `timeout` for up to `maxMessages` records, serving rebalances and librdkafka events on
-    /// the calling thread. Returns early when the batch is full.
+    /// Waits up to `timeout` for the first record, then returns it with whatever else is already fetched
+    /// (up to `maxMessages` records), serving rebalances and librdkafka events on the calling thread.
     /// - Throws: a fatal ``KafkaError`` (the consumer is unusable), or `.state` after `close()`.
     public func poll(maxMessages: Int, timeout: Duration) throws(KafkaError) -> KafkaPollResult {
         checkOwnerThread()
@@ -223,11 +223,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         // them for good (fixed in 2.1.0, #4208). Chaos seeds 102 and 103 of issue #11 lost 11–23 records
         // a partition so, right after pushed fetch errors. `rd_kafka_consume_queue` discards outdated
         // messages before it advances the offset, so the offset only covers what is returned here.
-        // Same contract as the batch call: wait up to `timeout` for up to `maxMessages` records.
+        // Waits up to `timeout` for the first record only, then takes what is already fetched (up to
+        // `maxMessages`) without waiting: a poll never sits on records it has while more trickle in.
         let deadline = ContinuousClock.now.advanced(by: timeout)
         var n = 0
         while n < maxMessages {
-            let left = deadline - ContinuousClock.now
+            let left = n == 0 ? deadline - ContinuousClock.now : .zero
             guard let m = rd_kafka_consume_queue(queue, left > .zero ? milliseconds(left) : 0) else { break }
             buffer[n] = m
             n += 1  // Safe: n < maxMessages.
