@@ -343,6 +343,12 @@ public struct EpochDelta: Sendable {
             && closedSlices.isEmpty
     }
 
+    /// Rows the open slice's maps hold (transactions, trace-hours, roots, sessions, models): what the
+    /// epoch will write, and roughly what it holds in memory. O(1).
+    public var openRowCount: Int {
+        transactions.count + traceHours.count + roots.count + sessions.count + models.count
+    }
+
     /// The open slice's maps followed by every closed slice (each with its own maps only).
     public var slices: [EpochDelta] {
         var open = EpochDelta()

@@ -404,7 +404,7 @@ final class IngestLoop: @unchecked Sendable {
 
     /// Seals the open epoch when it is due (`flush.interval`, `flush.max_spans`, or the writer idle).
     private func sealIfDue(now: ContinuousClock.Instant = .now) {
-        perform(machine.timePassed(now: now, openSpans: gauges.openSpans.load(ordering: .relaxed)))
+        perform(machine.timePassed(now: now, openSpans: gauges.openLoad))
     }
 
     /// Executes the state machine's actions, in order.
@@ -417,6 +417,7 @@ final class IngestLoop: @unchecked Sendable {
                 metadata: ["epoch": "\(plan.epochID)", "records": "\(plan.records)", "spans": "\(gauges.openSpans.load(ordering: .relaxed))",
                            "inflight": "\(machine.tracker.inflight)"])
             gauges.openSpans.store(0, ordering: .relaxed)
+            gauges.openRows.store(0, ordering: .relaxed)
             for s in shards { s.yield(.seal(epochID: plan.epochID, generation: plan.generation)) }
             assembler.planSealed(plan)
         case .pause(let keys):
@@ -435,6 +436,7 @@ final class IngestLoop: @unchecked Sendable {
             writer.voidBelow.store(voidBelow, ordering: .releasing)
             for s in shards { s.yield(.discard) }
             gauges.openSpans.store(0, ordering: .relaxed)
+            gauges.openRows.store(0, ordering: .relaxed)
             drainInflight(deadline: nil)
             machine.resyncDrained(assigned: consumer.assignment.map { PartitionKey(topic: $0.topic, partition: $0.partition) })
             syncUnsyncedPartitions()
@@ -644,7 +646,7 @@ final class IngestLoop: @unchecked Sendable {
         let budget = DispatchBudget(maxBytes: settings.maxBufferedBytes)
         func blocked() -> Bool {
             machine.mustWait(
-                openSpans: gauges.openSpans.load(ordering: .relaxed),
+                openSpans: gauges.openLoad,
                 overBudget: !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)))
         }
         var isBlocked = blocked()

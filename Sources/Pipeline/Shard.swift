@@ -48,6 +48,15 @@ final class PipelineGauges: Sendable {
     let offsetsBeyondLogEnd = Atomic<Int>(0)
     /// Spans folded since the last seal (for `flush.max_spans`).
     let openSpans = Atomic<Int>(0)
+    /// Rows (``EpochDelta/openRowCount``) the shards' open deltas hold: an epoch is also full at
+    /// `flush.max_spans / 2` rows, so that one span per trace (a row per span in three maps) does not
+    /// make epochs, and memory, several times larger.
+    let openRows = Atomic<Int>(0)
+
+    /// How full the open epoch is, in spans: its spans, or twice its rows when that is more.
+    var openLoad: Int {
+        max(openSpans.load(ordering: .relaxed), openRows.load(ordering: .relaxed).multipliedReportingOverflow(by: 2).partialValue)
+    }
     let spansTotal = Atomic<Int>(0)
     let recordsTotal = Atomic<Int>(0)
     let rejectedTotal = Atomic<Int>(0)
@@ -245,6 +254,7 @@ struct Shard: Sendable {
                 processor.limits.recordTimeCeilingUnixMillis = IngestLoop.recordTimeCeiling(
                     skew: .nanoseconds(env.limits.maxFutureSkewNanos))
                 var spans = 0
+                let rowsBefore = delta.openRowCount
                 for i in indices {
                     let m = batch[Int(i)]
                     let topic = m.topic
@@ -264,6 +274,7 @@ struct Shard: Sendable {
                     }
                 }
                 env.gauges.openSpans.add(spans, ordering: .relaxed)
+                env.gauges.openRows.add(delta.openRowCount - rowsBefore, ordering: .relaxed)
                 env.gauges.spansTotal.add(spans, ordering: .relaxed)
                 env.gauges.recordsTotal.add(indices.count, ordering: .relaxed)
                 env.gauges.queuedRecords.subtract(indices.count, ordering: .relaxed)

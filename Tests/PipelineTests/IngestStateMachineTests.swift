@@ -114,4 +114,18 @@ struct IngestStateMachineTests {
         #expect(poison.reason == .valueOutOfRange)
         #expect(m.recordDelivered(p0, offset: 1, clockMillis: 0).0 == .fold)
     }
+
+    @Test("an open epoch counts as full at max_spans spans or at half as many rows (one span per trace)")
+    func rowsFillTheEpoch() {
+        let gauges = PipelineGauges()
+        gauges.openSpans.store(30, ordering: .relaxed)
+        gauges.openRows.store(10, ordering: .relaxed)
+        #expect(gauges.openLoad == 30)
+        gauges.openRows.store(90, ordering: .relaxed)
+        #expect(gauges.openLoad == 180)
+        var m = machine(maxSpans: 100)
+        _ = m.recordDelivered(p0, offset: 0, clockMillis: 0)
+        #expect(m.timePassed(now: t0, openSpans: 30) == nil)
+        #expect(plan(m.timePassed(now: t0, openSpans: gauges.openLoad)) != nil)
+    }
 }
