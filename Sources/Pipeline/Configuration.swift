@@ -36,6 +36,9 @@ public struct Configuration: Sendable, Equatable {
     public var flushInterval = Duration.seconds(1)
     public var flushMaxSpans = 100_000
     public var flushMaxInflightEpochs = 2
+    /// `flush.min_interval`: an open epoch this old goes to an idle writer before `flush.interval`; a
+    /// value ≥ `flush.interval` turns that off.
+    public var flushMinInterval = Duration.milliseconds(50)
     public var databaseSchema = "traceledger"
     /// libpq `connect_timeout` (whole seconds, rounded up; libpq waits at least 2 s); 0 = none.
     public var databaseConnectTimeout = Duration.seconds(5)
@@ -83,7 +86,7 @@ public struct Configuration: Sendable, Equatable {
     public static let keys: [String] = [
         "kafka.brokers", "kafka.topics", "kafka.group", "kafka.start", "kafka.on_gap", "kafka.encodings",
         "kafka.dlq_suffix", "kafka.properties", "pricing.file", "pricing.reload_interval", "http.port",
-        "flush.interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "database.connect_timeout",
+        "flush.interval", "flush.min_interval", "flush.max_spans", "flush.max_inflight_epochs", "database.schema", "database.connect_timeout",
         "database.statement_timeout", "database.lock_timeout", "database.idle_in_transaction_timeout",
         "database.keepalives_idle", "database.keepalives_interval", "database.keepalives_count", "shutdown.timeout",
         "attribution.grace", "records.max_bytes", "records.max_age", "records.max_future_skew",
@@ -261,6 +264,7 @@ public struct Configuration: Sendable, Equatable {
             guard let p = Int(s), p >= 0, p < 65536 else { throw fail("expected a port 0...65535 (0 = any free port), got '\(s)'") }
             httpPort = p
         case "flush.interval": flushInterval = try duration()
+        case "flush.min_interval": flushMinInterval = try duration()
         case "flush.max_spans": flushMaxSpans = try positive()
         case "flush.max_inflight_epochs": flushMaxInflightEpochs = try positive()
         case "database.schema":

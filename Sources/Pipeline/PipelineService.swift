@@ -150,7 +150,9 @@ public final class PipelineService: Service, Sendable {
                 flushInterval: c.flushInterval, flushMaxSpans: c.flushMaxSpans,
                 maxInflightEpochs: c.flushMaxInflightEpochs, start: c.kafkaStart, gapPolicy: c.kafkaOnGap,
                 group: c.kafkaGroup, maxFutureSkew: c.recordsMaxFutureSkew,
-                maxBufferedBytes: c.pipelineMaxBufferedBytes, shutdownTimeout: Self.ingestShutdownTimeout(c.shutdownTimeout),
+                maxBufferedBytes: c.pipelineMaxBufferedBytes,
+                idleWriterSealAfter: c.flushMinInterval < c.flushInterval ? c.flushMinInterval : nil,
+                shutdownTimeout: Self.ingestShutdownTimeout(c.shutdownTimeout),
                 brokers: c.kafkaBrokers),
             logger: logger)
 
