@@ -131,7 +131,7 @@ struct IngestSettings: Sendable {
     /// An open epoch this old goes to the writer as soon as the writer is idle (nothing in flight), before
     /// `flushInterval`: epochs then follow the writer's pace (small and fresh under light load, up to
     /// `flushMaxSpans` while it is busy). Nil: only `flushInterval` and `flushMaxSpans` seal.
-    var idleWriterSealAfter: Duration? = .milliseconds(50)
+    var idleWriterSealAfter: Duration? = Configuration().flushMinInterval
     var shutdownTimeout: Duration
     /// `kafka.brokers`, named in the one line that says no broker is reachable.
     var brokers = ""
