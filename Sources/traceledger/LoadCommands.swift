@@ -33,6 +33,10 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "Also send too_large poison records bigger than this many bytes (the worker's records.max_bytes).")
     var tooLargeLimit: Int?
     @Option(help: "Kafka compression codec for the produced batches.") var compression = "lz4"
+    @Option(help: "How long librdkafka waits to fill a batch (linger.ms); more means fewer, larger batches.")
+    var lingerMs = 5
+    @Flag(help: "Generate the whole load before producing any of it (prints 'generated … producing' when it starts producing): a paced load then costs only librdkafka's time. Holds the whole load in memory.")
+    var pregenerate = false
     @Option(help: "Exactly this many spans in every trace (1 ... 1000; default: the call graph decides).")
     var spansPerTrace: Int?
     @Option(help: "Share of traces sent again ~64 traces later: their non-root spans with new span ids (0 ... 1).")
@@ -52,6 +56,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         let brokers = self.brokers ?? ProcessInfo.processInfo.environment["TRACELEDGER_KAFKA_BROKERS"] ?? "127.0.0.1:9092"
         var properties = LoadProducer.producerProperties
         properties["compression.codec"] = compression
+        properties["linger.ms"] = String(lingerMs)
         do {
             let producer = try KafkaProducer(
                 configuration: KafkaProducerConfiguration(bootstrapServers: brokers, properties: properties),
@@ -61,11 +66,10 @@ struct LoadgenCommand: AsyncParsableCommand {
             // one partition a batch and overflows the mock cluster's ~5 MiB a partition).
             let partitionCount = configuration.shape == .sdk
                 ? (partitions ?? Self.endOffsets(topic: topic, brokers: brokers)?.endOffsets.count ?? 0) : 0
-            let started = ContinuousClock.now
-            var (result, records) = try Self.produce(
+            var (result, records, elapsed) = try Self.produce(
                 configuration, spans: spans, rate: rate, topic: topic, catalog: URL(fileURLWithPath: pricing),
-                producer: producer, encoding: encoding, partitions: partitionCount)
-            let elapsed = ContinuousClock.now - started
+                producer: producer, encoding: encoding, partitions: partitionCount,
+                pregenerate: pregenerate)
             result.produced = Self.endOffsets(topic: topic, brokers: brokers)
             try result.jsonData().write(to: URL(fileURLWithPath: manifest))
             let seconds = max(elapsed.inSeconds, 1e-9)
@@ -101,35 +105,47 @@ extension LoadgenCommand {
     }
 
     /// Generates and produces `spans` spans (chunks of 200 traces, like `LoadProducer`), paced to `rate`
-    /// spans/s when set; returns the manifest of what was sent and the records produced.
+    /// spans/s when set; returns the manifest of what was sent and the records produced. With
+    /// `pregenerate`, every chunk is generated (and encoded) before the first is produced, so the paced
+    /// produce loop costs only librdkafka's time: the whole load is held in memory.
     static func produce(
         _ configuration: TrafficConfiguration, spans: Int, rate: Int?, topic: String, catalog: URL,
-        producer: KafkaProducer, encoding: RecordEncoding = .protobuf, partitions: Int = 0
-    ) throws -> (manifest: Manifest, records: Int) {
+        producer: KafkaProducer, encoding: RecordEncoding = .protobuf, partitions: Int = 0, pregenerate: Bool = false
+    ) throws -> (manifest: Manifest, records: Int, producing: Duration) {
         var generator = try TrafficGenerator(
             configuration: configuration, pricer: ReferencePricer(catalog: ReferenceCatalog(contentsOf: catalog)))
-        let start = ContinuousClock.now
+        var start = ContinuousClock.now
         var produced = 0
-        while generator.spansGenerated < spans {
-            let records = try generator.generate(traces: 200)
-            for g in records {
-                let r = g.encoded(as: encoding)
+        func send(_ records: [GeneratedRecord], spansSoFar: Int) throws {
+            for r in records {
                 try producer.produce(
                     topic: topic, partition: r.partition(among: partitions), key: r.key, value: r.value,
                     headers: r.headers.map { ($0.name, $0.value) }, timestampMilliseconds: r.timestampMilliseconds)
             }
             produced += records.count
             if let rate, rate > 0 {
-                let due = Duration.seconds(Double(generator.spansGenerated) / Double(rate))
+                let due = Duration.seconds(Double(spansSoFar) / Double(rate))
                 let elapsed = ContinuousClock.now - start
-                if due > elapsed {
-                    let c = (due - elapsed).components
-                    Thread.sleep(forTimeInterval: Double(c.seconds) + Double(c.attoseconds) / 1e18)
-                }
+                if due > elapsed { Thread.sleep(forTimeInterval: (due - elapsed).inSeconds) }
             }
         }
+        var chunks: [(records: [GeneratedRecord], spansSoFar: Int)] = []
+        while generator.spansGenerated < spans {
+            let records = try generator.generate(traces: 200).map { $0.encoded(as: encoding) }
+            if pregenerate {
+                chunks.append((records, generator.spansGenerated))
+            } else {
+                try send(records, spansSoFar: generator.spansGenerated)
+            }
+        }
+        if pregenerate {
+            FileHandle.standardOutput.write(
+                Data("generated \(generator.spansGenerated) spans in \(chunks.count) chunks; producing\n".utf8))
+            start = ContinuousClock.now
+            for (records, spansSoFar) in chunks { try send(records, spansSoFar: spansSoFar) }
+        }
         try producer.flush(timeout: .seconds(120))
-        return (generator.manifest, produced)
+        return (generator.manifest, produced, ContinuousClock.now - start)
     }
 
     /// The topic's high watermarks after the load (for `verify --wait`), asked of the partition leaders
