@@ -17,7 +17,7 @@
 #   remove_worker   SIGTERM one (it must exit 0; at least one stays)
 #   sigkill         SIGKILL one, restart a replacement 0-3 s later
 #   zombie          freeze the worker's idle Postgres sessions (SIGSTOP), wait for its next epoch to be
-#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (6 s) until
+#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (3 s here) until
 #                   another worker has committed its partitions, then SIGCONT sessions and worker: its
 #                   epoch must be refused by fencing (deterministic: >= 1 fencing rejection per run)
 #   pg_stop         pg_ctl stop -m fast for 5-30 s, then start
@@ -209,8 +209,13 @@ free_port() {
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
 # The consumer runs with the product's defaults (KafkaConsumerConfiguration.defaultProperties:
-# session.timeout.ms 6000, heartbeat.interval.ms 1000, lag offsets stored for librdkafka's commit timer),
-# as a new user's pool would; TRACELEDGER_KAFKA_PROPERTIES from the caller's environment still applies.
+# heartbeat.interval.ms 1000, lag offsets stored for librdkafka's commit timer) except for a 3 s session
+# (the product's default is 6 s, the smallest a real broker accepts by default): librdkafka 2.0.2's mock
+# coordinator holds every join phase for session.timeout.ms - 1 s, even when every member has rejoined,
+# where a real broker ends it then; with 3 s the mock's rebalance rounds last about as long as a real
+# broker's with 6 s. TRACELEDGER_KAFKA_PROPERTIES from the caller's environment replaces this
+# (TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000 runs the product's default).
+export TRACELEDGER_KAFKA_PROPERTIES=${TRACELEDGER_KAFKA_PROPERTIES-session.timeout.ms=3000}
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
@@ -477,7 +482,7 @@ zombie_fault() {  # worker fraction
   kill -STOP "$pid"; STOPPED[$pid]=1
   hw=$(watermarks); t0=$(now)
   log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen"
-  # Past session.timeout.ms (6 s), until the others have committed everything produced so far (so the
+  # Past session.timeout.ms, until the others have committed everything produced so far (so the
   # partitions of the held epoch have moved past its start), at most 60 s.
   sleep 7
   for i in $(seq 1 240); do

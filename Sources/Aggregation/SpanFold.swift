@@ -51,35 +51,15 @@ extension EpochDelta {
 
         // Safe: every money and token sum below is over spans of this slice, whose budget (Σ of
         // magnitudes per column) is ≤ Int64.max; counts are bounded by the spans in memory.
-        let txKey = TransactionKey(month: month, traceID: span.traceID)
-        do {
-            var tx = transactions[txKey, default: TransactionDelta()]
-            if isRoot {
-                if tx.transaction == nil { tx.transaction = BoundedText.key(span.name.bytes) }
-                if tx.service == nil, let s = attrs.serviceName { tx.service = BoundedText.key(s.bytes) }
-            }
-            if tx.environment == nil, let e = attrs.environmentName ?? attrs.environmentLegacy {
-                tx.environment = BoundedText.key(e.bytes)
-            }
-            if tx.sessionID == nil, let s = sessionID { tx.sessionID = s }
-            tx.costNanoUSD += total
-            tx.computeNanoUSD += cost.compute.value
-            tx.serverlessNanoUSD += cost.serverless.value
-            tx.llmNanoUSD += cost.llm.value
-            tx.spanCount += 1
-            if isError { tx.errorCount += 1 }
-            if cost.outcome == .unpriced { tx.unpricedCount += 1 }
-            tx.inputTokens += cost.inputTokens
-            tx.outputTokens += cost.outputTokens
-            tx.sampledSpansMicro += sampledMicro
-            tx.firstStartUnixNanos = min(tx.firstStartUnixNanos, start)
-            tx.lastEndUnixNanos = max(tx.lastEndUnixNanos, end)
-            transactions[txKey] = tx
-        }
+        // Each row is updated in place through one `_modify` access of its dictionary (one hash lookup,
+        // no copy of the row and its strings), not a read, a change and a write back.
+        let rootName = isRoot ? span.name : nil
+        Self.add(
+            to: &transactions[TransactionKey(month: month, traceID: span.traceID), default: TransactionDelta()],
+            rootName: rootName, attrs: attrs, sessionID: sessionID, cost: cost, sampledMicro: sampledMicro,
+            isError: isError, start: start, end: end)
 
-        let hourKey = TraceHourKey(hour: hour, traceID: span.traceID)
-        traceHours[hourKey, default: TraceHourDelta()].costNanoUSD += total
-        traceHours[hourKey, default: TraceHourDelta()].spanCount += 1
+        Self.add(to: &traceHours[TraceHourKey(hour: hour, traceID: span.traceID), default: TraceHourDelta()], total: total)
 
         if isRoot, roots[span.traceID] == nil {
             roots[span.traceID] = RootSeen(hour: hour, transaction: BoundedText.key(span.name.bytes))
@@ -87,32 +67,70 @@ extension EpochDelta {
 
         if let sessionID {
             counters.spansWithSession += 1
-            let key = SessionKey(month: month, sessionID: sessionID)
-            var s = sessions[key, default: SessionDelta()]
-            s.costNanoUSD += total
-            s.inputTokens += cost.inputTokens
-            s.outputTokens += cost.outputTokens
-            s.spanCount += 1
-            if let depth = attrs.agentDepth {
-                s.depthMax = max(s.depthMax ?? depth, depth)
-                s.agentCount += 1
-            }
-            if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
-            if let p = attrs.agentParentSession { s.parentSession = SessionDelta.leastName(s.parentSession, BoundedText.key(p.bytes)) }
-            s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
-            s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
-            sessions[key] = s
+            Self.add(
+                to: &sessions[SessionKey(month: month, sessionID: sessionID), default: SessionDelta()],
+                attrs: attrs, cost: cost, start: start, end: end)
         }
 
         if let model = attrs.responseModel ?? attrs.requestModel {
             let key = ModelKey(
                 hour: hour, model: BoundedText.key(model.bytes), service: attrs.serviceName.map { BoundedText.key($0.bytes) } ?? "")
-            var m = models[key, default: ModelDelta()]
-            m.costNanoUSD += total
-            m.inputTokens += cost.inputTokens
-            m.outputTokens += cost.outputTokens
-            m.calls += 1
-            models[key] = m
+            Self.add(to: &models[key, default: ModelDelta()], cost: cost)
         }
+    }
+
+    private static func add(
+        to tx: inout TransactionDelta, rootName: ByteView?, attrs: KnownAttributes, sessionID: String?,
+        cost: SpanCost, sampledMicro: Int64, isError: Bool, start: UInt64, end: UInt64
+    ) {
+        if let rootName {
+            if tx.transaction == nil { tx.transaction = BoundedText.key(rootName.bytes) }
+            if tx.service == nil, let s = attrs.serviceName { tx.service = BoundedText.key(s.bytes) }
+        }
+        if tx.environment == nil, let e = attrs.environmentName ?? attrs.environmentLegacy {
+            tx.environment = BoundedText.key(e.bytes)
+        }
+        if tx.sessionID == nil, let s = sessionID { tx.sessionID = s }
+        tx.costNanoUSD += cost.total.value
+        tx.computeNanoUSD += cost.compute.value
+        tx.serverlessNanoUSD += cost.serverless.value
+        tx.llmNanoUSD += cost.llm.value
+        tx.spanCount += 1
+        if isError { tx.errorCount += 1 }
+        if cost.outcome == .unpriced { tx.unpricedCount += 1 }
+        tx.inputTokens += cost.inputTokens
+        tx.outputTokens += cost.outputTokens
+        tx.sampledSpansMicro += sampledMicro
+        tx.firstStartUnixNanos = min(tx.firstStartUnixNanos, start)
+        tx.lastEndUnixNanos = max(tx.lastEndUnixNanos, end)
+    }
+
+    private static func add(to h: inout TraceHourDelta, total: Int64) {
+        h.costNanoUSD += total
+        h.spanCount += 1
+    }
+
+    private static func add(
+        to s: inout SessionDelta, attrs: KnownAttributes, cost: SpanCost, start: UInt64, end: UInt64
+    ) {
+        s.costNanoUSD += cost.total.value
+        s.inputTokens += cost.inputTokens
+        s.outputTokens += cost.outputTokens
+        s.spanCount += 1
+        if let depth = attrs.agentDepth {
+            s.depthMax = max(s.depthMax ?? depth, depth)
+            s.agentCount += 1
+        }
+        if attrs.agentCeilingHit == true { s.ceilingHits += 1 }
+        if let p = attrs.agentParentSession { s.parentSession = SessionDelta.leastName(s.parentSession, BoundedText.key(p.bytes)) }
+        s.firstStartUnixNanos = min(s.firstStartUnixNanos, start)
+        s.lastEndUnixNanos = max(s.lastEndUnixNanos, end)
+    }
+
+    private static func add(to m: inout ModelDelta, cost: SpanCost) {
+        m.costNanoUSD += cost.total.value
+        m.inputTokens += cost.inputTokens
+        m.outputTokens += cost.outputTokens
+        m.calls += 1
     }
 }
