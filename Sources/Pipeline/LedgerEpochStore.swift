@@ -72,7 +72,20 @@ public final class LedgerEpochStore: EpochStore, @unchecked Sendable {
         }
     }
 
+    /// Stored offsets of `partitions`. A connection kept from an earlier call that turns out dead (the
+    /// server restarted, or `pg_terminate_backend` ended it while idle) gets one retry on a new
+    /// connection: a read is safe to repeat, and a failed read at assignment leaves the partitions
+    /// waiting unsynced (chaos seed 304: a stale connection at a rebalance).
     public func readOffsets(group: String, partitions: [PartitionKey]) throws(EpochStoreError) -> [PartitionKey: Int64] {
+        let reused = connection != nil
+        do {
+            return try readOffsetsOnce(group: group, partitions: partitions)
+        } catch where reused && error.kind == .unavailable {
+            return try readOffsetsOnce(group: group, partitions: partitions)
+        }
+    }
+
+    private func readOffsetsOnce(group: String, partitions: [PartitionKey]) throws(EpochStoreError) -> [PartitionKey: Int64] {
         let c = try connected()
         do {
             return try writer.readOffsets(group: group, partitions: partitions, on: c)
