@@ -30,6 +30,21 @@ public struct EpochTracker: Sendable {
         case notAssigned
         /// `kafka.on_gap: stop` and a gap was found: do not process; pause the partition.
         case stopAtGap
+        /// The first record after the partition was positioned at its stored offset jumps past it: not
+        /// taken, and the partition is to be sought back there once (``takeRepositions()``) before a
+        /// jump counts as a gap. librdkafka 2.0.2 can start a partition where an earlier position (END,
+        /// a committed offset) put it when the seek to the stored offset lands meanwhile.
+        case reposition
+    }
+
+    /// Where a partition positioned at its stored offset stands in the one re-seek it may get.
+    enum JumpCheck: Sendable, Equatable {
+        /// Positioned at the stored offset: the first jump asks for a re-seek.
+        case armed
+        /// A jump was seen; the re-seek is asked for (records of this partition are skipped until then).
+        case seekPending
+        /// Re-sought: the next jump is a gap.
+        case sought
     }
 
     /// Why a partition takes no more records.
@@ -55,6 +70,8 @@ public struct EpochTracker: Sendable {
         /// `kafka.start: latest` when the end could not be learned: the backlog from here to the first
         /// delivered record is recorded as skipped.
         var skippedBeforeFirstFrom: Int64?
+        /// Set when positioned at a stored offset, cleared by the first record taken in order.
+        var jumpCheck: JumpCheck?
     }
 
     public let maxInflightEpochs: Int
@@ -67,6 +84,7 @@ public struct EpochTracker: Sendable {
     private var openMaxRecordTime: Int64 = 0
     private var openSince: ContinuousClock.Instant?
     private var detectedGaps: [DetectedGap] = []
+    private var repositions: [PartitionKey: Int64] = [:]
 
     public init(maxInflightEpochs: Int, gapPolicy: Configuration.GapPolicy = .record) {
         precondition(maxInflightEpochs > 0, "max_inflight_epochs must be positive")
@@ -103,6 +121,7 @@ public struct EpochTracker: Sendable {
                 }
             } else {
                 p = Progress(openFrom: stored, next: stored)
+                p.jumpCheck = .armed
             }
         } else if start == .latest, logEnd > logStart {
             p = Progress(openFrom: nil, next: logEnd, gaps: [OffsetGap(from: logStart, to: logEnd)])
@@ -147,6 +166,20 @@ public struct EpochTracker: Sendable {
         return detectedGaps
     }
 
+    /// Partitions to seek back to their expected offset (each asked for once, see
+    /// ``Disposition/reposition``); call ``repositioned(_:)`` for each after seeking.
+    public mutating func takeRepositions() -> [(PartitionKey, Int64)] {
+        defer { repositions.removeAll() }
+        return repositions.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+
+    /// The partition was sought back to its expected offset: from now on a jump is a gap.
+    public mutating func repositioned(_ key: PartitionKey) {
+        guard var p = progress[key], p.jumpCheck == .seekPending else { return }
+        p.jumpCheck = .sought
+        progress[key] = p
+    }
+
     /// A record at `offset` was delivered.
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
         guard var p = progress[key] else { return .notAssigned }
@@ -158,7 +191,21 @@ public struct EpochTracker: Sendable {
             p.next = offset
         }
         if offset < p.next { return .duplicate }
+        switch (p.jumpCheck, offset > p.next) {
+        case (.armed, true):
+            p.jumpCheck = .seekPending
+            repositions[key] = p.next
+            progress[key] = p
+            return .reposition
+        case (.seekPending, true):
+            return .reposition
+        case (nil, _), (.sought, true):
+            break
+        case (_, false):
+            p.jumpCheck = nil
+        }
         if offset > p.next {
+            p.jumpCheck = nil
             let gap = OffsetGap(from: p.next, to: offset)
             detectedGaps.append(DetectedGap(partition: key, gap: gap))
             if gapPolicy == .stop {

@@ -361,7 +361,27 @@ final class IngestLoop: @unchecked Sendable {
             }
         }
         handOver()
+        repositionMisplacedPartitions()
         reportDetectedGaps()
+    }
+
+    /// Seeks back each partition whose first record after positioning came from past its stored offset
+    /// (once; a jump after that is a gap). Seen in chaos seed 304: a partition assigned at END while the
+    /// database was unreadable, then sought to its stored offset, delivered from END first.
+    private func repositionMisplacedPartitions() {
+        for (key, offset) in machine.takeRepositions() {
+            let tp = TopicPartition(topic: key.topic, partition: key.partition)
+            guard consumer.assignment.contains(tp) else { continue }
+            do {
+                try consumer.seek([PartitionOffset(tp, offset: offset)])
+                logger.warning(
+                    "partition delivered past its stored offset: seeking back",
+                    metadata: ["topic": "\(key.topic)", "partition": "\(key.partition)", "offset": "\(offset)"])
+            } catch {
+                logger.error("seek back to the stored offset failed", metadata: ["partition": "\(key)", "error": "\(error)"])
+            }
+            machine.repositioned(key)
+        }
     }
 
     /// The latest record time (ms) that counts as a time: this worker's clock + `records.max_future_skew`.

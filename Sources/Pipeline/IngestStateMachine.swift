@@ -78,12 +78,19 @@ struct IngestStateMachine: Sendable {
             quarantine.recordTaken(key, offset: offset)
             let sealAfter = quarantine.epochRecordLimit.map { tracker.recordsInOpenEpoch >= $0 } ?? false
             return (decision, sealAfter)
-        case .duplicate, .notAssigned:
+        case .duplicate, .notAssigned, .reposition:
             return (.skip, false)
         case .stopAtGap:
             return (.stopPartition, false)
         }
     }
+
+    /// Partitions delivered from past their stored offset right after positioning: seek each back to
+    /// its offset, then report ``repositioned(_:)`` (see ``EpochTracker/Disposition/reposition``).
+    mutating func takeRepositions() -> [(PartitionKey, Int64)] { tracker.takeRepositions() }
+
+    /// `key` was sought back to its expected offset.
+    mutating func repositioned(_ key: PartitionKey) { tracker.repositioned(key) }
 
     /// The most records one poll may bring: under quarantine, no more than the epochs in flight may hold,
     /// so that sealing every `limit` records does not pile up epochs.

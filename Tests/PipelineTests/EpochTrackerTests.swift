@@ -56,6 +56,9 @@ struct EpochTrackerTests {
 
         var s = EpochTracker(maxInflightEpochs: 2, gapPolicy: .stop)
         _ = s.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 10, start: .earliest)
+        // Right after positioning, a jump first asks for one seek back; delivered again from there, it is a gap.
+        #expect(s.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .reposition)
+        s.repositioned(p0)
         #expect(s.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .stopAtGap)
         #expect(s.recordDelivered(p0, offset: 4, timestampUnixMillis: 0) == .stopAtGap)
         #expect(s.seal() == nil)
@@ -235,9 +238,53 @@ struct EpochTrackerStopTests {
         #expect(t.takeDetectedGaps().isEmpty)
         var s = EpochTracker(maxInflightEpochs: 2, gapPolicy: .stop)
         _ = s.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 100, start: .earliest)
+        #expect(s.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .reposition)
+        #expect(s.takeDetectedGaps().isEmpty, "not a gap before the seek back")
+        s.repositioned(p0)
         #expect(s.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .stopAtGap)
         #expect(s.recordDelivered(p0, offset: 4, timestampUnixMillis: 0) == .stopAtGap)
         #expect(s.takeDetectedGaps() == [DetectedGap(partition: p0, gap: OffsetGap(from: 0, to: 3))])
+    }
+}
+
+@Suite("epoch tracker: a jump right after positioning is sought back once")
+struct RepositionTests {
+    let p0 = PartitionKey(topic: "t", partition: 0)
+
+    @Test("positioned at 80, delivered from 81 (a stale END): not taken, sought back to 80 once, then read in order with no gap")
+    func staleStartIsSoughtBack() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        #expect(t.partitionAssigned(p0, stored: 80, logStart: 0, logEnd: 90, start: .earliest) == 80)
+        #expect(t.recordDelivered(p0, offset: 81, timestampUnixMillis: 0) == .reposition)
+        #expect(t.recordDelivered(p0, offset: 82, timestampUnixMillis: 0) == .reposition, "the rest of the stale batch waits for the seek")
+        #expect(t.takeRepositions().map { "\($0.0):\($0.1)" } == ["\(p0):80"])
+        #expect(t.takeRepositions().isEmpty, "asked for once")
+        t.repositioned(p0)
+        for o in 80..<83 { #expect(t.recordDelivered(p0, offset: Int64(o), timestampUnixMillis: 0) == .take) }
+        #expect(t.takeDetectedGaps().isEmpty)
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: 80, to: 83, gaps: [])])
+    }
+
+    @Test("records really gone: after the one seek back the same jump is recorded as a gap")
+    func realGapAfterSeekBack() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: 80, logStart: 0, logEnd: 200, start: .earliest)
+        #expect(t.recordDelivered(p0, offset: 150, timestampUnixMillis: 0) == .reposition)
+        _ = t.takeRepositions()
+        t.repositioned(p0)
+        #expect(t.recordDelivered(p0, offset: 150, timestampUnixMillis: 0) == .take)
+        #expect(t.takeDetectedGaps() == [DetectedGap(partition: p0, gap: OffsetGap(from: 80, to: 150))])
+        #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: 80, to: 151, gaps: [OffsetGap(from: 80, to: 150)])])
+    }
+
+    @Test("a first record in order disarms the check: a later jump is a gap at once")
+    func inOrderStartDisarms() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: 80, logStart: 0, logEnd: 200, start: .earliest)
+        #expect(t.recordDelivered(p0, offset: 80, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 85, timestampUnixMillis: 0) == .take)
+        #expect(t.takeRepositions().isEmpty)
+        #expect(t.takeDetectedGaps() == [DetectedGap(partition: p0, gap: OffsetGap(from: 81, to: 85))])
     }
 }
 
