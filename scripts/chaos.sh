@@ -17,9 +17,11 @@
 #   remove_worker   SIGTERM one (it must exit 0; at least one stays)
 #   sigkill         SIGKILL one, restart a replacement 0-3 s later
 #   zombie          freeze the worker's idle Postgres sessions (SIGSTOP), wait for its next epoch to be
-#                   sealed and held by its writer, SIGSTOP the worker past session.timeout.ms (3 s here) until
-#                   another worker has committed its partitions, then SIGCONT sessions and worker: its
-#                   epoch must be refused by fencing (deterministic: >= 1 fencing rejection per run)
+#                   sealed and held by its writer (a statement unread on a session whose last was COMMIT),
+#                   SIGSTOP the worker past session.timeout.ms (3 s here) until every partition's stored
+#                   offset has moved past where the held epoch starts (the ledger's own offsets, read at
+#                   the stop, plus a probe per partition), then SIGCONT sessions and worker: its epoch
+#                   must be refused by fencing (deterministic: >= 1 fencing rejection per run)
 #   pg_stop         pg_ctl stop -m fast for 5-30 s, then start
 #   pg_terminate    pg_terminate_backend on the workers' sessions, 3 rounds, busy sessions first
 #   lock_offsets    LOCK TABLE ingest_offsets held 2-6 s in another session
@@ -364,6 +366,16 @@ wait_recovery() {
   done
 }
 
+# Every partition's stored offset is beyond its value in $1 ("p:o ...", from `offsets`; absent = none).
+moved_past() {
+  local cur; cur=$(offsets)
+  [ -n "$cur" ] && awk -v c="$cur" -v b="$1" -v np="$PARTITIONS" 'BEGIN {
+      nc = split(c, C, " "); for (i = 1; i <= nc; i++) { split(C[i], x, ":"); new[x[1]] = x[2] }
+      nb = split(b, B, " "); for (i = 1; i <= nb; i++) { split(B[i], x, ":"); old[x[1]] = x[2] }
+      for (p = 0; p < np; p++) { if (!(p in new)) exit 1; if ((p in old) && new[p] + 0 <= old[p] + 0) exit 1 }
+      exit 0 }'
+}
+
 # Every partition's stored offset has reached the high watermarks in $1 ("p:o ...").
 caught_up_to() {
   local cur; cur=$(offsets)
@@ -449,14 +461,17 @@ log "baseline recovery (no fault): ${RECALL[baseline]} s"
 
 # ------------------------------------------------------------------------------------------ the faults
 zombie_fault() {  # worker fraction
-  local n pid backends i t0 hw busy q
+  local n pid backends writers i t0 base busy q
   n=$(pick_worker "$1"); pid=${WPID[$n]}
   # Its sessions, idle (no transaction, no lock): its next epoch write blocks in its first statement.
-  backends=
-  for i in $(seq 1 40); do
+  # Its epoch writer's sessions are those whose last statement was a COMMIT (the read pool and the
+  # budget monitor end on SELECTs): only a statement waiting on one of those is a held epoch.
+  backends= writers=
+  for i in $(seq 1 80); do
     backends=$(psql_q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state = 'idle'" || true)
+    writers=$(psql_q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state = 'idle' AND query ILIKE 'COMMIT%'" || true)
     busy=$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state <> 'idle'" || echo 1)
-    [ -n "$backends" ] && [ "$busy" = 0 ] && break
+    [ -n "$backends" ] && [ -n "$writers" ] && [ "$busy" = 0 ] && break
     backends=; sleep 0.05
   done
   if [ -n "$backends" ]; then
@@ -464,33 +479,40 @@ zombie_fault() {  # worker fraction
     # A record in every partition (probes), so the worker seals an epoch even when the load is quiet.
     # shellcheck disable=SC2046
     probe $(seq 0 $(( PARTITIONS - 1 )))
-    # Wait (<= 30 s) until the worker has sent a statement that a frozen session has not read: an epoch
-    # is sealed and held in its writer. Without ss, three flush intervals make that likely.
+    # Wait (<= 30 s) until the worker has sent a statement that a frozen writer session has not read:
+    # an epoch is sealed and held in its writer. Without ss, three flush intervals make that likely.
+    q=0
     if command -v ss >/dev/null; then
       for i in $(seq 1 120); do
-        q=$(ss -tnpH state established "( sport = :$PGPORT )" 2>/dev/null | awk -v pids=" $backends " '
+        q=$(ss -tnpH state established "( sport = :$PGPORT )" 2>/dev/null | awk -v pids=" $writers " '
           { for (i = 1; i <= NF; i++) if (match($i, /pid=[0-9]+/)) { p = substr($i, RSTART + 4, RLENGTH - 4); if (index(pids, " " p " ") && $1 > 0) n++ } }
           END { print n + 0 }')
         [ "$q" -gt 0 ] && break
         sleep 0.25
       done
-      log "  zombie: worker #$n has a write waiting on a frozen session: $( [ "$q" -gt 0 ] && echo yes || echo 'no (30 s)')"
+      log "  zombie: worker #$n has an epoch write waiting on a frozen session ($writers): $( [ "$q" -gt 0 ] && echo yes || echo 'no (30 s)')"
     else
       sleep 1.5
     fi
+  else
+    log "  zombie: worker #$n has no idle writer session to freeze (no held epoch: no fencing expected)"
   fi
-  kill -STOP "$pid"; STOPPED[$pid]=1
-  hw=$(watermarks); t0=$(now)
+  kill -STOP "$pid"; STOPPED[$pid]=1; t0=$(now)
+  # The stored offsets now: the held epoch starts at them (its sessions are frozen, so nothing of this
+  # worker commits). A fresh probe in every partition, then wait until every partition's stored offset
+  # has moved past them: the others took its partitions over (past session.timeout.ms) and wrote beyond
+  # where the held epoch starts, so its write must be fenced. At most 60 s.
+  base=$(offsets)
+  # shellcheck disable=SC2046
+  probe $(seq 0 $(( PARTITIONS - 1 )))
   log "  zombie: worker #$n (pid $pid) stopped, sessions ${backends:-none} frozen"
-  # Past session.timeout.ms, until the others have committed everything produced so far (so the
-  # partitions of the held epoch have moved past its start), at most 60 s.
-  sleep 7
+  sleep 4
   for i in $(seq 1 240); do
     check_workers
-    caught_up_to "$hw" && break
+    moved_past "$base" && break
     sleep 0.25
   done
-  caught_up_to "$hw" || log "  zombie: the others did not catch up within 60 s"
+  moved_past "$base" || log "  zombie: the others did not move every partition past the held epoch within 60 s"
   [ -n "$backends" ] && kill -CONT $backends 2>/dev/null || true
   FROZEN_BACKENDS=
   local before_assigned; before_assigned=$(assigned_lines "$n")
