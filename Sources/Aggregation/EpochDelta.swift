@@ -83,7 +83,7 @@ public struct TraceHourDelta: Sendable, Equatable {
 
 /// A root span seen in this epoch: its trace is attributed to `transaction`, and it counts once in
 /// `domain_hourly.trace_count` of the hour it started.
-public struct RootSeen: Sendable, Equatable {
+public struct RootSeen: Sendable, Hashable {
     public var hour: UTCHour
     public var transaction: String
     public init(hour: UTCHour, transaction: String) {

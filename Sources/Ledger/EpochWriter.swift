@@ -247,15 +247,18 @@ public struct LedgerEpochWriter: Sendable {
                 """)
         }
         // Attribution sources, gathered then upserted into domain_hourly in ONE statement (one lock order):
-        // (a) this epoch's cost of named traces, (b) roots for trace_count,
+        // (a) this epoch's cost of named traces, (b) roots for trace_count (both summed per hour and
+        // transaction here: one staged row per domain-hour, not per trace),
         // (c) pending rows of traces now named, (d) pending rows past the grace period, in record time.
         try connection.execute(
             """
             INSERT INTO pg_temp.traceledger_stage_dom (hour, transaction, cost, spans, traces)
-            SELECT th.hour, n.transaction, th.cost, th.spans, 0
-            FROM pg_temp.traceledger_stage_th th JOIN pg_temp.traceledger_stage_names n USING (trace_id)
-            UNION ALL
-            SELECT hour, transaction, 0, 0, 1 FROM pg_temp.traceledger_stage_roots
+            SELECT hour, transaction, sum(cost), sum(spans)::bigint, sum(traces)::bigint FROM (
+                SELECT th.hour, n.transaction, th.cost, th.spans, 0::int8 AS traces
+                FROM pg_temp.traceledger_stage_th th JOIN pg_temp.traceledger_stage_names n USING (trace_id)
+                UNION ALL
+                SELECT hour, transaction, 0, 0, traces FROM pg_temp.traceledger_stage_roots
+            ) named GROUP BY hour, transaction
             """)
         try connection.execute(
             """
@@ -375,7 +378,8 @@ public struct LedgerEpochWriter: Sendable {
             first_start timestamptz, last_end timestamptz, sampled_micro int8) ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_th (month date, hour timestamptz, trace_id bytea,
             cost int8, spans int8) ON COMMIT DELETE ROWS;
-        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_roots (hour timestamptz, transaction text) ON COMMIT DELETE ROWS;
+        CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_roots (hour timestamptz, transaction text, traces int8)
+            ON COMMIT DELETE ROWS;
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_sess (month date, session_id text, cost int8,
             input_tokens int8, output_tokens int8, spans int8, depth_max int8, agent_count int8, ceiling_hits int8,
             parent_session text, first_start timestamptz, last_end timestamptz) ON COMMIT DELETE ROWS;
@@ -466,14 +470,20 @@ struct StagedEpoch: Sendable {
             copies.append(("traceledger_stage_th", encoder.finish()))
         }
         if counts.roots > 0 {
-            var encoder = BinaryCopyEncoder(reservingCapacity: counts.roots * 40)
+            // Only their count per (hour, transaction) is used (trace_count): one row per pair, not per root.
+            var rootCounts: [RootSeen: Int64] = [:]
             for slice in slices {
                 for root in slice.roots.values {
                     try LedgerEpoch.checkHour(root.hour)
-                    encoder.beginRow(fieldCount: 2)
-                    encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
-                    encoder.appendText(root.transaction)
+                    rootCounts[root, default: 0] += 1
                 }
+            }
+            var encoder = BinaryCopyEncoder(reservingCapacity: rootCounts.count * 48)
+            for (root, traces) in rootCounts {
+                encoder.beginRow(fieldCount: 3)
+                encoder.appendTimestamptz(unixMicros: root.hour.unixMicros)
+                encoder.appendText(root.transaction)
+                encoder.appendInt8(traces)
             }
             copies.append(("traceledger_stage_roots", encoder.finish()))
         }
