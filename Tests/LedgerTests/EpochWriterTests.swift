@@ -252,6 +252,34 @@ struct EpochWriterTests {
         try await expectInvariant(scratch)
     }
 
+    @Test("roots of one domain-hour in several shards' deltas count once each in trace_count")
+    func rootsCountPerDomainHour() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        let writer = LedgerEpochWriter(schema: scratch.ledger)
+        var epoch = EpochFixture.epoch()
+        // 5 checkout traces, 2 search traces in one hour, 1 checkout trace an hour later; the deltas are
+        // split like shards' (a new delta every 3 traces), so equal (hour, transaction) pairs span deltas.
+        let laterNanos = EpochFixture.startNanos + 3_600_000_000_000
+        let traces: [(cost: Int64, root: String, start: Int64)] =
+            [(1, "checkout", EpochFixture.startNanos), (2, "checkout", EpochFixture.startNanos), (3, "search", EpochFixture.startNanos),
+             (4, "checkout", EpochFixture.startNanos), (5, "checkout", EpochFixture.startNanos), (6, "search", EpochFixture.startNanos),
+             (7, "checkout", EpochFixture.startNanos), (8, "checkout", laterNanos)]
+        for (n, t) in traces.enumerated() {
+            if n % 3 == 0 { epoch.deltas.append(EpochDelta()) }
+            EpochFixture.add(to: &epoch, trace: EpochFixture.id(n), cost: t.cost, root: t.root, startNanos: t.start)
+        }
+        let sealed = epoch
+        let rows = try await onThread {
+            let connection = try connect()
+            _ = try writer.write(sealed, on: connection)
+            return try connection.execute(
+                "SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24'), transaction, cost_nusd::text, span_count::text, trace_count::text FROM \(scratch.table("domain_hourly")) ORDER BY hour, transaction").rows
+        }
+        #expect(rows == [["01", "checkout", "19", "5", "5"], ["01", "search", "9", "2", "2"], ["02", "checkout", "8", "1", "1"]])
+        try await expectInvariant(scratch)
+    }
+
     @Test("pending cost moves to (unattributed) after the grace period, measured in record time")
     func graceByRecordTime() async throws {
         let scratch = try await ScratchSchema.migrated()
