@@ -18,7 +18,7 @@
 #   sigkill         SIGKILL one, restart a replacement 0-3 s later
 #   zombie          freeze the worker's idle Postgres sessions (SIGSTOP), wait for its next epoch to be
 #                   sealed and held by its writer (a statement unread on a session whose last was COMMIT),
-#                   SIGSTOP the worker past session.timeout.ms (2 s here) until every partition's stored
+#                   SIGSTOP the worker past session.timeout.ms (3 s here) until every partition's stored
 #                   offset has moved past where the held epoch starts (the ledger's own offsets, read at
 #                   the stop, plus a probe per partition), then SIGCONT sessions and worker: its epoch
 #                   must be refused by fencing (deterministic: >= 1 fencing rejection per run)
@@ -210,16 +210,14 @@ free_port() {
 }
 
 cp "$ROOT/config/pricing.yaml" "$W/pricing.yaml"
-# The consumer runs with the product's defaults (KafkaConsumerConfiguration.defaultProperties: lag
-# offsets stored for librdkafka's commit timer) except for a 2 s session with 0.5 s heartbeats (the
-# product's default is 6 s / 1 s; 6 s is the smallest session a real broker accepts by default):
-# librdkafka 2.0.2's mock coordinator holds every join phase for session.timeout.ms - 1 s, even when
-# every member has rejoined, where a real broker ends it then. With 2 s a mock round lasts 1 s, and
-# 0.5 s heartbeats let every member learn of a rebalance and rejoin inside it (with 1 s heartbeats a
-# member can miss a 1 s phase: one more round). TRACELEDGER_KAFKA_PROPERTIES from the caller's
-# environment replaces this (TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000 runs the product's
-# default; session.timeout.ms=3000 was the setting of seeds 301-304 and 401).
-export TRACELEDGER_KAFKA_PROPERTIES=${TRACELEDGER_KAFKA_PROPERTIES-session.timeout.ms=2000,heartbeat.interval.ms=500}
+# The consumer runs with the product's defaults (KafkaConsumerConfiguration.defaultProperties:
+# heartbeat.interval.ms 1000, lag offsets stored for librdkafka's commit timer) except for a 3 s session
+# (the product's default is 6 s, the smallest a real broker accepts by default): librdkafka 2.0.2's mock
+# coordinator holds every join phase for session.timeout.ms - 1 s, even when every member has rejoined,
+# where a real broker ends it then; with 3 s the mock's rebalance rounds last about as long as a real
+# broker's with 6 s. TRACELEDGER_KAFKA_PROPERTIES from the caller's environment replaces this
+# (TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000 runs the product's default).
+export TRACELEDGER_KAFKA_PROPERTIES=${TRACELEDGER_KAFKA_PROPERTIES-session.timeout.ms=3000}
 export TRACELEDGER_FLUSH_INTERVAL=500ms
 export TRACELEDGER_PRICING_FILE="$W/pricing.yaml"
 export TRACELEDGER_PRICING_RELOAD_INTERVAL=1s
