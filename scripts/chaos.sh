@@ -466,13 +466,17 @@ zombie_fault() {  # worker fraction
   # Its sessions, idle (no transaction, no lock): its next epoch write blocks in its first statement.
   # Its epoch writer's sessions are those whose last statement was a COMMIT (the read pool and the
   # budget monitor end on SELECTs): only a statement waiting on one of those is a held epoch.
+  # One snapshot of pg_stat_activity for all three (separate queries raced: a writer session busy at the
+  # first and idle at the second was counted as a writer but not frozen).
+  local snap
   backends= writers=
   for i in $(seq 1 80); do
-    backends=$(psql_q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state = 'idle'" || true)
-    writers=$(psql_q "SELECT string_agg(pid::text, ' ') FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state = 'idle' AND query ILIKE 'COMMIT%'" || true)
-    busy=$(psql_q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'chaos-w$n' AND state <> 'idle'" || echo 1)
+    snap=$(psql_q "SELECT coalesce(string_agg(pid::text, ' ') FILTER (WHERE state = 'idle'), '') || '|' ||
+        coalesce(string_agg(pid::text, ' ') FILTER (WHERE state = 'idle' AND query ILIKE 'COMMIT%'), '') || '|' ||
+        count(*) FILTER (WHERE state <> 'idle') FROM pg_stat_activity WHERE application_name = 'chaos-w$n'" || echo '||1')
+    IFS='|' read -r backends writers busy <<<"$snap"
     [ -n "$backends" ] && [ -n "$writers" ] && [ "$busy" = 0 ] && break
-    backends=; sleep 0.05
+    backends= writers=; sleep 0.05
   done
   if [ -n "$backends" ]; then
     kill -STOP $backends; FROZEN_BACKENDS=$backends
@@ -491,9 +495,10 @@ zombie_fault() {  # worker fraction
         sleep 0.25
       done
       log "  zombie: worker #$n has an epoch write waiting on a frozen session ($writers): $( [ "$q" -gt 0 ] && echo yes || echo 'no (30 s)')"
-    else
-      sleep 1.5
     fi
+    # Two more flush intervals (500 ms here): a statement held on another session that ends in COMMIT
+    # (partition upkeep) is not an epoch, but by then the probes' epoch is sealed and held as well.
+    sleep 1
   else
     log "  zombie: worker #$n has no idle writer session to freeze (no held epoch: no fencing expected)"
   fi
