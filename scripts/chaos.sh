@@ -464,8 +464,8 @@ zombie_fault() {  # worker fraction
   local n pid backends writers i t0 base busy q
   n=$(pick_worker "$1"); pid=${WPID[$n]}
   # Its sessions, idle (no transaction, no lock): its next epoch write blocks in its first statement.
-  # Its epoch writer's sessions are those whose last statement was a COMMIT (the read pool and the
-  # budget monitor end on SELECTs): only a statement waiting on one of those is a held epoch.
+  # Its epoch writer's session is among those whose last statement was a COMMIT (the budget monitor and
+  # most reads end on SELECTs; partition upkeep and some reads end on COMMIT too, see below).
   # One snapshot of pg_stat_activity for all three (separate queries raced: a writer session busy at the
   # first and idle at the second was counted as a writer but not frozen).
   local snap
@@ -484,7 +484,7 @@ zombie_fault() {  # worker fraction
     # shellcheck disable=SC2046
     probe $(seq 0 $(( PARTITIONS - 1 )))
     # Wait (<= 30 s) until the worker has sent a statement that a frozen writer session has not read:
-    # an epoch is sealed and held in its writer. Without ss, three flush intervals make that likely.
+    # an epoch is sealed and held in its writer. Without ss, 1.5 s more (five flush intervals).
     q=0
     if command -v ss >/dev/null; then
       for i in $(seq 1 120); do
@@ -495,6 +495,8 @@ zombie_fault() {  # worker fraction
         sleep 0.25
       done
       log "  zombie: worker #$n has an epoch write waiting on a frozen session ($writers): $( [ "$q" -gt 0 ] && echo yes || echo 'no (30 s)')"
+    else
+      sleep 1.5
     fi
     # Two more flush intervals (500 ms here): a statement held on another session that ends in COMMIT
     # (partition upkeep) is not an epoch, but by then the probes' epoch is sealed and held as well.
