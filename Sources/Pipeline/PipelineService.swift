@@ -79,19 +79,7 @@ public final class PipelineService: Service, Sendable {
         let catalogSource = try catalog.get()
         let shardCount = c.pipelineShards > 0 ? c.pipelineShards : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-        var producerProps = c.kafkaProperties.filter { !Self.consumerOnly.contains($0.key) }
-        producerProps["message.timeout.ms"] = producerProps["message.timeout.ms"] ?? "30000"
-        // A dead-letter copy is the original record, which may be larger than librdkafka's 1 MB default:
-        // any record up to records.max_bytes, plus its key and headers (1 MiB of room), can be produced;
-        // whether the broker takes it is the broker's business (a refusal is permanent). A too_large
-        // record beyond that is refused by the producer at once, permanently (no copy, no retry).
-        producerProps["message.max.bytes"] =
-            producerProps["message.max.bytes"] ?? "\(min(1_000_000_000, max(1_000_000, c.recordsMaxBytes + (1 << 20))))"
-        producerProps["compression.codec"] = producerProps["compression.codec"] ?? "lz4"
-        producerProps["reconnect.backoff.max.ms"] = producerProps["reconnect.backoff.max.ms"] ?? "1000"
-        // Bounded memory: at least 32 MiB and two of the largest record (librdkafka's default is 1 GiB),
-        // 10000 records; a full queue makes produce wait (backpressure), it never drops.
-        producerProps = KafkaProducerConfiguration.boundedQueue(producerProps)
+        let producerProps = WorkerKafkaDefaults.deadLetterProducer(c.kafkaProperties, maxRecordBytes: c.recordsMaxBytes)
         let producer = try KafkaProducer(
             configuration: KafkaProducerConfiguration(
                 bootstrapServers: c.kafkaBrokers, properties: producerProps, keepsFailedRecords: true),
@@ -105,22 +93,7 @@ public final class PipelineService: Service, Sendable {
             store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
             writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
-        // librdkafka prefetches up to 64 MiB by default; catching up on a backlog would then hold that on
-        // top of the pipeline's own bound. 16 MiB keeps catch-up memory near steady state. The queue may
-        // be overshot by one fetch response, so a fetch is capped at 16 MiB too (default 50 MiB; a
-        // record batch larger than that is still fetched whole).
-        var consumerProps = c.kafkaProperties
-        consumerProps["queued.max.messages.kbytes"] = consumerProps["queued.max.messages.kbytes"] ?? "16384"
-        // A broker that comes back is reconnected to within 1 s (librdkafka's default backoff grows to 10 s:
-        // chaos runs saw ~10 s without progress after a broker's 5 s outage).
-        consumerProps["reconnect.backoff.max.ms"] = consumerProps["reconnect.backoff.max.ms"] ?? "1000"
-        // librdkafka refuses fetch.max.bytes < message.max.bytes (which kafka.properties may raise for
-        // the dead-letter producer) and receive.message.max.bytes < fetch.max.bytes + 512.
-        let messageMax = consumerProps["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
-        let fetchMax = consumerProps["fetch.max.bytes"].flatMap { Int($0) } ?? max(16_777_216, messageMax)
-        consumerProps["fetch.max.bytes"] = "\(fetchMax)"
-        consumerProps["receive.message.max.bytes"] =
-            consumerProps["receive.message.max.bytes"] ?? "\(max(100_000_000, fetchMax + 512))"
+        let consumerProps = WorkerKafkaDefaults.consumer(c.kafkaProperties)
         let consumer = try KafkaConsumer(
             configuration: KafkaConsumerConfiguration(
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
@@ -217,12 +190,6 @@ public final class PipelineService: Service, Sendable {
         }
         logger.notice("worker stopped", metadata: summary)
     }
-
-    static let consumerOnly: Set<String> = [
-        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
-        "partition.assignment.strategy", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store",
-        "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.wait.max.ms", "fetch.min.bytes",
-    ]
 
     /// Runs `body` on a new dedicated thread; the completion finishes when the thread ends.
     static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadCompletion {

@@ -1,0 +1,54 @@
+/// The librdkafka settings a traceledger worker adds to what the operator passed (`kafka.properties`),
+/// for its consumer and for its dead-letter producer. A property the operator set always wins; these
+/// only fill gaps. They live here, beside the wrappers, so that the pipeline holds no librdkafka
+/// knowledge of its own.
+public enum WorkerKafkaDefaults {
+    /// Consumer-side properties that a producer must not be given (librdkafka warns about, or refuses,
+    /// consumer properties on a producer), filtered out of the shared `kafka.properties`.
+    public static let consumerOnlyProperties: Set<String> = [
+        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "auto.offset.reset",
+        "partition.assignment.strategy", "group.instance.id", "enable.auto.commit", "enable.auto.offset.store",
+        "fetch.max.bytes", "max.partition.fetch.bytes", "fetch.wait.max.ms", "fetch.min.bytes",
+    ]
+
+    /// The worker's consumer: ``KafkaConsumerConfiguration/defaultProperties`` plus
+    /// - `queued.max.messages.kbytes` 16 MiB: librdkafka prefetches up to 64 MiB by default; catching up
+    ///   on a backlog would then hold that on top of the pipeline's own bound. The queue may be
+    ///   overshot by one fetch response, so `fetch.max.bytes` is 16 MiB too (default 50 MiB; a record
+    ///   batch larger than that is still fetched whole), or `message.max.bytes` if that is larger
+    ///   (librdkafka refuses `fetch.max.bytes` < `message.max.bytes`, which `kafka.properties` may raise
+    ///   for the dead-letter producer);
+    /// - `receive.message.max.bytes` ≥ `fetch.max.bytes` + 512 (librdkafka refuses less);
+    /// - `reconnect.backoff.max.ms` 1 s: a broker that comes back is reconnected to within 1 s
+    ///   (librdkafka's backoff grows to 10 s: chaos runs saw ~10 s without progress after a broker's
+    ///   5 s outage).
+    public static func consumer(_ properties: [String: String]) -> [String: String] {
+        var p = properties
+        p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "16384"
+        p["reconnect.backoff.max.ms"] = p["reconnect.backoff.max.ms"] ?? "1000"
+        let messageMax = p["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
+        let fetchMax = p["fetch.max.bytes"].flatMap { Int($0) } ?? max(16_777_216, messageMax)
+        p["fetch.max.bytes"] = "\(fetchMax)"
+        p["receive.message.max.bytes"] = p["receive.message.max.bytes"] ?? "\(max(100_000_000, fetchMax + 512))"
+        return p
+    }
+
+    /// The dead-letter producer: the shared properties without ``consumerOnlyProperties``, plus
+    /// - `message.timeout.ms` 30 s;
+    /// - `message.max.bytes` = `maxRecordBytes` + 1 MiB (at least librdkafka's 1 MB, at most 1 GB): a
+    ///   dead-letter copy is the original record, which may be larger than librdkafka's default, plus its
+    ///   key and headers. Whether the broker takes it is the broker's business (a refusal is
+    ///   permanent); a record beyond that is refused by the producer at once, permanently;
+    /// - `compression.codec` lz4, `reconnect.backoff.max.ms` 1 s;
+    /// - a bounded queue (``KafkaProducerConfiguration/boundedQueue(_:minimumQueueKBytes:)``: at least
+    ///   32 MiB and two of the largest record, 10000 records; a full queue makes produce wait).
+    public static func deadLetterProducer(_ properties: [String: String], maxRecordBytes: Int) -> [String: String] {
+        var p = properties.filter { !consumerOnlyProperties.contains($0.key) }
+        p["message.timeout.ms"] = p["message.timeout.ms"] ?? "30000"
+        let (room, overflow) = maxRecordBytes.addingReportingOverflow(1 << 20)
+        p["message.max.bytes"] = p["message.max.bytes"] ?? "\(min(1_000_000_000, max(1_000_000, overflow ? Int.max : room)))"
+        p["compression.codec"] = p["compression.codec"] ?? "lz4"
+        p["reconnect.backoff.max.ms"] = p["reconnect.backoff.max.ms"] ?? "1000"
+        return KafkaProducerConfiguration.boundedQueue(p)
+    }
+}
