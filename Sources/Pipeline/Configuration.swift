@@ -2,14 +2,6 @@ import Foundation
 public import Ledger
 import Yams
 
-/// A parse or validation problem in the configuration, naming the key (and env variable) at fault.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
-    public var key: String
-    public var source: String
-    public var reason: String
-    public var description: String { "\(source): \(key): \(reason)" }
-}
-
 /// The worker's configuration (docs/configuration.md): defaults, then `config/traceledger.yaml` (or the file
 /// given), then `TRACELEDGER_*` environment variables (key path upper-cased, `.` → `_`), each later
 /// source overriding the earlier. The database comes from `DATABASE_URL` or the `PG*` variables.

@@ -234,55 +234,6 @@ public final class PipelineService: Service, Sendable {
     }
 }
 
-/// When graceful shutdown began, and so when `shutdown.timeout` runs out.
-final class ShutdownDeadline: Sendable {
-    private let started = Mutex<ContinuousClock.Instant?>(nil)
-    let timeout: Duration
-
-    init(timeout: Duration) { self.timeout = timeout }
-
-    /// Marks the start of shutdown (the first call counts).
-    func begin() {
-        started.withLock { if $0 == nil { $0 = ContinuousClock.now } }
-    }
-
-    /// Nil until shutdown begins.
-    var deadline: ContinuousClock.Instant? { started.withLock { $0.map { $0 + timeout } } }
-
-    /// `limit`, or less so that `keeping` is left before the deadline (zero at the latest).
-    func remaining(atMost limit: Duration, keeping: Duration) -> Duration {
-        guard let deadline else { return limit }
-        return max(.zero, min(limit, deadline - keeping - ContinuousClock.now))
-    }
-}
-
-/// Bridges a thread's end to an awaiting task.
-final class ThreadCompletion: Sendable {
-    private let state = Mutex<(finished: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    var isFinished: Bool { state.withLock { $0.finished } }
-
-    func finish() {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
-            s.finished = true
-            defer { s.waiter = nil }
-            return s.waiter
-        }
-        waiter?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let resumeNow = state.withLock { s -> Bool in
-                if s.finished { return true }
-                s.waiter = c
-                return false
-            }
-            if resumeNow { c.resume() }
-        }
-    }
-}
-
 extension PipelineService {
     /// The catalog at `path`; an unreadable file is reported with its key (`pricing.file`) and
     /// environment variable, other problems as the catalog's own `FILE:LINE: reason`.
