@@ -47,7 +47,7 @@ struct DevCommand: AsyncParsableCommand {
         } catch {
             throw CLIFailure.report(error)
         }
-        defer { pg.stop() }
+        defer { pg.destroy() }
         say("dev: PostgreSQL at \(pg.url)")
         var options = LocalRun.Options(load: LoadPlan(spans: spans, shape: shape, poisonFraction: poison))
         options.pricingFile = pricing
@@ -129,8 +129,9 @@ struct DevCommand: AsyncParsableCommand {
         say("== traceledger dev: summary ==")
         say(
             String(
-                format: "%d records, %d spans counted in %.1f s: %.0f spans/s end to end (%d epochs committed)",
-                r.recordsProduced, r.spansCounted, seconds, Double(r.spansCounted) / seconds, r.committedEpochs))
+                format: "%d records, %d spans counted in %.1f s: %.0f spans/s end to end",
+                r.recordsProduced, r.spansCounted, seconds, Double(r.spansCounted) / seconds)
+                + " (\(r.committedEpochs) \(r.committedEpochs == 1 ? "epoch" : "epochs") committed)")
         say("\ncost per domain (root transaction), all hours:")
         for d in try reader.domains(on: c).prefix(12) {
             say("  \(pad(d.transaction, 28)) \(pad(formatUSD(d.costNanoUSD), 18, left: true)) USD  \(d.traceCount) traces, \(d.spanCount) spans")

@@ -398,7 +398,9 @@ final class FaultEnvironment: Sendable {
 
     /// Signals server processes (the test runs on the database's machine, as root or its owner).
     func signalBackends(_ pids: [Int32], _ signal: Int32) throws {
-        try signalProcesses(pids, signal)
+        for pid in pids where kill(pid, signal) != 0 {
+            throw TestFailure("kill(\(pid), \(signal)) failed: \(String(cString: strerror(errno)))")
+        }
     }
 
     /// Ledger vs the load's manifest (LoadGen's reference pricer): every trace, domain, session, model and

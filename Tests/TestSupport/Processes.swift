@@ -99,57 +99,6 @@ public func freePort() throws -> Int {
     return port
 }
 
-/// Runs a tool to its end with posix_spawn + waitpid, output to a temp file, a minimal environment;
-/// throws with that output unless it exits 0. (Not `Process`: `pg_ctl start` leaves a daemon holding
-/// inherited descriptors, and `Process` would wait for them.)
-public func spawnAndWait(_ tool: String, _ args: [String]) throws {
-    let logPath = NSTemporaryDirectory() + "traceledger-owned-pg-\(UUID().uuidString).log"
-    defer { try? FileManager.default.removeItem(atPath: logPath) }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let argv: [UnsafeMutablePointer<CChar>?] = ([tool] + args).map { (a: String) in strdup(a) } + [nil]
-    let envp: [UnsafeMutablePointer<CChar>?] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"].map { (e: String) in strdup(e) } + [nil]
-    defer {
-        for p in argv { free(p) }
-        for p in envp { free(p) }
-    }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, tool, &actions, nil, argv, envp)
-    guard spawned == 0 else {
-        throw TestFailure("cannot start \(tool): \(String(cString: strerror(spawned)))")
-    }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
-        let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw TestFailure("\(tool) \(args.joined(separator: " ")) failed (status \(status)): \(text)")
-    }
-}
-
-/// Sends `signal` to each of `pids`; throws naming the first that fails.
-public func signalProcesses(_ pids: [Int32], _ signal: Int32) throws {
-    for pid in pids where kill(pid, signal) != 0 {
-        throw TestFailure("kill(\(pid), \(signal)) failed: \(String(cString: strerror(errno)))")
-    }
-}
-
-/// Processes whose parent is `parent` (/proc/PID/stat field 4).
-public func childProcesses(of parent: Int32) -> [Int32] {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    return entries.compactMap { entry -> Int32? in
-        guard let pid = Int32(entry),
-            let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 && Int32(fields[1]) == parent ? pid : nil
-    }
-}
-
 /// Polls `condition` every `interval` until it holds; after `timeout` returns what it says then. A
 /// bound for a hung test, not a performance assertion.
 public func eventually(
