@@ -14,10 +14,14 @@ public struct LoadPlan: Sendable {
     public var spansPerSecond: Int?
     /// Enables `too_large` poison records bigger than this (must match the worker's `records.max_bytes`).
     public var tooLargeLimitBytes: Int?
+    /// Share of spans with an upstream `cost.usd` (some of them credits: negative costs); nil = the
+    /// generator's default. 0 makes every cost non-negative.
+    public var upstreamCostFraction: Double?
 
     public init(
         spans: Int, shape: TrafficConfiguration.Shape = .collector, poisonFraction: Double = 0.01, seed: UInt64 = 42,
-        topic: String = "otlp_spans", spansPerSecond: Int? = nil, tooLargeLimitBytes: Int? = nil
+        topic: String = "otlp_spans", spansPerSecond: Int? = nil, tooLargeLimitBytes: Int? = nil,
+        upstreamCostFraction: Double? = nil
     ) {
         self.spans = spans
         self.shape = shape
@@ -26,6 +30,7 @@ public struct LoadPlan: Sendable {
         self.topic = topic
         self.spansPerSecond = spansPerSecond
         self.tooLargeLimitBytes = tooLargeLimitBytes
+        self.upstreamCostFraction = upstreamCostFraction
     }
 }
 
@@ -60,6 +65,7 @@ public struct LoadProducer: Sendable {
         var config = TrafficConfiguration(seed: plan.seed, shape: plan.shape, recordTimeNanos: recordTimeNanos)
         config.poisonFraction = plan.poisonFraction
         config.tooLargeLimitBytes = plan.tooLargeLimitBytes
+        if let f = plan.upstreamCostFraction { config.upstreamCostFraction = f }
         var generator = try TrafficGenerator(configuration: config, pricer: ReferencePricer(catalog: catalog))
         let start = ContinuousClock.now
         var produced = 0
