@@ -53,7 +53,8 @@ extension EpochDelta {
         // magnitudes per column) is ≤ Int64.max; counts are bounded by the spans in memory.
         // Each row is updated in place through one `_modify` access of its dictionary (one hash lookup,
         // no copy of the row and its strings), not a read, a change and a write back.
-        let rootName = isRoot ? span.name : nil
+        // The root's name as a bounded key, built once for the transaction row and the root.
+        let rootName: String? = isRoot ? BoundedText.key(span.name.bytes) : nil
         Self.add(
             to: &transactions[TransactionKey(month: month, traceID: span.traceID), default: TransactionDelta()],
             rootName: rootName, attrs: attrs, sessionID: sessionID, cost: cost, sampledMicro: sampledMicro,
@@ -61,8 +62,8 @@ extension EpochDelta {
 
         Self.add(to: &traceHours[TraceHourKey(hour: hour, traceID: span.traceID), default: TraceHourDelta()], total: total)
 
-        if isRoot, roots[span.traceID] == nil {
-            roots[span.traceID] = RootSeen(hour: hour, transaction: BoundedText.key(span.name.bytes))
+        if let rootName, roots[span.traceID] == nil {
+            roots[span.traceID] = RootSeen(hour: hour, transaction: rootName)
         }
 
         if let sessionID {
@@ -80,11 +81,11 @@ extension EpochDelta {
     }
 
     private static func add(
-        to tx: inout TransactionDelta, rootName: ByteView?, attrs: KnownAttributes, sessionID: String?,
+        to tx: inout TransactionDelta, rootName: String?, attrs: KnownAttributes, sessionID: String?,
         cost: SpanCost, sampledMicro: Int64, isError: Bool, start: UInt64, end: UInt64
     ) {
         if let rootName {
-            if tx.transaction == nil { tx.transaction = BoundedText.key(rootName.bytes) }
+            if tx.transaction == nil { tx.transaction = rootName }
             if tx.service == nil, let s = attrs.serviceName { tx.service = BoundedText.key(s.bytes) }
         }
         if tx.environment == nil, let e = attrs.environmentName ?? attrs.environmentLegacy {
