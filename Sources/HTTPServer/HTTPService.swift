@@ -25,8 +25,6 @@ public struct HTTPServiceConfiguration: Sendable {
     public var probeInterval = Duration.seconds(2)
     /// Requests waiting per read connection before the API answers 503.
     public var queuePerConnection = 32
-    /// Event loop threads of the server (its own group, never the pipeline's threads).
-    public var eventLoopThreads = 1
 
     public init() {}
 }
@@ -35,11 +33,10 @@ public struct HTTPServiceConfiguration: Sendable {
 /// swift-service-lifecycle `Service`.
 ///
 /// Guarantees:
-/// - Runs hummingbird on its OWN event loop group (``HTTPServiceConfiguration/eventLoopThreads``);
-///   database reads go to a ``LedgerReadPool`` of dedicated threads with a bounded queue (full → 503) and
+/// - Runs hummingbird on its OWN event loop (``httpEventLoopGroup``: one thread, never the pipeline's
+///   threads or Swift's cooperative pool); database reads go to a ``LedgerReadPool`` of dedicated threads with a bounded queue (full → 503) and
 ///   a statement timeout; no handler blocks an event loop or takes a lock the pipeline holds.
-/// - ``run()`` returns after graceful shutdown of its group: the server stops accepting, the pool's
-///   threads end, the event loop group is shut down.
+/// - ``run()`` returns after graceful shutdown: the server stops accepting and the pool's threads end.
 /// - ``boundPort`` is the port actually listened on once the server runs (useful with port 0).
 public final class HTTPService: Service, Sendable {
     private let configuration: HTTPServiceConfiguration
@@ -87,7 +84,7 @@ public final class HTTPService: Service, Sendable {
     }
 
     public func run() async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoopThreads))
+        let group = httpEventLoopGroup
         let pool = self.pool
         let router = Routes.build(
             api: api, readiness: readiness, pool: LedgerReadPoolProbe(lastProbeError: { pool.lastProbeError }),
@@ -135,13 +132,17 @@ public final class HTTPService: Service, Sendable {
             }
         } catch {
             pool.shutdown()
-            try? await group.shutdownGracefully()
             throw error
         }
         pool.shutdown()
-        try await group.shutdownGracefully()
     }
 }
+
+/// The event loop of every HTTP server in the process: one thread of its own, started on first use and
+/// never shut down (it ends with the process). A group shut down when `Application.run()` returns raced
+/// hummingbird's closing of keep-alive connections, and NIO then printed "ERROR: Cannot schedule tasks
+/// on an EventLoop that has already shut down" at exit (seen with a Prometheus-style keep-alive poller).
+let httpEventLoopGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
 /// Hummingbird logs every request at debug and server start at info: keep it at warning or above
 /// unless the caller asked for debug.

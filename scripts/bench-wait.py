@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Waits for a benchmark worker of scripts/bench-matrix.sh with one PostgreSQL connection and one HTTP
+keep-alive, never a process per poll (a `psql` + `curl` every 20 ms took ~40 % of a core on the 2-core
+box, inside the worker's measured window; the Python peer is measured without such a tax).
+
+  bench-wait.py --dsn DSN --schema S --group G --records N --port P --pid PID
+
+Polls /metrics every 20 ms until `traceledger_assigned_partitions` > 0, records that moment (ns), the
+machine's /proc/stat busy/total jiffies and the worker's utime+stime ticks; then polls
+Σ ingest_offsets.next_offset of the group every 10 ms until it reaches N. Prints one line:
+`assigned_ns cpu_busy cpu_total worker_ticks end_ns cpu_busy cpu_total worker_ticks` (the last
+three at the end). Exits 1 if the worker dies, 2 after 600 s."""
+import argparse, http.client, os, sys, time
+import psycopg
+
+ap = argparse.ArgumentParser()
+for k in ("--dsn", "--schema", "--group"):
+    ap.add_argument(k, required=True)
+ap.add_argument("--records", type=int, required=True)
+ap.add_argument("--port", type=int, required=True)
+ap.add_argument("--pid", type=int, required=True)
+a = ap.parse_args()
+
+
+def cpu_now():
+    f = open("/proc/stat").readline().split()[1:]
+    v = list(map(int, f))
+    total = sum(v)
+    return total - v[3] - v[4], total
+
+
+def ticks(pid):
+    f = open(f"/proc/{pid}/stat").read()
+    fields = f[f.rindex(")") + 2:].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def alive():
+    try:
+        os.kill(a.pid, 0)
+        return True
+    except OSError:
+        return False
+
+
+start = time.monotonic()
+def check():
+    if not alive():
+        print("bench-wait: the worker died", file=sys.stderr)
+        sys.exit(1)
+    if time.monotonic() - start > 600:
+        print("bench-wait: timeout", file=sys.stderr)
+        sys.exit(2)
+
+
+conn = None
+while True:
+    check()
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
+        conn.request("GET", "/metrics")
+        body = conn.getresponse().read().decode()
+        n = next((float(l.split()[1]) for l in body.splitlines() if l.startswith("traceledger_assigned_partitions ")), 0)
+        if n > 0:
+            break
+    except (OSError, http.client.HTTPException):
+        conn = None
+    time.sleep(0.02)
+assigned_ns = time.time_ns()
+busy, total = cpu_now()
+t0 = ticks(a.pid)
+
+query = f'SELECT coalesce(sum(next_offset), 0) FROM "{a.schema}".ingest_offsets WHERE consumer_group = %s'
+db = psycopg.connect(a.dsn, autocommit=True)
+while True:
+    check()
+    try:
+        done = db.execute(query, (a.group,)).fetchone()[0]
+    except psycopg.errors.UndefinedTable:
+        done = 0
+    if done >= a.records:
+        break
+    time.sleep(0.01)
+end_ns = time.time_ns()
+busy1, total1 = cpu_now()
+print(assigned_ns, busy, total, t0, end_ns, busy1, total1, ticks(a.pid))
