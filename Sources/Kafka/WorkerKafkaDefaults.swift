@@ -12,10 +12,15 @@ public enum WorkerKafkaDefaults {
     ]
 
     /// The worker's consumer: ``KafkaConsumerConfiguration/defaultProperties`` plus
-    /// - `queued.max.messages.kbytes` 16 MiB: librdkafka prefetches up to 64 MiB by default; catching up
-    ///   on a backlog would then hold that on top of the pipeline's own bound. The queue may be
-    ///   overshot by one fetch response, so `fetch.max.bytes` is 16 MiB too (default 50 MiB; a record
-    ///   batch larger than that is still fetched whole), or `message.max.bytes` if that is larger
+    /// - `queued.max.messages.kbytes` 64 MiB (librdkafka's own default), `fetch.max.bytes` 16 MiB (default
+    ///   50 MiB; a record batch larger than that is still fetched whole): the prefetch is bounded by
+    ///   64 MiB plus one fetch response. It must hold about a second of work: librdkafka 2.0.2 stops
+    ///   fetching when the queue crosses its threshold and looks again only when its broker thread next
+    ///   wakes up (up to 1 s later; nothing wakes it when the application drains the queue; 2.1+ has
+    ///   `fetch.queue.backoff.ms` for this). With 16 MiB, the first fetch responses of a backlog filled
+    ///   the queue within 0.2 s and the worker then sat idle for ~0.6-0.8 s (debug=fetch: "not
+    ///   fetchable: queued.max.messages.kbytes exceeded" until the next wake-up), and OTLP/JSON records
+    ///   (~1 KB a span) hit it again and again. `fetch.max.bytes` follows a larger `message.max.bytes`
     ///   (librdkafka refuses `fetch.max.bytes` < `message.max.bytes`, which `kafka.properties` may raise
     ///   for the dead-letter producer);
     /// - `receive.message.max.bytes` ≥ `fetch.max.bytes` + 512 (librdkafka refuses less);
@@ -24,7 +29,7 @@ public enum WorkerKafkaDefaults {
     ///   5 s outage).
     public static func consumer(_ properties: [String: String]) -> [String: String] {
         var p = properties
-        p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "16384"
+        p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "65536"
         p["reconnect.backoff.max.ms"] = p["reconnect.backoff.max.ms"] ?? "1000"
         let messageMax = p["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000
         let fetchMax = p["fetch.max.bytes"].flatMap { Int($0) } ?? max(16_777_216, messageMax)
