@@ -11,6 +11,7 @@
 #   the Python peer (scripts/peer/python_consumer.py, its own group and schema), whose Σ spans and Σ cost
 #     must equal the manifest's (OTLP/JSON rows: the peer parses JSON per the content-type header).
 #   scripts/bench-matrix.sh [--spans N] [--only ROWS]    (default 300000 spans a shape; --repeat share 0.3 on shape b)
+#   BENCH_KAFKA_PROPERTIES=name=value,… adds librdkafka properties to the worker (A/B of consumer settings)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS=300000

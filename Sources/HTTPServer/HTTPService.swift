@@ -34,8 +34,9 @@ public struct HTTPServiceConfiguration: Sendable {
 ///
 /// Guarantees:
 /// - Runs hummingbird on its OWN event loop (``httpEventLoopGroup``: one thread, never the pipeline's
-///   threads or Swift's cooperative pool); database reads go to a ``LedgerReadPool`` of dedicated threads with a bounded queue (full → 503) and
-///   a statement timeout; no handler blocks an event loop or takes a lock the pipeline holds.
+///   threads or Swift's cooperative pool); database reads go to a ``LedgerReadPool`` of dedicated
+///   threads with a bounded queue (full → 503) and a statement timeout; no handler blocks an event loop
+///   or takes a lock the pipeline holds.
 /// - ``run()`` returns after graceful shutdown: the server stops accepting and the pool's threads end.
 /// - ``boundPort`` is the port actually listened on once the server runs (useful with port 0).
 public final class HTTPService: Service, Sendable {
