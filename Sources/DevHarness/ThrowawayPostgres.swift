@@ -52,7 +52,7 @@ public final class ThrowawayPostgres: Sendable {
             try run("/bin/chmod", ["755", directory.path])
             try run("/bin/chown", ["postgres:postgres", directory.path])
         }
-        let pg = ThrowawayPostgres(directory: directory, port: try freePort(), bin: bin, asRoot: asRoot)
+        let pg = ThrowawayPostgres(directory: directory, port: try LoopbackSocket.freePort(), bin: bin, asRoot: asRoot)
         do {
             try pg.asPostgres("\(bin)/initdb", ["-D", pg.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale"])
             let conf = """
@@ -164,27 +164,6 @@ public final class ThrowawayPostgres: Sendable {
             let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw Failure(description: "\(tool) \(args.joined(separator: " ")) failed (status \(status)): \(text)")
         }
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = 0
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
-        }
-        guard bound == 0 else { throw Failure(description: "bind() failed") }
-        let named = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        guard named == 0 else { throw Failure(description: "getsockname() failed") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// Sends `signal` to each of `pids`; throws naming the first that fails.

@@ -1,3 +1,4 @@
+import DevHarness
 import Foundation
 
 #if canImport(Glibc)
@@ -62,41 +63,14 @@ public func environmentWithoutTraceledgerSettings(adding extra: [String: String]
 }
 
 /// A TCP socket bound to 127.0.0.1 at a port the kernel chose, listening (`backlog`) unless nil.
-/// The caller owns `descriptor` and closes it.
+/// The caller owns `descriptor` and closes it. (DevHarness' ``LoopbackSocket``.)
 public func loopbackSocket(listening backlog: Int32? = 16) throws -> (descriptor: Int32, port: Int) {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket() failed") }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    guard bound == 0 else {
-        close(fd)
-        throw TestFailure("bind() failed")
-    }
-    if let backlog, listen(fd, backlog) != 0 {
-        close(fd)
-        throw TestFailure("listen() failed")
-    }
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else {
-        close(fd)
-        throw TestFailure("getsockname() failed")
-    }
-    return (fd, Int(UInt16(bigEndian: address.sin_port)))
+    try LoopbackSocket.open(listening: backlog)
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
 public func freePort() throws -> Int {
-    let (fd, port) = try loopbackSocket(listening: nil)
-    close(fd)
-    return port
+    try LoopbackSocket.freePort()
 }
 
 /// Polls `condition` every `interval` until it holds; after `timeout` returns what it says then. A
