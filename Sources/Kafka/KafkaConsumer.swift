@@ -423,13 +423,20 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// written). Blocks up to `timeout`; callable from any thread. A stored offset below `low` means
     /// records were deleted before they were read.
     public func queryWatermarks(_ tp: TopicPartition, timeout: Duration) throws(KafkaError) -> (low: Int64, high: Int64) {
-        var low: Int64 = -1
-        var high: Int64 = -1
-        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, milliseconds(timeout))
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError(err, context: "query_watermark_offsets", topic: tp.topic, partition: tp.partition)
-        }
-        return (low, high)
+        let w = try WatermarkQueryHandle(rk: rk).query(tp, timeoutMilliseconds: milliseconds(timeout)).get()
+        return (w.low, w.high)
+    }
+
+    /// ``queryWatermarks(_:timeout:)`` for many partitions at once (see ``WatermarkQueries``): the
+    /// queries run side by side on their own threads, so the call takes about as long as the slowest
+    /// one, not their sum. Each is bounded by `timeout`; callable from any thread. One result per
+    /// distinct partition.
+    public func queryWatermarks(
+        _ partitions: [TopicPartition], timeout: Duration
+    ) -> [TopicPartition: Result<Watermarks, KafkaError>] {
+        let handle = WatermarkQueryHandle(rk: rk)
+        let ms = milliseconds(timeout)
+        return WatermarkQueries.run(partitions) { handle.query($0, timeoutMilliseconds: ms) }
     }
 
     /// Whether librdkafka reported "all brokers are down" (as a log line, which is logged at debug only)
@@ -491,18 +498,26 @@ final class ConsumerState: RDKafkaLogSink {
         logger.debug("kafka offset commit failed", metadata: ["error": "\(KafkaError.Code(err))"])
     }
 
-    /// The partition's high watermark, asked of its leader (blocking, up to 5 s); nil if that fails.
-    private func highWatermark(rk: OpaquePointer, _ tp: TopicPartition) -> Int64? {
-        var low: Int64 = -1
-        var high: Int64 = -1
-        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 5000)
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else {
-            logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
-                "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "\(KafkaError.Code(err))",
-            ])
-            return nil
+    /// The high watermarks of `partitions`, asked of their leaders side by side (blocking, up to 5 s);
+    /// a partition whose query failed is absent (and logged).
+    private func highWatermarks(rk: OpaquePointer, _ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        let handle = WatermarkQueryHandle(rk: rk)
+        var highs: [TopicPartition: Int64] = [:]
+        for (tp, result) in WatermarkQueries.run(partitions, { handle.query($0, timeoutMilliseconds: 5000) }) {
+            switch result {
+            case .success(let w) where w.high >= 0:
+                highs[tp] = w.high
+            case .success:
+                logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
+                    "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "no high watermark",
+                ])
+            case .failure(let error):
+                logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
+                    "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "\(error.code)",
+                ])
+            }
         }
-        return high
+        return highs
     }
 
     func rebalance(
@@ -516,14 +531,14 @@ final class ConsumerState: RDKafkaLogSink {
             var assigned: [PartitionOffset] = []
             assigned.reserveCapacity(tps.count)
             let elems = PartitionList.elements(partitions)
+            // Pin END to a number now: librdkafka would resolve it later, and a record produced in
+            // between would be skipped without anyone knowing where consumption began.
+            let ends = tps.filter { chosen[$0] == KafkaOffset.end }
+            let highs = ends.isEmpty ? [:] : highWatermarks(rk: rk, ends)
             for i in elems.indices {
                 let tp = tps[i]
                 var offset = chosen[tp] ?? KafkaOffset.beginning
-                if offset == KafkaOffset.end, let high = highWatermark(rk: rk, tp) {
-                    // Pin END to a number now: librdkafka would resolve it later, and a record produced
-                    // in between would be skipped without anyone knowing where consumption began.
-                    offset = high
-                }
+                if offset == KafkaOffset.end, let high = highs[tp] { offset = high }
                 elems[i].offset = offset
                 assigned.append(PartitionOffset(tp, offset: offset))
             }

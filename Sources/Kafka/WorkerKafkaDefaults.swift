@@ -26,9 +26,15 @@ public enum WorkerKafkaDefaults {
     /// - `receive.message.max.bytes` ≥ `fetch.max.bytes` + 512 (librdkafka refuses less);
     /// - `reconnect.backoff.max.ms` 1 s: a broker that comes back is reconnected to within 1 s
     ///   (librdkafka's backoff grows to 10 s: chaos runs saw ~10 s without progress after a broker's
-    ///   5 s outage).
+    ///   5 s outage);
+    /// - `fetch.wait.max.ms` 100 ms (default 500): how long a broker holds a fetch when it has nothing new.
+    ///   A broker answers a connection's requests in order, so every other request to it (the watermark
+    ///   queries of a takeover, a newly assigned partition's first fetch) waits behind that hold; at 500 ms
+    ///   a takeover of idle partitions was seconds late in chaos runs. A fetch with data returns at once
+    ///   whatever this is (`fetch.min.bytes` 1), so it costs only a few more empty fetches per second.
     public static func consumer(_ properties: [String: String]) -> [String: String] {
         var p = properties
+        p["fetch.wait.max.ms"] = p["fetch.wait.max.ms"] ?? "100"
         p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "65536"
         p["reconnect.backoff.max.ms"] = p["reconnect.backoff.max.ms"] ?? "1000"
         let messageMax = p["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000

@@ -316,6 +316,7 @@ final class IngestLoop: @unchecked Sendable {
     private func handle(_ event: KafkaConsumerEvent) {
         switch event {
         case .assigned(let offsets):
+            var synced: [(key: PartitionKey, stored: Int64?, startsAt: Int64)] = []
             for po in offsets {
                 let key = PartitionKey(topic: po.topicPartition.topic, partition: po.topicPartition.partition)
                 let answer = startOffsets.answer(for: key, assignedAt: po.offset)
@@ -323,7 +324,11 @@ final class IngestLoop: @unchecked Sendable {
                     perform(machine.partitionUnsynced(key))
                     continue
                 }
-                _ = assign(key, stored: answer.stored, startsAt: po.offset)
+                synced.append((key, answer.stored, po.offset))
+            }
+            let watermarks = queryWatermarks(synced.map { ($0.key, $0.stored) })
+            for p in synced {
+                _ = assign(p.key, stored: p.stored, startsAt: p.startsAt, watermarks: watermarks[p.key])
             }
             gauges.metrics.rebalanced(
                 assigned: offsets.map(\.topicPartition), revoked: [], lost: false, assignment: consumer.assignment.count)
@@ -356,8 +361,9 @@ final class IngestLoop: @unchecked Sendable {
     /// A stored offset past the partition's high watermark (topic deleted and recreated, log truncated)
     /// stops the partition: it stays paused, takes and advances nothing, and the mismatch is logged and
     /// counted (`offsetsBeyondLogEnd`). Reading on would skip the new log's records up to the stored offset.
-    private func assign(_ key: PartitionKey, stored: Int64?, startsAt: Int64?) -> Int64? {
-        let tp = TopicPartition(topic: key.topic, partition: key.partition)
+    /// `watermarks`: the partition's, from ``queryWatermarks(_:)`` (nil when the query failed or was
+    /// not needed).
+    private func assign(_ key: PartitionKey, stored: Int64?, startsAt: Int64?, watermarks w: Watermarks?) -> Int64? {
         var logStart: Int64 = 0
         var logEnd: Int64 = 0
         var latestTarget: Int64?
@@ -366,9 +372,8 @@ final class IngestLoop: @unchecked Sendable {
             // A stored offset below the log start shows up as a jump at the first record (a gap), so only
             // the end matters here. When the query fails, nothing can be checked: go on as before.
             logStart = stored
-            logEnd = (try? consumer.queryWatermarks(tp, timeout: .seconds(5)))?.high ?? stored
+            logEnd = w?.high ?? stored
         } else if settings.start == .latest {
-            let w = try? consumer.queryWatermarks(tp, timeout: .seconds(5))
             if let s = startOffsets.latestStart(for: key, startsAt: startsAt, watermarks: w.map { ($0.low, $0.high) }) {
                 // The gap ends exactly where consumption starts, so no record falls between the two.
                 (logStart, logEnd) = (s.logStart, s.logEnd)
@@ -393,6 +398,21 @@ final class IngestLoop: @unchecked Sendable {
         return latestTarget
     }
 
+    /// The watermarks ``assign(_:stored:startsAt:watermarks:)`` checks, for the partitions that need
+    /// them (a stored offset, or no stored offset and `start: latest`), asked side by side: one at a
+    /// time, each waited behind the broker's outstanding fetch (up to `fetch.wait.max.ms`), which
+    /// delayed a takeover by seconds. A failed query is absent.
+    private func queryWatermarks(_ partitions: [(key: PartitionKey, stored: Int64?)]) -> [PartitionKey: Watermarks] {
+        let needed = partitions.filter { $0.stored != nil || settings.start == .latest }
+            .map { TopicPartition(topic: $0.key.topic, partition: $0.key.partition) }
+        guard !needed.isEmpty else { return [:] }
+        var out: [PartitionKey: Watermarks] = [:]
+        for (tp, result) in consumer.queryWatermarks(needed, timeout: .seconds(5)) {
+            if case .success(let w) = result { out[PartitionKey(topic: tp.topic, partition: tp.partition)] = w }
+        }
+        return out
+    }
+
     /// Partitions whose stored offset could not be read wait paused; retried every loop.
     private func syncUnsyncedPartitions() {
         guard !machine.unsynced.isEmpty else { return }
@@ -405,6 +425,8 @@ final class IngestLoop: @unchecked Sendable {
             return
         }
         let assigned = consumer.assignment
+        let watermarks = queryWatermarks(
+            keys.filter { assigned.contains(TopicPartition(topic: $0.topic, partition: $0.partition)) }.map { ($0, stored[$0]) })
         var seeks: [PartitionOffset] = []
         var resumes: [TopicPartition] = []
         for key in keys {
@@ -412,7 +434,7 @@ final class IngestLoop: @unchecked Sendable {
             machine.partitionSynced(key)
             guard assigned.contains(tp) else { continue }
             startOffsets.markSynced(key, stored: stored[key])
-            let latestTarget = assign(key, stored: stored[key], startsAt: nil)
+            let latestTarget = assign(key, stored: stored[key], startsAt: nil, watermarks: watermarks[key])
             if machine.tracker.isStopped(key) { continue }  // stays paused (assign said why)
             let target: Int64
             if let s = stored[key] {

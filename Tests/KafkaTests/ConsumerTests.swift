@@ -91,6 +91,7 @@ struct ConsumerTests {
             var values: [String] = []
             var afterSeek: [Int64] = []
             var watermarks: [Int64] = []
+            var batchWatermarks: [TopicPartition: Watermarks] = [:]
             var committed: [TopicPartition: Int64] = [:]
         }
         let outcome = try await onThread(named: "starts-consumer") { () throws -> Outcome in
@@ -122,6 +123,9 @@ struct ConsumerTests {
             }
             let w = try consumer.queryWatermarks(p0, timeout: .seconds(10))
             out.watermarks = [w.low, w.high]
+            for (tp, result) in consumer.queryWatermarks([p0, p1, p0], timeout: .seconds(10)) {
+                if case .success(let w) = result { out.batchWatermarks[tp] = w }
+            }
             out.committed = try consumer.committed([p0, p1], timeout: .seconds(10))
             try consumer.close()
             return out
@@ -133,6 +137,8 @@ struct ConsumerTests {
         #expect(outcome.values.contains("p0-7") && !outcome.values.contains("p0-6"))
         #expect(outcome.afterSeek == Array(2..<10))
         #expect(outcome.watermarks == [0, 10])
+        #expect(outcome.batchWatermarks == [p0: Watermarks(low: 0, high: 10), p1: Watermarks(low: 0, high: 10)],
+                "the batched query answers once per distinct partition, like the single one")
         #expect(outcome.committed.isEmpty, "enable.auto.offset.store=false: nothing stored, so nothing committed unless told")
     }
 

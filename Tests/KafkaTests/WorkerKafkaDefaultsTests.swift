@@ -10,6 +10,7 @@ struct WorkerKafkaDefaultsTests {
         #expect(p["fetch.max.bytes"] == "16777216")
         #expect(p["receive.message.max.bytes"] == "100000000")
         #expect(p["reconnect.backoff.max.ms"] == "1000")
+        #expect(p["fetch.wait.max.ms"] == "100")
     }
 
     @Test("operator properties win, and fetch.max.bytes follows a larger message.max.bytes")
