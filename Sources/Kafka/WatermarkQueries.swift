@@ -17,8 +17,8 @@ public struct Watermarks: Sendable, Hashable {
 ///
 /// Why: `rd_kafka_query_watermark_offsets` asks one partition at a time, and a broker answers requests
 /// on a connection in order, so each query waits behind the fetch already outstanding there (up to
-/// `fetch.wait.max.ms`, 500 ms, when the partition is idle). Asked one after another, twelve newly
-/// assigned partitions took ~4 s (the mock cluster's debug log in a chaos run: one answer every
+/// `fetch.wait.max.ms`, 500 ms by default, when the partitions are idle). Asked one after another, six
+/// newly assigned partitions took ~2 s (the mock cluster's debug log in a chaos run: one answer every
 /// ~0.35 s); asked together, their requests share that wait.
 ///
 /// Guarantees: every query runs on its own short-lived thread (never on Swift's cooperative pool), at
