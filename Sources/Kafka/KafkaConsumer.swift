@@ -504,18 +504,17 @@ final class ConsumerState: RDKafkaLogSink {
         let handle = WatermarkQueryHandle(rk: rk)
         var highs: [TopicPartition: Int64] = [:]
         for (tp, result) in WatermarkQueries.run(partitions, { handle.query($0, timeoutMilliseconds: 5000) }) {
+            let why: String
             switch result {
             case .success(let w) where w.high >= 0:
                 highs[tp] = w.high
-            case .success:
-                logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
-                    "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "no high watermark",
-                ])
-            case .failure(let error):
-                logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
-                    "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "\(error.code)",
-                ])
+                continue
+            case .success: why = "no high watermark"
+            case .failure(let error): why = "\(error.code)"
             }
+            logger.warning("kafka: cannot resolve END at assignment; librdkafka resolves it later", metadata: [
+                "topic": "\(tp.topic)", "partition": "\(tp.partition)", "error": "\(why)",
+            ])
         }
         return highs
     }
