@@ -3,10 +3,11 @@ import Testing
 
 @Suite("the worker's librdkafka defaults")
 struct WorkerKafkaDefaultsTests {
-    @Test("the consumer's prefetch is bounded to 64 MiB and a fetch to 16 MiB unless the operator says otherwise")
+    @Test("the consumer's prefetch is bounded to 64 MiB and 20000 records, and a fetch to 16 MiB, unless the operator says otherwise")
     func consumerBounds() {
         let p = WorkerKafkaDefaults.consumer([:])
         #expect(p["queued.max.messages.kbytes"] == "65536")
+        #expect(p["queued.min.messages"] == "20000")
         #expect(p["fetch.max.bytes"] == "16777216")
         #expect(p["receive.message.max.bytes"] == "100000000")
         #expect(p["reconnect.backoff.max.ms"] == "1000")
@@ -15,8 +16,11 @@ struct WorkerKafkaDefaultsTests {
 
     @Test("operator properties win, and fetch.max.bytes follows a larger message.max.bytes")
     func operatorWins() {
-        let p = WorkerKafkaDefaults.consumer(["queued.max.messages.kbytes": "1024", "message.max.bytes": "200000000"])
+        let p = WorkerKafkaDefaults.consumer([
+            "queued.max.messages.kbytes": "1024", "queued.min.messages": "5", "message.max.bytes": "200000000",
+        ])
         #expect(p["queued.max.messages.kbytes"] == "1024")
+        #expect(p["queued.min.messages"] == "5")
         #expect(p["fetch.max.bytes"] == "200000000")
         #expect(p["receive.message.max.bytes"] == "200000512")
     }
