@@ -45,14 +45,14 @@ LOAD_BEFORE=$(uptime | sed 's/.*load average: //')  # the machine is shared: its
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # name | partitions | shards (0 = default) | loadgen options. Partitions are sized for the mock's ~5 MiB a
-# partition at 300k spans (sdk records of 1–3 spans carry a resource each: ~1 KiB a record). loadgen gets
+# partition at 1M spans (sdk records of 1–3 spans carry a resource each: ~1 KiB a record). loadgen gets
 # --partitions: keyless (sdk) records go to the partition of their traceparent trace id, spread evenly
 # (librdkafka's sticky partitioner would fill one partition a batch and overflow the mock).
 MATRIX=(
   "a collector, 1 shard|96|1|--shape collector --compression lz4"
   "a collector, 2 shards|96|2|--shape collector --compression lz4"
   "b collector-split, zstd, repeat 0.3|16|0|--shape collector-split --compression zstd --repeat 0.3"
-  "c sdk 1-3 spans, traceparent|64|0|--shape sdk --sdk-batch-max 3 --compression lz4"
+  "c sdk 1-3 spans, traceparent|160|0|--shape sdk --sdk-batch-max 3 --compression lz4"
   "j collector, OTLP/JSON|128|0|--shape collector --compression lz4 --encoding json"
   "spans/trace 1|96|0|--shape collector --spans-per-trace 1 --compression lz4"
   "spans/trace 10|96|0|--shape collector --spans-per-trace 10 --compression lz4"
