@@ -131,6 +131,26 @@ public struct KafkaMessage: Sendable {
         return UnsafeRawBufferPointer(start: value, count: value == nil ? 0 : size)
     }
 
+    /// Calls `body` once per header, in record order, with its name bytes (no NUL) and its value (an
+    /// empty buffer with a nil base for a null value, as ``header(_:)`` gives). One pass over the
+    /// headers, however many names the caller looks for; does not allocate.
+    public func forEachHeader(_ body: (_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void) {
+        guard let h = headers else { return }
+        var i = 0
+        while true {
+            var name: UnsafePointer<CChar>? = nil
+            var value: UnsafeRawPointer? = nil
+            var size = 0
+            guard rd_kafka_header_get_all(h, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR else { return }
+            if let name {
+                body(
+                    UnsafeRawBufferPointer(start: name, count: strlen(name)),
+                    UnsafeRawBufferPointer(start: value, count: value == nil ? 0 : size))
+            }
+            i += 1
+        }
+    }
+
     /// Number of headers (duplicates counted).
     public var headerCount: Int {
         guard let h = headers else { return 0 }

@@ -37,12 +37,12 @@ struct Shard: Sendable {
                     let m = batch[Int(i)]
                     let topic = m.topic
                     var isJSON = !env.jsonTopics.isEmpty && env.jsonTopics.contains(topic)
-                    if let ct = m.header("content-type"), hasPrefix(ct, contentType) { isJSON = true }
+                    let headers = RecordHeaders(m)
+                    if let ct = headers.contentType, hasPrefix(ct, contentType) { isJSON = true }
                     let view = RecordView(
                         topic: topic, partition: m.partition, offset: m.offset,
                         timestampUnixMillis: m.timestamp?.milliseconds ?? 0, value: m.value, isJSON: isJSON,
-                        traceparent: m.header("traceparent"), baggage: m.header("baggage"),
-                        tracestate: m.header("tracestate"))
+                        traceparent: headers.traceparent, baggage: headers.baggage, tracestate: headers.tracestate)
                     switch processor.process(view, into: &delta) {
                     case .counted(let n):
                         spans += n

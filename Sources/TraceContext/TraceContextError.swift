@@ -87,6 +87,44 @@ func anyHexValue(_ c: UInt8) -> UInt8 {
 func readHex64(
     _ p: UnsafeRawBufferPointer, _ start: Int, digits: Int, lowercaseOnly: Bool, badAt: inout Int
 ) -> UInt64? {
+    // 16 lowercase digits (every id of a `traceparent`): eight at a time; anything else, or a bad digit
+    // (whose offset the loop below finds), goes digit by digit.
+    if digits == 16, lowercaseOnly, let base = p.baseAddress,
+        let high = lowerHex8(base.loadUnaligned(fromByteOffset: start, as: UInt64.self)),
+        let low = lowerHex8(base.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self))
+    {
+        return UInt64(high) << 32 | UInt64(low)
+    }
+    return readHex64Scalar(p, start, digits: digits, lowercaseOnly: lowercaseOnly, badAt: &badAt)
+}
+
+/// Eight ASCII bytes as loaded from memory (the first digit in the lowest byte on this little-endian
+/// platform) read as eight lowercase hex digits, the first the most significant; nil if any is not
+/// one of `0-9a-f`. SWAR: every byte is checked and converted at once, without branches per digit.
+@inline(__always)
+func lowerHex8(_ raw: UInt64) -> UInt32? {
+    let x = UInt64(littleEndian: raw)
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    guard x & high == 0 else { return nil }  // Every byte < 0x80: the sums below cannot carry across bytes.
+    // A byte b in [lo, hi] ⇔ b + (0x80 - lo) has its top bit set and b + (0x7F - hi) has not.
+    let digit = (x &+ 0x50 &* ones) & ~(x &+ 0x46 &* ones) & high  // '0' (0x30) ... '9' (0x39)
+    let letter = (x &+ 0x1F &* ones) & ~(x &+ 0x19 &* ones) & high  // 'a' (0x61) ... 'f' (0x66)
+    guard digit | letter == high else { return nil }
+    // Nibbles: the low four bits, + 9 for a letter ('a' = 0x61 → 1 + 9).
+    let nibbles = (x & 0x0F0F_0F0F_0F0F_0F0F) &+ (letter >> 7) &* 9
+    // Pairs of digits into bytes (the earlier digit high), then the four bytes in reading order.
+    let bytes = ((nibbles & 0x000F_000F_000F_000F) << 4 | (nibbles >> 8) & 0x000F_000F_000F_000F)
+    let pairs = (bytes | bytes >> 8) & 0x0000_FFFF_0000_FFFF
+    let packed = UInt32(truncatingIfNeeded: pairs | pairs >> 16)
+    return packed.byteSwapped
+}
+
+/// ``readHex64``, one digit at a time (also its oracle in tests).
+@inline(__always)
+func readHex64Scalar(
+    _ p: UnsafeRawBufferPointer, _ start: Int, digits: Int, lowercaseOnly: Bool, badAt: inout Int
+) -> UInt64? {
     var v: UInt64 = 0
     var i = start
     let end = start + digits
