@@ -86,11 +86,15 @@ public enum RecordOutcome: Equatable, Sendable {
 ///
 /// Guarantees: a record is all-or-nothing — either every span of it is folded, or none is and exactly
 /// one `RejectedRecord` is appended (reason codes of docs/ledger.md). Time checks use the record's
-/// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard; its
-/// scratch buffer is reused, so steady-state processing allocates nothing per span (strings copied
-/// into the delta's new keys aside).
+/// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard (its
+/// copies share one ``SpanDecoding/ResourceCache``: never use two copies at once); its scratch buffer
+/// is reused, so steady-state processing allocates nothing per span (strings copied into the delta's
+/// new keys aside), and a protobuf resource repeated across records is decoded once.
 public struct RecordProcessor {
     private var scratch: [DecodedSpan] = []
+    /// Resources decoded from recent records (protobuf only): a record repeating one is not decoded
+    /// again. The spans in `scratch` may point into it until the next record.
+    private let resources = ResourceCache()
     public var pricer: SpanPricer
     public var limits: RecordLimits
 
@@ -136,7 +140,7 @@ public struct RecordProcessor {
             if record.isJSON {
                 try OTLPJSONReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
             } else {
-                try OTLPProtobufReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
+                try OTLPProtobufReader.forEachSpan(in: record.value, cache: resources) { span in scratch.append(copy span) }
             }
         } catch {
             return reject(error.code == .badIDs ? .badIDs : .undecodable, error.description)

@@ -33,6 +33,19 @@ public enum OTLPProtobufReader {
         try r.request(0, bytes.count, body)
     }
 
+    /// ``forEachSpan(in:_:)``, taking a `ResourceSpans`' resource from `cache` when the same bytes were
+    /// decoded recently (only a `ResourceSpans` with exactly one `resource` field). The spans' views of
+    /// resource attributes then point into the cache: valid until the next call with this cache.
+    public static func forEachSpan(
+        in bytes: UnsafeRawBufferPointer, cache: ResourceCache, _ body: (borrowing DecodedSpan) -> Void
+    ) throws(SpanDecodingError) {
+        cache.beginRecord()
+        guard let base = bytes.baseAddress else { return }
+        var r = ProtoReader(base: base)
+        r.cache = cache
+        try r.request(0, bytes.count, body)
+    }
+
     /// Number of spans in the record, validating framing and ids but reading no attribute.
     public static func countSpans(in bytes: UnsafeRawBufferPointer) throws(SpanDecodingError) -> Int {
         var n = 0
@@ -97,6 +110,8 @@ public struct RecordSummary: Hashable, Sendable {
 /// start, so errors carry them directly.
 struct ProtoReader {
     let base: UnsafeRawPointer
+    /// Decoded resources of recent records (``OTLPProtobufReader/forEachSpan(in:cache:_:)``), if any.
+    var cache: ResourceCache? = nil
 
     @inline(__always)
     func byte(_ pos: Int) -> UInt8 { base.load(fromByteOffset: pos, as: UInt8.self) }
@@ -215,20 +230,35 @@ struct ProtoReader {
     }
 
     func resourceSpans(_ start: Int, _ end: Int, _ body: (borrowing DecodedSpan) -> Void) throws(SpanDecodingError) {
-        // Pass 1: the resource (it may follow the spans on the wire; repeated resources merge).
+        // Pass 1: the resource (it may follow the spans on the wire; repeated resources merge). With a
+        // cache, the first resource field is decoded only once it is known to be the only one.
         var resource = KnownAttributes()
         var pos = start
         var hasScopeSpans = false
+        var deferred: (start: Int, count: Int)? = nil
+        var resourceFields = 0
         while pos < end {
             let (f, w) = try tag(&pos, end)
             if f == 1, w == Wire.len {
                 let n = try length(&pos, end)
-                try self.resource(pos, pos + n, &resource)
+                resourceFields += 1
+                if let d = deferred {
+                    try self.resource(d.start, d.start + d.count, &resource)
+                    deferred = nil
+                    try self.resource(pos, pos + n, &resource)
+                } else if cache != nil, resourceFields == 1 {
+                    deferred = (pos, n)
+                } else {
+                    try self.resource(pos, pos + n, &resource)
+                }
                 pos += n
             } else {
                 if f == 2, w == Wire.len { hasScopeSpans = true }
                 try skip(w, field: f, &pos, end, depth: 0)
             }
+        }
+        if let d = deferred {  // The only resource field.
+            resource = try cachedResource(d.start, d.count)
         }
         guard hasScopeSpans else { return }
         // Pass 2: the spans.
@@ -243,6 +273,27 @@ struct ProtoReader {
                 try skip(w, field: f, &pos, end, depth: 0)
             }
         }
+    }
+
+    /// The resource at `start` (`count` bytes) from the cache, or decoded here (errors name offsets in
+    /// the record) and then stored, decoded again from the cache's copy.
+    func cachedResource(_ start: Int, _ count: Int) throws(SpanDecodingError) -> KnownAttributes {
+        let bytes = UnsafeRawBufferPointer(start: base + start, count: count)
+        guard let cache else {
+            var attrs = KnownAttributes()
+            try resource(start, start + count, &attrs)
+            return attrs
+        }
+        let hash = ResourceCache.hash(bytes)
+        if let hit = cache.lookup(bytes, hash: hash) { return hit }
+        var attrs = KnownAttributes()
+        try resource(start, start + count, &attrs)
+        let stored = cache.store(bytes, hash: hash) { copy, n in
+            var fromCopy = KnownAttributes()
+            do { try ProtoReader(base: copy).resource(0, n, &fromCopy) } catch { return nil }
+            return fromCopy
+        }
+        return stored ?? attrs
     }
 
     func resource(_ start: Int, _ end: Int, _ attrs: inout KnownAttributes) throws(SpanDecodingError) {

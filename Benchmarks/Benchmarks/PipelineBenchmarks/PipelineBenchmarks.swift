@@ -22,9 +22,10 @@ struct Corpus: @unchecked Sendable {
     var spans = 0
     var bytes = 0
 
-    init(shape: TrafficConfiguration.Shape, spans target: Int, catalog: URL) {
+    init(shape: TrafficConfiguration.Shape, spans target: Int, catalog: URL, sdkSpansPerRecordMax: Int = 8) {
         var c = TrafficConfiguration(seed: 7, shape: shape, recordTimeNanos: 1_767_225_600_000_000_000)
         c.poisonFraction = 0
+        c.sdkSpansPerRecordMax = sdkSpansPerRecordMax
         var generator: TrafficGenerator
         do {
             generator = try TrafficGenerator(configuration: c, pricer: ReferencePricer(catalog: ReferenceCatalog(contentsOf: catalog)))
@@ -126,7 +127,11 @@ let benchmarks: @Sendable () -> Void = {
 
     // Fold: `RecordProcessor.process` (decode + validate + price + fold) of every record into a fresh
     // epoch delta, per shape: collector (one trace a record) and collector-split (issue #12 shape b).
-    for (name, corpus) in [("collector", collector), ("collector-split", Corpus(shape: .collectorSplit, spans: 10_000, catalog: url))] {
+    // sdk: 1-3 spans a record, each record with its service's whole resource (issue #12 shape c).
+    let sdk = Corpus(shape: .sdk, spans: 10_000, catalog: url, sdkSpansPerRecordMax: 3)
+    for (name, corpus) in [
+        ("collector", collector), ("collector-split", Corpus(shape: .collectorSplit, spans: 10_000, catalog: url)), ("sdk", sdk),
+    ] {
         let processor = Box(RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: RecordLimits()))
         Benchmark("fold:_RecordProcessor.process,_10k_\(name)_spans") { benchmark in
             let clock = ContinuousClock()
@@ -134,6 +139,31 @@ let benchmarks: @Sendable () -> Void = {
             let n = foldRecords(corpus, &processor.value)
             benchmark.measurement(kspansPerSecond, Int(Double(n) / seconds(start.duration(to: clock.now)) / 1000))
             precondition(n == corpus.spans, "fold lost spans: \(n) of \(corpus.spans)")
+        }
+    }
+
+    // Decode alone on the sdk corpus, without and with the resource cache (`ResourceCache`: a record
+    // repeating a recent resource does not decode it again).
+    let cache = Box(ResourceCache())
+    do {
+        let probe = ResourceCache()
+        for v in sdk.values { try? OTLPProtobufReader.forEachSpan(in: v, cache: probe) { _ in } }
+        print("sdk corpus: \(sdk.values.count) records, \(sdk.spans) spans, resource cache \(probe.hits) hits of \(probe.lookups)")
+    }
+    for (name, cached) in [("zero-copy", false), ("zero-copy_+_resource_cache", true)] {
+        Benchmark("decode:_\(name),_10k_sdk_spans") { benchmark in
+            let clock = ContinuousClock()
+            let start = clock.now
+            var n = 0
+            for v in sdk.values {
+                if cached {
+                    try? OTLPProtobufReader.forEachSpan(in: v, cache: cache.value) { _ in n += 1 }
+                } else {
+                    try? OTLPProtobufReader.forEachSpan(in: v) { _ in n += 1 }
+                }
+            }
+            benchmark.measurement(kspansPerSecond, Int(Double(n) / seconds(start.duration(to: clock.now)) / 1000))
+            precondition(n == sdk.spans, "decode lost spans: \(n) of \(sdk.spans)")
         }
     }
 }
