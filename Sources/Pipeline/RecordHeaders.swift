@@ -1,4 +1,5 @@
 import Kafka
+import SpanDecoding
 
 /// The headers a shard reads from a record (`traceparent`, `tracestate`, `baggage`, `content-type`),
 /// found in one pass over the record's headers instead of one lookup per name.
@@ -13,22 +14,15 @@ struct RecordHeaders {
     var contentType: UnsafeRawBufferPointer?
 
     init(_ m: KafkaMessage) {
-        m.forEachHeader { name, value in
-            switch name.count {
-            case 7 where Self.equals(name, "baggage"): baggage = value
-            case 10 where Self.equals(name, "tracestate"): tracestate = value
-            case 11 where Self.equals(name, "traceparent"): traceparent = value
-            case 12 where Self.equals(name, "content-type"): contentType = value
+        m.forEachHeader { bytes, value in
+            let name = ByteView(bytes)
+            switch bytes.count {
+            case 7 where name.equals("baggage"): baggage = value
+            case 10 where name.equals("tracestate"): tracestate = value
+            case 11 where name.equals("traceparent"): traceparent = value
+            case 12 where name.equals("content-type"): contentType = value
             default: break
             }
         }
-    }
-
-    @inline(__always)
-    private static func equals(_ bytes: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
-        guard bytes.count == literal.utf8CodeUnitCount else { return false }
-        let l = literal.utf8Start
-        for i in 0..<bytes.count where bytes[i] != l[i] { return false }
-        return true
     }
 }

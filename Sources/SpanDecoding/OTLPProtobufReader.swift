@@ -257,8 +257,8 @@ struct ProtoReader {
                 try skip(w, field: f, &pos, end, depth: 0)
             }
         }
-        if let d = deferred {  // The only resource field.
-            resource = try cachedResource(d.start, d.count)
+        if let d = deferred, let cache {  // The only resource field (deferred only with a cache).
+            resource = try cachedResource(d.start, d.count, cache)
         }
         guard hasScopeSpans else { return }
         // Pass 2: the spans.
@@ -277,13 +277,8 @@ struct ProtoReader {
 
     /// The resource at `start` (`count` bytes) from the cache, or decoded here (errors name offsets in
     /// the record) and then stored, decoded again from the cache's copy.
-    func cachedResource(_ start: Int, _ count: Int) throws(SpanDecodingError) -> KnownAttributes {
+    func cachedResource(_ start: Int, _ count: Int, _ cache: ResourceCache) throws(SpanDecodingError) -> KnownAttributes {
         let bytes = UnsafeRawBufferPointer(start: base + start, count: count)
-        guard let cache else {
-            var attrs = KnownAttributes()
-            try resource(start, start + count, &attrs)
-            return attrs
-        }
         let hash = ResourceCache.hash(bytes)
         if let hit = cache.lookup(bytes, hash: hash) { return hit }
         var attrs = KnownAttributes()
