@@ -41,12 +41,11 @@ public struct TransactionDelta: Sendable, Equatable {
 
     public init() {}
 
-    /// Adds `other` as the ledger's upsert would.
+    /// Adds `other` as the ledger's upsert adds a new row to a stored one: the first root name wins;
+    /// `service` and `environment` come from the row holding the root when only `other` holds it,
+    /// otherwise first-non-null.
     public mutating func merge(_ o: TransactionDelta) {
-        transaction = transaction ?? o.transaction
-        service = service ?? o.service
-        environment = environment ?? o.environment
-        sessionID = sessionID ?? o.sessionID
+        mergeNamesAndTimes(o)
         costNanoUSD += o.costNanoUSD
         computeNanoUSD += o.computeNanoUSD
         serverlessNanoUSD += o.serverlessNanoUSD
@@ -57,8 +56,46 @@ public struct TransactionDelta: Sendable, Equatable {
         inputTokens += o.inputTokens
         outputTokens += o.outputTokens
         sampledSpansMicro += o.sampledSpansMicro
+    }
+
+    /// The part of ``merge(_:)`` without arithmetic.
+    mutating func mergeNamesAndTimes(_ o: TransactionDelta) {
+        if transaction == nil && o.transaction != nil {
+            service = o.service ?? service
+            environment = o.environment ?? environment
+        } else {
+            service = service ?? o.service
+            environment = environment ?? o.environment
+        }
+        transaction = transaction ?? o.transaction
+        sessionID = sessionID ?? o.sessionID
         firstStartUnixNanos = min(firstStartUnixNanos, o.firstStartUnixNanos)
         lastEndUnixNanos = max(lastEndUnixNanos, o.lastEndUnixNanos)
+    }
+}
+
+extension TransactionDelta {
+    /// ``merge(_:)`` with checked sums: nil when any would overflow `Int64`.
+    public func checkedMerging(_ o: TransactionDelta) -> TransactionDelta? {
+        func add(_ a: Int64, _ b: Int64, _ overflowed: inout Bool) -> Int64 {
+            let (sum, o) = a.addingReportingOverflow(b)
+            overflowed = overflowed || o
+            return sum
+        }
+        var overflowed = false
+        var m = self
+        m.mergeNamesAndTimes(o)
+        m.costNanoUSD = add(costNanoUSD, o.costNanoUSD, &overflowed)
+        m.computeNanoUSD = add(computeNanoUSD, o.computeNanoUSD, &overflowed)
+        m.serverlessNanoUSD = add(serverlessNanoUSD, o.serverlessNanoUSD, &overflowed)
+        m.llmNanoUSD = add(llmNanoUSD, o.llmNanoUSD, &overflowed)
+        m.spanCount = add(spanCount, o.spanCount, &overflowed)
+        m.errorCount = add(errorCount, o.errorCount, &overflowed)
+        m.unpricedCount = add(unpricedCount, o.unpricedCount, &overflowed)
+        m.inputTokens = add(inputTokens, o.inputTokens, &overflowed)
+        m.outputTokens = add(outputTokens, o.outputTokens, &overflowed)
+        m.sampledSpansMicro = add(sampledSpansMicro, o.sampledSpansMicro, &overflowed)
+        return overflowed ? nil : m
     }
 }
 
@@ -404,6 +441,27 @@ public struct EpochDelta: Sendable {
                 return m
             }
         }
+    }
+
+    /// The `transactions` rows of `slices` added up per key (``TransactionDelta/merge(_:)``, in slice
+    /// order), so that each key appears once; nil when a sum would overflow `Int64` (the ledger then adds
+    /// the rows up in SQL `numeric`). Checked arithmetic: safe whatever the slices hold.
+    public static func mergedTransactions(of slices: [EpochDelta]) -> [TransactionKey: TransactionDelta]? {
+        let withRows = slices.filter { !$0.transactions.isEmpty }
+        guard var merged = withRows.first?.transactions else { return [:] }
+        guard withRows.count > 1 else { return merged }
+        merged.reserveCapacity(withRows.reduce(0) { $0 + $1.transactions.count })
+        for slice in withRows.dropFirst() {
+            for (key, delta) in slice.transactions {
+                if let index = merged.index(forKey: key) {
+                    guard let sum = merged.values[index].checkedMerging(delta) else { return nil }
+                    merged.values[index] = sum
+                } else {
+                    merged[key] = delta
+                }
+            }
+        }
+        return merged
     }
 
     /// Total cost in the transaction deltas of every slice.

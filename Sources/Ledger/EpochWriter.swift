@@ -22,7 +22,8 @@ public struct EpochWriteReport: Sendable {
 ///   the write throws `LedgerError.fenced` naming that partition. This check runs first, so a zombie
 ///   writer takes no ledger row lock.
 /// - Upserts are additive and set-based (binary COPY into `ON COMMIT DELETE ROWS` temp tables, then one
-///   `INSERT … SELECT … GROUP BY … ORDER BY key ON CONFLICT DO UPDATE` per table), `transactions` first,
+///   `INSERT … SELECT … ORDER BY key ON CONFLICT DO UPDATE` per table, grouped by key in SQL except for
+///   `transactions`, whose rows are merged per key and sorted before the COPY), `transactions` first,
 ///   then the rollups, each in key order, so concurrent writers lock rows in one order.
 /// - After every commit: Σ transactions.cost_nusd = Σ domain_hourly.cost_nusd + Σ pending_attribution.cost_nusd.
 /// - Retries: `23514` (no partition for a month) → creates the epoch's partitions in a short separate
@@ -38,6 +39,9 @@ public struct LedgerEpochWriter: Sendable {
     public var partitionRetriesMax: Int
     /// `work_mem` of the epoch transaction (MB).
     public var workMemMegabytes: Int = 64
+    /// Whether rows of one key in several slices are added up here (checked; the upsert then neither
+    /// groups nor sorts) rather than by the upsert's `GROUP BY`. Tests turn it off to compare the two.
+    var mergesTransactionsBeforeCopy = true
 
     /// The domain name of cost whose root never arrived within the grace period.
     public static let unattributed = "(unattributed)"
@@ -60,7 +64,7 @@ public struct LedgerEpochWriter: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         try epoch.validatePlan()
-        let staged = try StagedEpoch(epoch)  // Checks the rows (hours, sums) as it encodes them.
+        let staged = try StagedEpoch(epoch, mergingTransactions: mergesTransactionsBeforeCopy)  // Checks the rows (hours, sums) as it encodes them.
         var attempts = 0
         var partitionRetries = 0
         var created: [String] = []
@@ -210,15 +214,7 @@ public struct LedgerEpochWriter: Sendable {
                     INSERT INTO \(table("transactions")) AS t (month, trace_id, transaction, service, environment,
                         session_id, cost_nusd, compute_nusd, serverless_nusd, llm_nusd, span_count, error_count,
                         unpriced_count, input_tokens, output_tokens, first_start, last_end, updated_at, sampled_spans)
-                    SELECT month, trace_id, max(transaction),
-                        coalesce(max(service) FILTER (WHERE transaction IS NOT NULL), max(service)),
-                        coalesce(max(environment) FILTER (WHERE transaction IS NOT NULL), max(environment)),
-                        max(session_id), sum(cost), sum(compute), sum(serverless),
-                        sum(llm), sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
-                        sum(input_tokens), sum(output_tokens), min(first_start), max(last_end), now(),
-                        sum(sampled_micro) * 0.000001
-                    FROM pg_temp.traceledger_stage_tx
-                    GROUP BY trace_id, month ORDER BY trace_id, month
+                    \(staged.transactionsUnique ? Self.stagedTransactionsAsIs : Self.stagedTransactionsGrouped)
                     ON CONFLICT (trace_id, month) DO UPDATE SET
                         transaction = coalesce(t.transaction, EXCLUDED.transaction),
                         service = CASE WHEN t.transaction IS NULL AND EXCLUDED.transaction IS NOT NULL
@@ -370,6 +366,29 @@ public struct LedgerEpochWriter: Sendable {
         }
     }
 
+    /// The upsert's source when the staged `transactions` rows are one per key, in key order (the usual
+    /// case): the rows as they are. The sort finds them presorted.
+    static let stagedTransactionsAsIs = """
+        SELECT month, trace_id, transaction, service, environment, session_id, cost, compute, serverless, llm,
+            spans, errors, unpriced, input_tokens, output_tokens, first_start, last_end, now(),
+            sampled_micro * 0.000001
+        FROM pg_temp.traceledger_stage_tx ORDER BY trace_id, month
+        """
+
+    /// The upsert's source when staged rows may share a key (slices whose sums could overflow `bigint`
+    /// when added in Swift): added up in `numeric`, the root row's service and environment preferred.
+    static let stagedTransactionsGrouped = """
+        SELECT month, trace_id, max(transaction),
+            coalesce(max(service) FILTER (WHERE transaction IS NOT NULL), max(service)),
+            coalesce(max(environment) FILTER (WHERE transaction IS NOT NULL), max(environment)),
+            max(session_id), sum(cost), sum(compute), sum(serverless),
+            sum(llm), sum(spans)::bigint, sum(errors)::bigint, sum(unpriced)::bigint,
+            sum(input_tokens), sum(output_tokens), min(first_start), max(last_end), now(),
+            sum(sampled_micro) * 0.000001
+        FROM pg_temp.traceledger_stage_tx
+        GROUP BY trace_id, month ORDER BY trace_id, month
+        """
+
     /// Session-local staging tables, emptied at every commit (and by any rollback of their rows).
     static let stagingDDL = """
         CREATE TEMP TABLE IF NOT EXISTS traceledger_stage_tx (month date, trace_id bytea, transaction text,
@@ -400,6 +419,8 @@ public struct LedgerEpochWriter: Sendable {
 struct StagedEpoch: Sendable {
     var copies: [(table: String, data: [UInt8])] = []
     var hasTransactions = false
+    /// The staged `transactions` rows have distinct keys and come in (trace_id, month) order.
+    var transactionsUnique = false
     var hasSessions = false
     var hasModels = false
     var hasRejected = false
@@ -407,7 +428,7 @@ struct StagedEpoch: Sendable {
 
     /// - Throws: what ``LedgerEpoch/validate()`` throws for the rows: `LedgerError.invalidMonth` for an
     ///   hour outside 1970-01 ... 9999-12, `.invalidEpoch` when Σ transactions ≠ Σ trace-hours cost.
-    init(_ epoch: LedgerEpoch) throws {
+    init(_ epoch: LedgerEpoch, mergingTransactions: Bool = true) throws {
         let slices = epoch.slices
         var counts = (transactions: 0, traceHours: 0, roots: 0, sessions: 0, models: 0, rejected: 0)
         for slice in slices {
@@ -427,28 +448,23 @@ struct StagedEpoch: Sendable {
         if counts.transactions > 0 {
             hasTransactions = true
             var encoder = BinaryCopyEncoder(reservingCapacity: counts.transactions * 200)
-            for slice in slices {
-                for (key, delta) in slice.transactions {
+            if mergingTransactions, let merged = EpochDelta.mergedTransactions(of: slices) {
+                // One row per key, in the upsert's (trace_id, month) order: the SQL neither groups nor
+                // (beyond a presorted check) sorts them.
+                transactionsUnique = true
+                var keys = Array(merged.keys)
+                keys.sort { ($0.traceID, $0.month) < ($1.traceID, $1.month) }
+                for key in keys {
+                    guard let delta = merged[key] else { continue }
                     traceSum += Int128(delta.costNanoUSD)
-                    encoder.beginRow(fieldCount: 18)
-                    encoder.appendDate(postgresDays: dates.days(key.month))
-                    encoder.appendTraceID(key.traceID)
-                    encoder.appendText(delta.transaction)
-                    encoder.appendText(delta.service)
-                    encoder.appendText(delta.environment)
-                    encoder.appendText(delta.sessionID)
-                    encoder.appendInt8(delta.costNanoUSD)
-                    encoder.appendInt8(delta.computeNanoUSD)
-                    encoder.appendInt8(delta.serverlessNanoUSD)
-                    encoder.appendInt8(delta.llmNanoUSD)
-                    encoder.appendInt8(delta.spanCount)
-                    encoder.appendInt8(delta.errorCount)
-                    encoder.appendInt8(delta.unpricedCount)
-                    encoder.appendInt8(delta.inputTokens)
-                    encoder.appendInt8(delta.outputTokens)
-                    encoder.appendTimestamptz(nanos: delta.firstStartUnixNanos)
-                    encoder.appendTimestamptz(nanos: delta.lastEndUnixNanos)
-                    encoder.appendInt8(delta.sampledSpansMicro)
+                    encoder.appendTransactionRow(key, delta, days: dates.days(key.month))
+                }
+            } else {
+                for slice in slices {
+                    for (key, delta) in slice.transactions {
+                        traceSum += Int128(delta.costNanoUSD)
+                        encoder.appendTransactionRow(key, delta, days: dates.days(key.month))
+                    }
                 }
             }
             copies.append(("traceledger_stage_tx", encoder.finish()))
@@ -593,6 +609,29 @@ struct DateCache {
 }
 
 extension BinaryCopyEncoder {
+    /// One `traceledger_stage_tx` row (18 fields, in the staging table's column order).
+    mutating func appendTransactionRow(_ key: TransactionKey, _ delta: TransactionDelta, days: Int32) {
+        beginRow(fieldCount: 18)
+        appendDate(postgresDays: days)
+        appendTraceID(key.traceID)
+        appendText(delta.transaction)
+        appendText(delta.service)
+        appendText(delta.environment)
+        appendText(delta.sessionID)
+        appendInt8(delta.costNanoUSD)
+        appendInt8(delta.computeNanoUSD)
+        appendInt8(delta.serverlessNanoUSD)
+        appendInt8(delta.llmNanoUSD)
+        appendInt8(delta.spanCount)
+        appendInt8(delta.errorCount)
+        appendInt8(delta.unpricedCount)
+        appendInt8(delta.inputTokens)
+        appendInt8(delta.outputTokens)
+        appendTimestamptz(nanos: delta.firstStartUnixNanos)
+        appendTimestamptz(nanos: delta.lastEndUnixNanos)
+        appendInt8(delta.sampledSpansMicro)
+    }
+
     mutating func appendTraceID(_ id: TraceID) {
         appendBytea16(high: id.high, low: id.low)
     }

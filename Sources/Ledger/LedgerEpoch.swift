@@ -2,7 +2,8 @@ public import Aggregation
 
 /// What one ``LedgerEpochWriter/write(_:on:)`` commits: the shards' ``EpochDelta``s and the offsets plan
 /// of one sealed epoch, plus who writes it. The rows are Aggregation's own values, encoded as they are
-/// (no copy into other row types); keys that several deltas share are merged by the writer's `GROUP BY`.
+/// (no copy into other row types); `transactions` keys that several deltas share are added up by the
+/// writer before its COPY (checked), other tables' by its `GROUP BY`.
 ///
 /// Guarantees (checked by ``validate()``; the writer checks the same while it encodes the rows, before
 /// any I/O): a consumer group
