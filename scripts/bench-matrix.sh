@@ -59,6 +59,12 @@ MATRIX=(
   "spans/trace 100|96|0|--shape collector --spans-per-trace 100 --compression lz4"
 )
 
+# Producer batches of ~100 ms, as a Collector's Kafka exporter sends them. The mock broker finds a fetch
+# offset by walking the partition's list of message sets (rd_kafka_mock_msgset_find), so the 5 ms default
+# (a message set of 1–2 records per partition on small records) cost the mock ~0.25–0.35 of this box's
+# 2 cores, taken from the worker and the peer alike; a real broker uses an offset index.
+LINGER_MS=${LINGER_MS:-100}
+
 row=0
 last_load=""
 for entry in "${MATRIX[@]}"; do
@@ -78,7 +84,8 @@ for entry in "${MATRIX[@]}"; do
     TOPIC=$topic
     echo "bench[$row]: producing $SPANS spans ($name) to $parts partitions …" >&2
     # shellcheck disable=SC2086
-    "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --poison 0 --partitions "$parts" $opts \
+    "$B" loadgen --brokers "$BROKERS" --topic "$TOPIC" --spans "$SPANS" --poison 0 --partitions "$parts" \
+      --linger-ms "$LINGER_MS" $opts \
       --manifest "$work/manifest-$row.json" >"$work/loadgen.out"
     RECORDS=$(sed -n 's/^produced \([0-9]*\) records.*/\1/p' "$work/loadgen.out")
     TOTAL_SPANS=$(sed -n 's/.*records (\([0-9]*\) spans.*/\1/p' "$work/loadgen.out")
