@@ -86,9 +86,6 @@ final class EpochWriterLoop: @unchecked Sendable {
                 switch error.kind {
                 case .fenced:
                     voidBelow.store(epoch.plan.generation + 1, ordering: .releasing)
-                    // Counted at the moment of the fence, not when the ingest thread reads the notice: a
-                    // fence seen during shutdown must still show in `fencedEpochs`.
-                    deadLetters.gauges.fencedEpochs.add(1, ordering: .relaxed)
                     logger.warning(
                         "epoch fenced: another writer moved a partition; dropping state",
                         metadata: [
@@ -97,6 +94,10 @@ final class EpochWriterLoop: @unchecked Sendable {
                             "partitions": "\(epoch.plan.advances.map { "\($0.partition.partition)" }.joined(separator: ","))",
                             "detail": "\(error.detail)",
                         ])
+                    // Counted at the moment of the fence, not when the ingest thread reads the notice (a
+                    // fence seen during shutdown must still show in `fencedEpochs`), and after the warning,
+                    // so that whoever sees the count finds the line.
+                    deadLetters.gauges.fencedEpochs.add(1, ordering: .relaxed)
                     notices.post(.fenced(epochID: id, detail: error.detail))
                     deadLetters.gauges.metrics.epochFenced()
                     return
