@@ -59,11 +59,12 @@ MATRIX=(
   "spans/trace 100|96|0|--shape collector --spans-per-trace 100 --compression lz4"
 )
 
-# Producer batches of ~100 ms, as a Collector's Kafka exporter sends them. The mock broker finds a fetch
-# offset by walking the partition's list of message sets (rd_kafka_mock_msgset_find), so the 5 ms default
-# (a message set of 1–2 records per partition on small records) cost the mock ~0.25–0.35 of this box's
-# 2 cores, taken from the worker and the peer alike; a real broker uses an offset index.
-LINGER_MS=${LINGER_MS:-100}
+# loadgen's linger.ms (its default 5 ms unless LINGER_MS is set). Larger producer batches (LINGER_MS=100)
+# move load between the parts (session 11, README): the mock broker walks a partition's message-set list
+# on every fetch (rd_kafka_mock_msgset_find), so 1–2-record message sets cost it ~0.25–0.35 of the 2 cores;
+# with ~100 ms batches it is nearly idle, but the worker's peak RSS roughly doubles on some shapes and the
+# OTLP/JSON row halves (librdkafka 2.0.2 refetches only when its broker thread next wakes up).
+LINGER_MS=${LINGER_MS:-5}
 
 row=0
 last_load=""

@@ -52,8 +52,8 @@ for _ in $(seq 1 100); do [ -s "$work/mock.out" ] && break; sleep 0.1; done
 BROKERS=$(head -n 1 "$work/mock.out")
 
 echo "bench: producing $SPANS spans to $PARTITIONS partitions (collector shape, 1 % poison, lz4) …" >&2
-# ~100 ms producer batches (why: scripts/bench-matrix.sh, LINGER_MS).
-"$B" loadgen --brokers "$BROKERS" --spans "$SPANS" --linger-ms 100 --manifest "$work/manifest.json" | tee "$work/loadgen.out" >&2
+# LINGER_MS: loadgen's linger.ms (see scripts/bench-matrix.sh).
+"$B" loadgen --brokers "$BROKERS" --spans "$SPANS" --linger-ms "${LINGER_MS:-5}" --manifest "$work/manifest.json" | tee "$work/loadgen.out" >&2
 RECORDS=$(sed -n 's/^produced \([0-9]*\) records.*/\1/p' "$work/loadgen.out")
 TOTAL_SPANS=$(sed -n 's/.*records (\([0-9]*\) spans.*/\1/p' "$work/loadgen.out")
 
