@@ -45,6 +45,10 @@ struct RebalanceLossTests {
         let plan = LoadPlan(spans: 60_000, shape: .collector, poisonFraction: 0, seed: 23, topic: topic, spansPerSecond: 2_000)
         let load = LoadProducer(
             producer: producer, catalogURL: repositoryRoot.appendingPathComponent("config/pricing.yaml"), plan: plan)
+        func series(_ m: MetricsExporter, _ kind: String) throws -> Double {
+            try ParsedExposition(parsing: m.render(openMetrics: false), openMetrics: false)
+                .value("traceledger_rebalances_total", ["kind": kind]) ?? 0
+        }
         let started = ContinuousClock.now
         var aStopping: Task<Void, any Error>?
         let (manifest, produced) = try load.run { _ in
@@ -52,7 +56,9 @@ struct RebalanceLossTests {
             if b == nil, elapsed > .seconds(6) {
                 b = InProcessWorker(configuration: config, conninfo: conninfo, logger: logger, metrics: metricsB)
             }
-            if aStopping == nil, elapsed > .seconds(20) {
+            // A leaves only once B holds its first partitions: on a slow machine B's join could otherwise
+            // still be under way, and one rebalance would give B everything at once.
+            if aStopping == nil, elapsed > .seconds(20), (try? series(metricsB, "assigned")) ?? 0 >= 1 {
                 aStopping = Task { try await a.stop() }
             }
             return true
@@ -64,10 +70,6 @@ struct RebalanceLossTests {
         #expect(committed)
         #expect(b != nil && aStopping != nil, "both rebalances happened during the load")
 
-        func series(_ m: MetricsExporter, _ kind: String) throws -> Double {
-            try ParsedExposition(parsing: m.render(openMetrics: false), openMetrics: false)
-                .value("traceledger_rebalances_total", ["kind": kind]) ?? 0
-        }
         // A: revoked some partitions when B joined; B: got some, then all when A left.
         #expect(try series(metricsA, "revoked") >= 1)
         #expect(try series(metricsB, "assigned") >= 2)
