@@ -428,7 +428,7 @@ struct StagedEpoch: Sendable {
 
     /// - Throws: what ``LedgerEpoch/validate()`` throws for the rows: `LedgerError.invalidMonth` for an
     ///   hour outside 1970-01 ... 9999-12, `.invalidEpoch` when Σ transactions ≠ Σ trace-hours cost.
-    init(_ epoch: LedgerEpoch, mergingTransactions: Bool = true) throws {
+    init(_ epoch: LedgerEpoch, mergingTransactions: Bool) throws {
         let slices = epoch.slices
         var counts = (transactions: 0, traceHours: 0, roots: 0, sessions: 0, models: 0, rejected: 0)
         for slice in slices {
@@ -452,10 +452,13 @@ struct StagedEpoch: Sendable {
                 // One row per key, in the upsert's (trace_id, month) order: the SQL neither groups nor
                 // (beyond a presorted check) sorts them.
                 transactionsUnique = true
-                var keys = Array(merged.keys)
-                keys.sort { ($0.traceID, $0.month) < ($1.traceID, $1.month) }
-                for key in keys {
-                    guard let delta = merged[key] else { continue }
+                var order = Array(merged.indices)  // Sorted positions: no second hash lookup per row.
+                order.sort {
+                    let (a, b) = (merged[$0].key, merged[$1].key)
+                    return (a.traceID, a.month) < (b.traceID, b.month)
+                }
+                for index in order {
+                    let (key, delta) = merged[index]
                     traceSum += Int128(delta.costNanoUSD)
                     encoder.appendTransactionRow(key, delta, days: dates.days(key.month))
                 }
