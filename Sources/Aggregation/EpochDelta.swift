@@ -375,6 +375,19 @@ public struct EpochDelta: Sendable {
 
     public init() {}
 
+    /// An empty delta whose maps have room for as many rows as `previous`'s open slice held, at most
+    /// `maxRowsPerMap` each: a shard's next epoch usually folds about as many keys as its last one, and
+    /// sized maps are not rehashed again and again while they grow. Reserving never admits more rows
+    /// than growing would; it only moves the allocation to the start of the epoch.
+    public init(sizedLike previous: EpochDelta, maxRowsPerMap: Int) {
+        let cap = max(0, maxRowsPerMap)
+        transactions.reserveCapacity(min(previous.transactions.count, cap))
+        traceHours.reserveCapacity(min(previous.traceHours.count, cap))
+        roots.reserveCapacity(min(previous.roots.count, cap))
+        sessions.reserveCapacity(min(previous.sessions.count, cap))
+        models.reserveCapacity(min(previous.models.count, cap))
+    }
+
     public var isEmpty: Bool {
         transactions.isEmpty && rejected.isEmpty && counters.spansExcluded.isEmpty && counters.recordsCounted == 0
             && closedSlices.isEmpty

@@ -20,6 +20,9 @@ struct DomainAttribution {
     private var pending: [TraceID: Int128] = [:]
 
     /// The epoch's cost by domain, with each domain's most expensive trace in the epoch.
+    ///
+    /// Per trace it hashes the trace id a few times and the domain name once (when its root is seen);
+    /// the sums run over domain positions, and only each domain's top trace is formatted as hex.
     mutating func add(_ deltas: [EpochDelta]) -> [DomainCost] {
         var traceCost: [TraceID: Int128] = [:]
         for d in deltas {
@@ -28,39 +31,59 @@ struct DomainAttribution {
                     if known.count >= Self.tracesMax { known.removeAll(keepingCapacity: true) }
                     known[trace] = root.transaction
                 }
+                traceCost.reserveCapacity(traceCost.count + slice.transactions.count)
                 for (key, t) in slice.transactions { traceCost[key.traceID, default: 0] += Int128(t.costNanoUSD) }
             }
         }
-        var byDomain: [String: DomainCost] = [:]
-        func add(_ domain: String, _ trace: TraceID?, _ cost: Int128) {
-            var c = byDomain[domain] ?? DomainCost(domain: domain, nanoUSD: 0)
-            c.nanoUSD += cost
-            if let trace, cost > c.topTraceNanoUSD {
-                c.topTraceIDHex = trace.description
-                c.topTraceNanoUSD = cost
-            }
-            byDomain[domain] = c
-        }
+        var sums = DomainSums()
         for (trace, cost) in traceCost {
             if let domain = known[trace] {
-                add(domain, trace, cost + (pending.removeValue(forKey: trace) ?? 0))
+                sums.add(domain, trace, cost + (pending.removeValue(forKey: trace) ?? 0))
             } else {
                 pending[trace, default: 0] += cost
             }
         }
         // Roots committed now whose earlier cost was pending but who have no cost in this epoch's rows.
-        for d in deltas {
-            for slice in d.slices {
-                for (trace, root) in slice.roots where traceCost[trace] == nil {
-                    if let p = pending.removeValue(forKey: trace) { add(root.transaction, trace, p) }
+        if !pending.isEmpty {
+            for d in deltas {
+                for slice in d.slices {
+                    for (trace, root) in slice.roots where traceCost[trace] == nil {
+                        if let p = pending.removeValue(forKey: trace) { sums.add(root.transaction, trace, p) }
+                    }
                 }
             }
         }
         if pending.count > Self.tracesMax {
             let total = pending.values.reduce(Int128(0), +)
             pending.removeAll(keepingCapacity: true)
-            add(Self.unattributed, nil, total)
+            sums.add(Self.unattributed, nil, total)
         }
-        return Array(byDomain.values)
+        return sums.costs
+    }
+}
+
+/// One epoch's cost per domain, each with its most expensive trace; trace ids become hex only at the end.
+private struct DomainSums {
+    private var position: [String: Int] = [:]
+    private var sums: [(domain: String, nanoUSD: Int128, top: TraceID?, topNanoUSD: Int128)] = []
+
+    mutating func add(_ domain: String, _ trace: TraceID?, _ cost: Int128) {
+        let i: Int
+        if let known = position[domain] {
+            i = known
+        } else {
+            i = sums.count
+            position[domain] = i
+            sums.append((domain, 0, nil, 0))
+        }
+        sums[i].nanoUSD += cost
+        if let trace, cost > sums[i].topNanoUSD {
+            sums[i].top = trace
+            sums[i].topNanoUSD = cost
+        }
+    }
+
+    var costs: [DomainCost] {
+        sums.map { DomainCost(domain: $0.domain, nanoUSD: $0.nanoUSD, topTraceIDHex: $0.top?.description, topTraceNanoUSD: $0.topNanoUSD) }
     }
 }

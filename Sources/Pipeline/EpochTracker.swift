@@ -170,7 +170,9 @@ public struct EpochTracker: Sendable {
 
     /// A record at `offset` was delivered.
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
-        guard var p = progress[key] else { return .notAssigned }
+        // One hash lookup a record: the position is read and written back without hashing again.
+        guard let index = progress.index(forKey: key) else { return .notAssigned }
+        var p = progress.values[index]
         if p.stopped { return .stopAtGap }
         if p.awaitingFirst {
             p.awaitingFirst = false
@@ -183,7 +185,7 @@ public struct EpochTracker: Sendable {
         case (.armed, true):
             p.jumpCheck = .seekPending
             repositions[key] = p.next
-            progress[key] = p
+            progress.values[index] = p
             return .reposition
         case (.seekPending, true):
             return .reposition
@@ -199,13 +201,13 @@ public struct EpochTracker: Sendable {
             if gapPolicy == .stop {
                 // Never advance over the gap; what was taken before it still advances at the next seal.
                 p.stopReason = .gap(gap)
-                progress[key] = p
+                progress.values[index] = p
                 return .stopAtGap
             }
             p.gaps.append(gap)
         }
         p.next = offset + 1
-        progress[key] = p
+        progress.values[index] = p
         openRecords += 1
         openMaxRecordTime = max(openMaxRecordTime, timestampUnixMillis)
         return .take

@@ -109,7 +109,7 @@ public final class PipelineService: Service, Sendable {
         let env = ShardEnvironment(
             catalogSource: catalogSource, limits: limits,
             jsonTopics: Set(c.kafkaEncodings.filter { $0.value == .otlpJSON }.keys), deadLetters: deadLetters,
-            assembler: assembler, gauges: gauges, logger: logger)
+            assembler: assembler, gauges: gauges, logger: logger, maxSpansPerEpoch: c.flushMaxSpans)
         for i in 0..<shardCount {
             let (stream, continuation) = AsyncStream.makeStream(of: ShardMessage.self, bufferingPolicy: .unbounded)
             continuations.append(continuation)

@@ -59,9 +59,10 @@ struct Shard: Sendable {
                 // The batch's bytes leave the budget when the last shard holding it is done.
                 withExtendedLifetime(held) {}
             case .seal(let epochID, let generation):
+                let next = EpochDelta(sizedLike: delta, maxRowsPerMap: env.maxSpansPerEpoch)
                 env.assembler.shardDelivered(
                     epochID: epochID, generation: generation, shard: index, delta: delta, deadLetterRetries: deadLetterRetries)
-                delta = EpochDelta()
+                delta = next
                 deadLetterRetries = []
             case .discard:
                 delta = EpochDelta()

@@ -15,4 +15,6 @@ struct ShardEnvironment: Sendable {
     var assembler: EpochAssembler
     var gauges: PipelineGauges
     var logger: Logger
+    /// `flush.max_spans`: a new epoch's maps reserve room for at most this many rows each.
+    var maxSpansPerEpoch: Int
 }

@@ -109,6 +109,24 @@ struct EpochDeltaTests {
         }
     }
 
+    @Test("a delta sized like the last epoch's starts empty, with room for its rows up to the cap, and folds the same")
+    func sizedLikePrevious() {
+        let specs = randomSpans(seed: 7, count: 400)
+        let previous = fold(specs)
+        let sized = EpochDelta(sizedLike: previous, maxRowsPerMap: 1_000_000)
+        #expect(sized.isEmpty && sized.openRowCount == 0)
+        #expect(sized.transactions.capacity >= previous.transactions.count)
+        #expect(sized.traceHours.capacity >= previous.traceHours.count)
+        #expect(sized.sessions.capacity >= previous.sessions.count)
+        let capped = EpochDelta(sizedLike: previous, maxRowsPerMap: 2)
+        #expect(capped.traceHours.capacity < previous.traceHours.count)
+        var refolded = sized
+        for s in specs { s.withDecoded { refolded.fold($0, cost: s.cost) } }
+        #expect(refolded.transactions.mapValues { $0.costNanoUSD } == previous.transactions.mapValues { $0.costNanoUSD })
+        #expect(refolded.traceHours == previous.traceHours)
+        #expect(refolded.counters == previous.counters)
+    }
+
     @Test("a root sets the transaction name and service; children leave them nil")
     func rootNames() {
         let t = TraceID(high: 1, low: 2)
