@@ -141,18 +141,15 @@ struct JSONParser {
     mutating func string(intoKeyBuffer: Bool) throws(SpanDecodingError) -> UnsafeRawBufferPointer {
         pos += 1  // the opening quote
         let start = pos
-        while pos < end {
-            let c = byte(pos)
-            if c == UInt8(ascii: "\"") {
-                let v = UnsafeRawBufferPointer(start: base + start, count: pos - start)
-                pos += 1
-                return v
-            }
-            if c == UInt8(ascii: "\\") { break }
-            guard c >= 0x20 else { throw SpanDecodingError(.badJSON, at: pos) }
-            pos += 1
-        }
+        pos = plainRunEnd(from: pos)
         guard pos < end else { throw SpanDecodingError(.truncated, at: pos) }
+        let stop = byte(pos)
+        if stop == UInt8(ascii: "\"") {
+            let v = UnsafeRawBufferPointer(start: base + start, count: pos - start)
+            pos += 1
+            return v
+        }
+        guard stop >= 0x20 else { throw SpanDecodingError(.badJSON, at: pos) }
         // Slow path: unescape. Output never exceeds input (each escape shrinks or keeps size).
         let outStart = intoKeyBuffer ? 0 : scratchUsed
         let outMax = intoKeyBuffer ? 64 : scratch.count
@@ -279,31 +276,64 @@ struct JSONParser {
 
     mutating func skipString() throws(SpanDecodingError) {
         pos += 1
-        while pos < end {
+        while true {
+            pos = plainRunEnd(from: pos)
+            guard pos < end else { throw SpanDecodingError(.truncated, at: pos) }
             let c = byte(pos)
             if c == UInt8(ascii: "\"") {
                 pos += 1
                 return
             }
             guard c >= 0x20 else { throw SpanDecodingError(.badJSON, at: pos) }
-            if c == UInt8(ascii: "\\") {
-                guard end - pos >= 2 else { throw SpanDecodingError(.truncated, at: pos) }
-                switch byte(pos + 1) {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
-                    UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-                    pos += 2
-                case UInt8(ascii: "u"):
-                    var i = pos + 2
-                    _ = try hex4(&i)
-                    pos = i
-                default:
-                    throw SpanDecodingError(.badJSON, at: pos)
-                }
-            } else {
-                pos += 1
+            // A backslash: one escape.
+            guard end - pos >= 2 else { throw SpanDecodingError(.truncated, at: pos) }
+            switch byte(pos + 1) {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                pos += 2
+            case UInt8(ascii: "u"):
+                var i = pos + 2
+                _ = try hex4(&i)
+                pos = i
+            default:
+                throw SpanDecodingError(.badJSON, at: pos)
             }
         }
-        throw SpanDecodingError(.truncated, at: pos)
+    }
+
+    /// The position of the first byte at or after `from` that ends a run of plain string bytes: a `"`,
+    /// a `\`, or a control character (< 0x20); `end` if there is none. Eight bytes a step (SWAR, see
+    /// ``stringStopMask(_:)``), then byte by byte; the same answer as a byte-by-byte scan.
+    @inline(__always) func plainRunEnd(from: Int) -> Int {
+        var i = from
+        while end - i >= 8 {
+            let word = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let mask = Self.stringStopMask(word)
+            if mask != 0 { return i + mask.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < end {
+            let c = byte(i)
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { return i }
+            i += 1
+        }
+        return end
+    }
+
+    /// For eight bytes (byte k in bits 8k..<8k+8): a mask whose LOWEST set bit is bit 7 of the first
+    /// byte that is `"`, `\` or < 0x20 (0 when no byte is). Each term is the classic "has a zero byte"
+    /// test, `(v - 0x01…) & ~v & 0x80…`, on `word ^ "…` (quote), `word ^ \…` (backslash), and
+    /// `(word - 0x20…) & ~word` (below 0x20: a byte ≥ 0x80 has bit 7 clear in `~word`). A borrow only
+    /// leaves a byte that matched, so bits above the lowest match may be spurious, never bits below it.
+    @inline(__always) static func stringStopMask(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let quoteHit = (quote &- ones) & ~quote
+        let backslashHit = (backslash &- ones) & ~backslash
+        let controlHit = (word &- ones &* 0x20) & ~word
+        return (quoteHit | backslashHit | controlHit) & highs
     }
 
     /// A bare token (number, true, false, null): its bytes.

@@ -205,6 +205,49 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         #expect(s.attrs["cost.usd"] == .string(Array("0.10".utf8)))
     }
 
+    /// The string scanner reads eight bytes a step: every special byte at every position and alignment
+    /// must stop it exactly where a byte-by-byte reading would (the expected values below are built
+    /// from the bytes, not from the reader).
+    @Test func jsonStringScanStopsAtEveryQuoteEscapeAndControlByteWhateverItsAlignment() throws {
+        // (JSON bytes inserted, the bytes they decode to; nil = a control byte the reader must refuse).
+        let specials: [([UInt8], [UInt8]?)] = [
+            (Array(#"\""#.utf8), [0x22]), (Array(#"\\"#.utf8), [0x5C]), (Array(#"\u00e9"#.utf8), [0xC3, 0xA9]),
+            (Array(#"\n"#.utf8), [0x0A]), ([0x01], nil), ([0x1F], nil), ([0x09], nil), ([0x00], nil),
+            ([0x80], [0x80]), ([0xFF], [0xFF]), ([0x20], [0x20]), ([0x21], [0x21]), ([0x23], [0x23]),
+            ([0x5B], [0x5B]), ([0x5D], [0x5D]), ([0x7F], [0x7F]),
+        ]
+        let ids = #""traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331""#
+        var checked = 0
+        for length in 0...24 {
+            for at in 0...length {
+                for (insert, decoded) in specials {
+                    var raw: [UInt8] = []
+                    var want: [UInt8] = []
+                    for i in 0..<length { raw.append(UInt8(ascii: "a") + UInt8(i % 26)); want.append(raw.last!) }
+                    raw.insert(contentsOf: insert, at: at)
+                    want.insert(contentsOf: decoded ?? [], at: at)
+                    for shift in 0..<8 {
+                        let pad = [UInt8](repeating: 0x20, count: shift)
+                        for inName in [false, true] {
+                            var doc = pad + Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"#.utf8) + Array(ids.utf8)
+                            doc += Array(#","x-unknown-key":""#.utf8) + (inName ? [0x7A] : raw) + Array(#"","name":""#.utf8)
+                            doc += (inName ? raw : [0x6E]) + Array(#""}]}]}]}"#.utf8)
+                            if decoded == nil {
+                                let offset = try #require(doc.firstIndex(of: insert[0]))
+                                #expect(throws: SpanDecodingError(.badJSON, at: offset)) { try decodeJSON(doc) }
+                            } else {
+                                let spans = try decodeJSON(doc)
+                                #expect(spans.map(\.name) == [inName ? want : [0x6E]], "length \(length) at \(at) shift \(shift)")
+                            }
+                            checked += 1
+                        }
+                    }
+                }
+            }
+        }
+        #expect(checked == 325 * 16 * 8 * 2)
+    }
+
     @Test func jsonMalformedThrows() {
         for bad in ["", "{", "[]", "{\"resourceSpans\":[{]}", "{\"resourceSpans\":1}", "{\"a\":tru}", "{\"a\":\"\\x\"}",
                     "{\"resourceSpans\":[]} x", String(repeating: "[", count: 500)] {

@@ -22,7 +22,10 @@ struct Corpus: @unchecked Sendable {
     var spans = 0
     var bytes = 0
 
-    init(shape: TrafficConfiguration.Shape, spans target: Int, catalog: URL, sdkSpansPerRecordMax: Int = 8) {
+    init(
+        shape: TrafficConfiguration.Shape, spans target: Int, catalog: URL, sdkSpansPerRecordMax: Int = 8,
+        encoding: RecordEncoding = .protobuf
+    ) {
         var c = TrafficConfiguration(seed: 7, shape: shape, recordTimeNanos: 1_767_225_600_000_000_000)
         c.poisonFraction = 0
         c.sdkSpansPerRecordMax = sdkSpansPerRecordMax
@@ -38,7 +41,8 @@ struct Corpus: @unchecked Sendable {
             return UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(p)[0..<bytes.count])
         }
         while generator.spansGenerated < target {
-            for r in (try? generator.generate(traces: 1)) ?? [] {
+            for generated in (try? generator.generate(traces: 1)) ?? [] {
+                let r = generated.encoded(as: encoding)
                 values.append(pinned(r.value))
                 traceparents.append(r.headers.first { $0.name == "traceparent" }.map { pinned($0.value) })
                 timestampsMillis.append(r.timestampMilliseconds)
@@ -165,5 +169,18 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.measurement(kspansPerSecond, Int(Double(n) / seconds(start.duration(to: clock.now)) / 1000))
             precondition(n == sdk.spans, "decode lost spans: \(n) of \(sdk.spans)")
         }
+    }
+
+    // Decode alone of the collector shape as OTLP/JSON (issue #12's JSON row): the same spans as the
+    // collector corpus, re-written by loadgen's OTLP/JSON writer.
+    let json = Corpus(shape: .collector, spans: 10_000, catalog: url, encoding: .json)
+    print("json corpus: \(json.values.count) records, \(json.spans) spans, \(json.bytes) bytes")
+    Benchmark("decode:_OTLPJSONReader,_10k_collector_spans", configuration: few) { benchmark in
+        let clock = ContinuousClock()
+        let start = clock.now
+        var n = 0
+        for v in json.values { try? OTLPJSONReader.forEachSpan(in: v) { _ in n += 1 } }
+        benchmark.measurement(kspansPerSecond, Int(Double(n) / seconds(start.duration(to: clock.now)) / 1000))
+        precondition(n == json.spans, "decode lost spans: \(n) of \(json.spans)")
     }
 }
