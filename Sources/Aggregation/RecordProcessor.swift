@@ -87,7 +87,8 @@ public enum RecordOutcome: Equatable, Sendable {
 /// Guarantees: a record is all-or-nothing — either every span of it is folded, or none is and exactly
 /// one `RejectedRecord` is appended (reason codes of docs/ledger.md). Time checks use the record's
 /// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard (its
-/// copies share one ``SpanDecoding/ResourceCache``: never use two copies at once); its scratch buffer
+/// copies share one ``SpanDecoding/ResourceCache`` and one ``KeyInterner``: never use two copies at
+/// once); its scratch buffer
 /// is reused, so steady-state processing allocates nothing per span (strings copied into the delta's
 /// new keys aside), and a protobuf resource repeated across records is decoded once.
 public struct RecordProcessor {
@@ -95,6 +96,8 @@ public struct RecordProcessor {
     /// Resources decoded from recent records (protobuf only): a record repeating one is not decoded
     /// again. The spans in `scratch` may point into it until the next record.
     private let resources = ResourceCache()
+    /// Key strings of recent spans (session ids, names): a repeated one is not allocated again.
+    private let keys = KeyInterner()
     public var pricer: SpanPricer
     public var limits: RecordLimits
 
@@ -191,7 +194,7 @@ public struct RecordProcessor {
         for span in scratch {
             if let h = headerTraceID, h != span.traceID { delta.counters.spansTraceMismatch += 1 }
             let cost = pricer.price(span)
-            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold)
+            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold, keys: keys)
         }
         delta.counters.recordsCounted += 1
         return .counted(spans: scratch.count)

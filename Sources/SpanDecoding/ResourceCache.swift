@@ -90,7 +90,14 @@ public final class ResourceCache {
     }
 
     /// A fast, non-cryptographic hash of the bytes (it only picks a slot: a hit compares every byte).
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { ByteHash.of(bytes) }
+}
+
+/// A fast, non-cryptographic 64-bit hash of bytes, eight at a time, for caches that pick a slot by it
+/// and then compare every byte (``ResourceCache``, the fold's key strings). Not for hash tables that
+/// trust it, and not stable across versions.
+public enum ByteHash {
+    public static func of(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard let base = bytes.baseAddress else { return 0 }
         var h = UInt64(truncatingIfNeeded: bytes.count) &* 0x9E37_79B9_7F4A_7C15
         var i = 0
