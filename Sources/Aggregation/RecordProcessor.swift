@@ -88,9 +88,9 @@ public enum RecordOutcome: Equatable, Sendable {
 /// one `RejectedRecord` is appended (reason codes of docs/ledger.md). Time checks use the record's
 /// Kafka timestamp, never the wall clock, so a replay gives the same outcome. Owned by one shard (its
 /// copies share one ``SpanDecoding/ResourceCache`` and one ``KeyInterner``: never use two copies at
-/// once); its scratch buffer
-/// is reused, so steady-state processing allocates nothing per span (strings copied into the delta's
-/// new keys aside), and a protobuf resource repeated across records is decoded once.
+/// once); its scratch buffer is reused, so steady-state processing allocates nothing per span (strings
+/// copied into the delta's new keys aside, and a key string only when no recent span had it), and a
+/// protobuf resource repeated across records is decoded once.
 public struct RecordProcessor {
     private var scratch: [DecodedSpan] = []
     /// Resources decoded from recent records (protobuf only): a record repeating one is not decoded
