@@ -17,13 +17,16 @@ public enum BoundedText {
         if bytes.count <= limit, !containsNUL(bytes) {
             let s = String(decoding: bytes, as: UTF8.self)
             // Repairing invalid UTF-8 can grow the string (1 byte → 3 for U+FFFD).
-            if s.utf8.count <= limit { return s }
+            if s.utf8.count <= limit, !s.utf8.contains(0) { return s }
         }
         return bounded(bytes, limit: limit)
     }
 
-    /// A Swift string (e.g. a baggage value) as a bounded key string.
+    /// A Swift string (e.g. a baggage value) as a bounded key string: the same as `key` of its UTF-8
+    /// bytes. A string that is already a bounded key (a Swift string is valid UTF-8: within `limit`
+    /// and without NUL) comes back as it is, without a copy.
     public static func key(_ s: String, limit: Int = keyLimit) -> String {
+        if s.utf8.count <= limit, !s.utf8.contains(0) { return s }
         var copy = s
         return copy.withUTF8 { key(UnsafeRawBufferPointer($0), limit: limit) }
     }

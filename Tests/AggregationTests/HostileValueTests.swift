@@ -90,6 +90,16 @@ struct BoundedTextTests {
         }
     }
 
+    @Test("a Swift string gives the same key as its UTF-8 bytes (short, long, multi-byte, with NUL)")
+    func stringSameAsBytes() {
+        var rng = SplitMix64(seed: 12)
+        let units = ["a", "é", "€", "𝄞", "\u{0}", "-", "sess"]
+        for _ in 0..<2_000 {
+            let s = (0..<Int(rng.below(300))).map { _ in units[Int(rng.below(UInt64(units.count)))] }.joined()
+            #expect(BoundedText.key(s) == key(Array(s.utf8)), "\(Array(s.utf8))")
+        }
+    }
+
     @Test("NUL bytes and invalid UTF-8 never reach a key")
     func nulAndInvalid() {
         let k = key([0x61, 0x00, 0x62, 0xFF, 0xC3])
