@@ -279,7 +279,7 @@ struct ProtoReader {
     /// the record) and then stored, decoded again from the cache's copy.
     func cachedResource(_ start: Int, _ count: Int, _ cache: ResourceCache) throws(SpanDecodingError) -> KnownAttributes {
         let bytes = UnsafeRawBufferPointer(start: base + start, count: count)
-        let hash = ResourceCache.hash(bytes)
+        let hash = ByteHash.of(bytes)
         if let hit = cache.lookup(bytes, hash: hash) { return hit }
         var attrs = KnownAttributes()
         try resource(start, start + count, &attrs)

@@ -88,7 +88,4 @@ public final class ResourceCache {
         slots[i].usedInRecord = record
         return attributes
     }
-
-    /// A fast, non-cryptographic hash of the bytes (it only picks a slot: a hit compares every byte).
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 { ByteHash.of(bytes) }
 }

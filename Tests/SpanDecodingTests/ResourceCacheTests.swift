@@ -61,11 +61,11 @@ struct ResourceCacheTests {
         // Two resources that share a slot.
         let a = Self.resource(service: "alpha", extra: 0)
         let aBytes = serialize(a)
-        let slotA = ResourceCache.hash(aBytes.withUnsafeBytes { $0 }) % UInt64(ResourceCache.slotCount)
+        let slotA = ByteHash.of(aBytes.withUnsafeBytes { $0 }) % UInt64(ResourceCache.slotCount)
         var b = a
         for i in 1... {
             b = Self.resource(service: "beta", extra: i)
-            let h = serialize(b).withUnsafeBytes { ResourceCache.hash($0) }
+            let h = serialize(b).withUnsafeBytes { ByteHash.of($0) }
             if h % UInt64(ResourceCache.slotCount) == slotA { break }
         }
         func record(_ resources: [OTLPResource]) -> [UInt8] {
