@@ -35,16 +35,39 @@ public struct KafkaTimestamp: Hashable, Sendable {
 /// - Immutable after creation, hence `Sendable`: shards may read disjoint or the same messages
 ///   concurrently.
 /// - Holds no error messages: per-message errors are returned as events, `_PARTITION_EOF` is dropped.
+/// - Topic names are made once per batch (one `String` per distinct topic), not once per record: a
+///   name longer than 15 bytes would otherwise cost an allocation for every record that asks for it.
 /// - Bounds: `count` ≤ the `maxMessages` passed to `poll`.
 public final class KafkaMessageBatch: @unchecked Sendable, RandomAccessCollection {
     // Safe: immutable after init; librdkafka never touches a delivered message again until destroy.
     private let messages: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>
     public let count: Int
+    /// The topic name of each message, by index; equal names share one `String` storage.
+    private let topicNames: [String]
 
     /// Takes ownership of `messages[0..<count]` (all non-nil, all without error) and of the array.
     init(taking messages: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>, count: Int) {
         self.messages = messages
         self.count = count
+        // A consumer has few topics: remember the topic handles seen in this batch (a short list) and
+        // make each name once.
+        var seen: [(handle: OpaquePointer, name: String)] = []
+        var names: [String] = []
+        names.reserveCapacity(count)
+        for i in 0..<count {
+            guard let handle = messages[i].unsafelyUnwrapped.pointee.rkt else {
+                names.append("")
+                continue
+            }
+            if let known = seen.first(where: { $0.handle == handle }) {
+                names.append(known.name)
+            } else {
+                let name = String(cString: rd_kafka_topic_name(handle))
+                seen.append((handle, name))
+                names.append(name)
+            }
+        }
+        self.topicNames = names
     }
 
     deinit {
@@ -64,11 +87,13 @@ public final class KafkaMessageBatch: @unchecked Sendable, RandomAccessCollectio
         // Safe: the init contract says every slot below count is non-nil.
         messages[i].unsafelyUnwrapped
     }
+
+    fileprivate func topicName(_ i: Int) -> String { topicNames[i] }
 }
 
 /// One record of a ``KafkaMessageBatch``: a view that keeps its batch alive.
 ///
-/// Guarantees: reading fields does not allocate, except ``topic`` (a `String` copy of the name).
+/// Guarantees: reading fields does not allocate (``topic`` is the batch's `String` for the name).
 /// Byte views (`UnsafeRawBufferPointer`) are valid while this message or its batch is alive; copy the
 /// bytes to keep them longer.
 public struct KafkaMessage: Sendable {
@@ -77,8 +102,8 @@ public struct KafkaMessage: Sendable {
 
     private var m: UnsafeMutablePointer<rd_kafka_message_t> { batch.message(index) }
 
-    /// The topic name (allocates a `String` when longer than 15 bytes).
-    public var topic: String { String(cString: rd_kafka_topic_name(m.pointee.rkt)) }
+    /// The topic name, made once per batch (see ``KafkaMessageBatch``).
+    public var topic: String { batch.topicName(index) }
     public var partition: Int32 { m.pointee.partition }
     public var offset: Int64 { m.pointee.offset }
     public var topicPartition: TopicPartition { TopicPartition(topic: topic, partition: partition) }

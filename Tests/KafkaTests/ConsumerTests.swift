@@ -75,6 +75,43 @@ struct ConsumerTests {
         #expect(outcome.afterResume == Array(5..<20))
     }
 
+    @Test("every record of a batch names its own topic, for short and long (heap) topic names mixed in one poll")
+    func batchTopicNamesBelongToEachRecord() async throws {
+        let topics = ["spans", "otel-spans-production-eu-west-1", "otel-spans-production-us-east-2"]
+        let cluster = try MockKafkaCluster(brokers: 1, logger: testLogger("mock"))
+        for t in topics { try cluster.createTopic(t, partitions: 2) }
+        let producer = try cluster.producer(logger: testLogger("producer"))
+        // Interleaved, so that one poll holds runs of every topic.
+        for i in 0..<60 {
+            let t = topics[i % 3]
+            try producer.produce(topic: t, partition: Int32(i % 2), key: nil, value: Array("\(t)|\(i)".utf8))
+        }
+        try producer.flush(timeout: .seconds(20))
+        let bootstrap = cluster.bootstrapServers
+        let seen = try await onThread(named: "topics-consumer") { () throws -> [(topic: String, value: String, batch: Int)] in
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "topics", topics: topics, properties: fastGroupProperties),
+                logger: testLogger("consumer"))
+            var out: [(topic: String, value: String, batch: Int)] = []
+            var polls = 0
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while out.count < 60 && ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+                polls += 1
+                for m in r.records { out.append((m.topic, m.withValue { String(decoding: $0, as: UTF8.self) }, polls)) }
+            }
+            try consumer.close()
+            return out
+        }
+        #expect(seen.count == 60)
+        for r in seen {
+            #expect(r.value.hasPrefix(r.topic + "|"), "record \(r.value) named topic \(r.topic)")
+        }
+        let topicsPerPoll = Dictionary(grouping: seen, by: \.batch).values.map { Set($0.map(\.topic)).count }
+        #expect(topicsPerPoll.contains { $0 > 1 }, "no poll held records of two topics: the test checked nothing of a batch's names")
+    }
+
     @Test("start offsets chosen by the caller at assignment are honoured; nil means the beginning; seek moves back; nothing is auto-committed")
     func callerChosenStartOffsetsAreHonoured() async throws {
         let cluster = try MockKafkaCluster.withTopic("starts", partitions: 2, logger: testLogger("mock"))
