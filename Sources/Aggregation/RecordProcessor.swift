@@ -191,11 +191,14 @@ public struct RecordProcessor {
         // An invalid `tracestate` header is ignored whole (W3C Trace Context), never fatal.
         let recordThreshold = record.tracestate.flatMap { try? TraceState.otelThreshold(in: $0) }
 
+        // One run for the record: its consecutive spans of one trace and hour add up outside the maps.
+        var run = TraceRun()
         for span in scratch {
             if let h = headerTraceID, h != span.traceID { delta.counters.spansTraceMismatch += 1 }
             let cost = pricer.price(span)
-            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold, keys: keys)
+            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold, keys: keys, run: &run)
         }
+        delta.flush(&run)
         delta.counters.recordsCounted += 1
         return .counted(spans: scratch.count)
     }

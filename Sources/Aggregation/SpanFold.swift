@@ -20,6 +20,20 @@ extension EpochDelta {
         _ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String? = nil, recordThreshold: OTelThreshold? = nil,
         keys: KeyInterner? = nil
     ) {
+        var run = TraceRun()
+        fold(span, cost: cost, baggageSessionID: baggageSessionID, recordThreshold: recordThreshold, keys: keys, run: &run)
+        flush(&run)
+    }
+
+    /// ``fold(_:cost:baggageSessionID:recordThreshold:keys:)`` for one of a record's spans: the span's
+    /// `transactions` and `traceHours` rows are added up in `run` while consecutive spans share their
+    /// keys, and go into the maps when a span of another key comes, or at ``flush(_:)``. A record of one
+    /// trace (the Collector's usual record) then costs one lookup per map, not one per span. Call
+    /// ``flush(_:)`` after the record's last span; until then the maps lack the run's rows.
+    public mutating func fold(
+        _ span: borrowing DecodedSpan, cost: SpanCost, baggageSessionID: String?, recordThreshold: OTelThreshold?,
+        keys: KeyInterner?, run: inout TraceRun
+    ) {
         let attrs = span.attributes
         // Bounded key strings from span bytes: through `keys` when given, else `BoundedText` directly.
         func key(_ bytes: UnsafeRawBufferPointer) -> String {
@@ -42,7 +56,11 @@ extension EpochDelta {
 
         let threshold = span.otelThreshold ?? recordThreshold
         let sampledMicro = SampledSpans.micro(threshold)
-        if !budget.admits(cost, sampledMicro: sampledMicro) { startNewSlice() }
+        if !budget.admits(cost, sampledMicro: sampledMicro) {
+            // The run's rows were taken by the open slice's budget: they go into its maps first.
+            flush(&run)
+            startNewSlice()
+        }
         budget.take(cost, sampledMicro: sampledMicro)
         if threshold != nil {
             counters.sampledSpans = EpochCounters.saturatingAdd(counters.sampledSpans, SampledSpans.whole(threshold))
@@ -59,15 +77,25 @@ extension EpochDelta {
         // Safe: every money and token sum below is over spans of this slice, whose budget (Σ of
         // magnitudes per column) is ≤ Int64.max; counts are bounded by the spans in memory.
         // Each row is updated in place through one `_modify` access of its dictionary (one hash lookup,
-        // no copy of the row and its strings), not a read, a change and a write back.
+        // no copy of the row and its strings), not a read, a change and a write back; the transaction
+        // and trace-hour rows through `run`, one lookup per run of spans with the same keys.
         // The root's name as a bounded key, built once for the transaction row and the root.
         let rootName: String? = isRoot ? key(span.name.bytes) : nil
+        let transactionKey = TransactionKey(month: month, traceID: span.traceID)
+        if run.transactionKey != transactionKey {
+            flushTransaction(&run)
+            run.transactionKey = transactionKey
+        }
         Self.add(
-            to: &transactions[TransactionKey(month: month, traceID: span.traceID), default: TransactionDelta()],
-            rootName: rootName, attrs: attrs, sessionID: sessionID, cost: cost, sampledMicro: sampledMicro,
-            isError: isError, start: start, end: end, key: key)
+            to: &run.transaction, rootName: rootName, attrs: attrs, sessionID: sessionID, cost: cost,
+            sampledMicro: sampledMicro, isError: isError, start: start, end: end, key: key)
 
-        Self.add(to: &traceHours[TraceHourKey(hour: hour, traceID: span.traceID), default: TraceHourDelta()], total: total)
+        let traceHourKey = TraceHourKey(hour: hour, traceID: span.traceID)
+        if run.traceHourKey != traceHourKey {
+            flushTraceHour(&run)
+            run.traceHourKey = traceHourKey
+        }
+        Self.add(to: &run.traceHour, total: total)
 
         if let rootName, roots[span.traceID] == nil {
             roots[span.traceID] = RootSeen(hour: hour, transaction: rootName)
@@ -84,6 +112,25 @@ extension EpochDelta {
             let modelKey = ModelKey(hour: hour, model: key(model.bytes), service: attrs.serviceName.map { key($0.bytes) } ?? "")
             Self.add(to: &models[modelKey, default: ModelDelta()], cost: cost)
         }
+    }
+
+    /// Puts the rows `run` holds into the maps and empties it.
+    public mutating func flush(_ run: inout TraceRun) {
+        flushTransaction(&run)
+        flushTraceHour(&run)
+    }
+
+    private mutating func flushTransaction(_ run: inout TraceRun) {
+        guard let k = run.transactionKey else { return }
+        Self.add(to: &transactions[k, default: TransactionDelta()], later: &run.transaction)
+        run.transactionKey = nil
+    }
+
+    private mutating func flushTraceHour(_ run: inout TraceRun) {
+        guard let k = run.traceHourKey else { return }
+        Self.add(to: &traceHours[k, default: TraceHourDelta()], run.traceHour)
+        run.traceHourKey = nil
+        run.traceHour = TraceHourDelta()
     }
 
     private static func add(
@@ -118,6 +165,25 @@ extension EpochDelta {
         h.spanCount += 1
     }
 
+    /// Adds a run's row to the map's and leaves `later` empty. A row in a map has at least one span, so
+    /// a row without spans is the one just made for the run: it takes the run's row whole (no copy of
+    /// its strings).
+    private static func add(to row: inout TransactionDelta, later: inout TransactionDelta) {
+        if row.spanCount == 0 {
+            swap(&row, &later)
+        } else {
+            // Safe: the run's spans and the row's were taken by the same slice's budget.
+            row.addLater(later)
+            later = TransactionDelta()
+        }
+    }
+
+    private static func add(to h: inout TraceHourDelta, _ later: TraceHourDelta) {
+        // Safe: the run's spans and the row's were taken by the same slice's budget.
+        h.costNanoUSD += later.costNanoUSD
+        h.spanCount += later.spanCount
+    }
+
     private static func add(
         to s: inout SessionDelta, attrs: KnownAttributes, cost: SpanCost, start: UInt64, end: UInt64,
         key: (UnsafeRawBufferPointer) -> String
@@ -141,5 +207,45 @@ extension EpochDelta {
         m.inputTokens += cost.inputTokens
         m.outputTokens += cost.outputTokens
         m.calls += 1
+    }
+}
+
+/// The `transactions` and `traceHours` rows of a run of consecutive spans with the same keys, added up
+/// outside the epoch's maps (see ``EpochDelta/fold(_:cost:baggageSessionID:recordThreshold:keys:run:)``).
+///
+/// Guarantees: after ``EpochDelta/flush(_:)`` the maps hold exactly what folding the same spans one by
+/// one would give them (names, service, environment and session first-non-nil in span order; sums;
+/// earliest start, latest end). Belongs to one `EpochDelta` at a time, between two flushes.
+public struct TraceRun: Sendable {
+    var transactionKey: TransactionKey?
+    var transaction = TransactionDelta()
+    var traceHourKey: TraceHourKey?
+    var traceHour = TraceHourDelta()
+
+    public init() {}
+}
+
+extension TransactionDelta {
+    /// Adds the spans of a later run of the same row, as folding them one by one after this row's spans
+    /// would: the first non-nil name, service, environment and session win; sums add; earliest start,
+    /// latest end. (Unlike ``merge(_:)``, which follows the ledger's upsert and prefers the root's row.)
+    /// The caller guarantees the sums stay in range (both rows in one slice).
+    mutating func addLater(_ later: TransactionDelta) {
+        transaction = transaction ?? later.transaction
+        service = service ?? later.service
+        environment = environment ?? later.environment
+        sessionID = sessionID ?? later.sessionID
+        costNanoUSD += later.costNanoUSD
+        computeNanoUSD += later.computeNanoUSD
+        serverlessNanoUSD += later.serverlessNanoUSD
+        llmNanoUSD += later.llmNanoUSD
+        spanCount += later.spanCount
+        errorCount += later.errorCount
+        unpricedCount += later.unpricedCount
+        inputTokens += later.inputTokens
+        outputTokens += later.outputTokens
+        sampledSpansMicro += later.sampledSpansMicro
+        firstStartUnixNanos = min(firstStartUnixNanos, later.firstStartUnixNanos)
+        lastEndUnixNanos = max(lastEndUnixNanos, later.lastEndUnixNanos)
     }
 }

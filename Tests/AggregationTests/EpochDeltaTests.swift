@@ -15,6 +15,7 @@ struct SpanSpec {
     var endNanos: UInt64
     var error = false
     var service = "svc"
+    var environment: String?
     var session: String?
     var model: String?
     var agentDepth: Int64?
@@ -25,22 +26,26 @@ struct SpanSpec {
         var service = service
         var session = session ?? ""
         var model = model ?? ""
+        var environment = environment ?? ""
         return name.withUTF8 { n in
             service.withUTF8 { s in
                 session.withUTF8 { sess in
                     model.withUTF8 { m in
-                        var attrs = KnownAttributes()
-                        attrs.serviceName = ByteView(UnsafeRawBufferPointer(s))
-                        if self.session != nil { attrs.sessionID = ByteView(UnsafeRawBufferPointer(sess)) }
-                        if self.model != nil { attrs.responseModel = ByteView(UnsafeRawBufferPointer(m)) }
-                        attrs.agentDepth = agentDepth
-                        let d = DecodedSpan(
-                            traceID: trace, spanID: SpanID(span), parentSpanID: SpanID(parent),
-                            name: ByteView(UnsafeRawBufferPointer(n)), kind: .server,
-                            startTimeUnixNano: startNanos, endTimeUnixNano: endNanos,
-                            statusCode: error ? .error : .unset, traceState: ByteView(UnsafeRawBufferPointer(start: nil, count: 0)),
-                            attributes: attrs)
-                        return body(d)
+                        environment.withUTF8 { env in
+                            var attrs = KnownAttributes()
+                            attrs.serviceName = ByteView(UnsafeRawBufferPointer(s))
+                            if self.environment != nil { attrs.environmentName = ByteView(UnsafeRawBufferPointer(env)) }
+                            if self.session != nil { attrs.sessionID = ByteView(UnsafeRawBufferPointer(sess)) }
+                            if self.model != nil { attrs.responseModel = ByteView(UnsafeRawBufferPointer(m)) }
+                            attrs.agentDepth = agentDepth
+                            let d = DecodedSpan(
+                                traceID: trace, spanID: SpanID(span), parentSpanID: SpanID(parent),
+                                name: ByteView(UnsafeRawBufferPointer(n)), kind: .server,
+                                startTimeUnixNano: startNanos, endTimeUnixNano: endNanos,
+                                statusCode: error ? .error : .unset, traceState: ByteView(UnsafeRawBufferPointer(start: nil, count: 0)),
+                                attributes: attrs)
+                            return body(d)
+                        }
                     }
                 }
             }
