@@ -48,9 +48,9 @@ struct DispatchBudgetTests {
         #expect(DispatchBudget.nextRecordBytesEstimate(previous: 600, batchAverage: 10) == DispatchBudget.recordOverheadBytes + 13)
     }
 
-    @Test("pipeline.max_buffered_bytes: 64 MiB by default, set by TRACELEDGER_PIPELINE_MAX_BUFFERED_BYTES, positive")
+    @Test("pipeline.max_buffered_bytes: 48 MiB by default, set by TRACELEDGER_PIPELINE_MAX_BUFFERED_BYTES, positive")
     func configurationKey() throws {
-        #expect(Configuration().pipelineMaxBufferedBytes == 64 * 1024 * 1024)
+        #expect(Configuration().pipelineMaxBufferedBytes == 48 * 1024 * 1024)
         let c = try Configuration.load(file: nil, environment: ["TRACELEDGER_PIPELINE_MAX_BUFFERED_BYTES": "1048576"])
         #expect(c.pipelineMaxBufferedBytes == 1_048_576)
         #expect(throws: ConfigurationError.self) {
