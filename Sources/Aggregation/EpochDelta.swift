@@ -46,6 +46,11 @@ public struct TransactionDelta: Sendable, Equatable {
     /// otherwise first-non-null.
     public mutating func merge(_ o: TransactionDelta) {
         mergeNamesAndTimes(o)
+        addSums(o)
+    }
+
+    /// The sums of ``merge(_:)``, unchecked: the caller guarantees they stay in range.
+    mutating func addSums(_ o: TransactionDelta) {
         costNanoUSD += o.costNanoUSD
         computeNanoUSD += o.computeNanoUSD
         serverlessNanoUSD += o.serverlessNanoUSD

@@ -235,16 +235,7 @@ extension TransactionDelta {
         service = service ?? later.service
         environment = environment ?? later.environment
         sessionID = sessionID ?? later.sessionID
-        costNanoUSD += later.costNanoUSD
-        computeNanoUSD += later.computeNanoUSD
-        serverlessNanoUSD += later.serverlessNanoUSD
-        llmNanoUSD += later.llmNanoUSD
-        spanCount += later.spanCount
-        errorCount += later.errorCount
-        unpricedCount += later.unpricedCount
-        inputTokens += later.inputTokens
-        outputTokens += later.outputTokens
-        sampledSpansMicro += later.sampledSpansMicro
+        addSums(later)
         firstStartUnixNanos = min(firstStartUnixNanos, later.firstStartUnixNanos)
         lastEndUnixNanos = max(lastEndUnixNanos, later.lastEndUnixNanos)
     }
