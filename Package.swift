@@ -49,6 +49,8 @@ let package = Package(
         .systemLibrary(
             name: "CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]),
+        // glibc's <malloc.h> (mallopt): part of the worker's memory bound, see Pipeline/MallocArenaLimit.swift.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // No I/O: parsing, decoding, pricing.
         .target(name: "DurationUnits", swiftSettings: strict),
@@ -94,6 +96,7 @@ let package = Package(
             name: "Pipeline",
             dependencies: [
                 "Aggregation", "DurationUnits", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

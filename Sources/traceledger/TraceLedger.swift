@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import Pipeline
 
 @main
 struct TraceLedger: AsyncParsableCommand {
@@ -6,4 +8,10 @@ struct TraceLedger: AsyncParsableCommand {
         commandName: "traceledger",
         abstract: "Kafka OpenTelemetry spans → an exact cost ledger in PostgreSQL.",
         subcommands: [PricingCommand.self, MigrateCommand.self, PartitionsCommand.self, MockKafkaCommand.self, RunCommand.self, LoadgenCommand.self, VerifyCommand.self, DevCommand.self, BenchConsumeCommand.self, BudgetCommand.self, BenchAPICommand.self])
+
+    /// Limits malloc arenas (``MallocArenaLimit``) before any other thread starts, then runs the command.
+    static func main() async {
+        MallocArenaLimit.apply(environment: ProcessInfo.processInfo.environment)
+        await main(nil)
+    }
 }
