@@ -11,7 +11,7 @@ import CMalloc
 /// the decompressed records) each touch epochs' maps, batches and COPY buffers of tens of MiB, so peak
 /// RSS counted every arena's high-water mark. Measured on the same records, alternating old and new
 /// (1M spans, 2 cores, PostgreSQL and the mock broker on the box): one span a trace with 100 ms
-/// producer batches (writer-bound) 302 / 278 MiB → 246 / 248 MiB; Collector shape with one shard
+/// producer batches (writer-bound) 302 / 278 MiB → 240 / 239 MiB; Collector shape with one shard
 /// 245 / 251 → 218 / 186 MiB; spans/s within the run-to-run spread (README, session 14). Small
 /// allocations still come from each thread's cache (glibc's tcache) without taking the arena's lock.
 ///
