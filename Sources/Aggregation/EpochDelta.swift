@@ -49,7 +49,8 @@ public struct TransactionDelta: Sendable, Equatable {
         addSums(o)
     }
 
-    /// The sums of ``merge(_:)``, unchecked: the caller guarantees they stay in range.
+    /// The sums of ``merge(_:)`` and ``addLater(_:)``, with Swift's trapping `+=` (no overflow report):
+    /// callers add two rows only when one slice's budget admits both (``EpochDelta``), so sums stay in range.
     mutating func addSums(_ o: TransactionDelta) {
         costNanoUSD += o.costNanoUSD
         computeNanoUSD += o.computeNanoUSD
