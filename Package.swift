@@ -49,7 +49,7 @@ let package = Package(
         .systemLibrary(
             name: "CLZ4", pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]),
-        // glibc's <malloc.h> (mallopt): part of the worker's memory bound, see Pipeline/MallocArenaLimit.swift.
+        // glibc's <malloc.h> (mallopt): part of the worker's memory bound, see Pipeline/MallocTuning.swift.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         // No I/O: parsing, decoding, pricing.

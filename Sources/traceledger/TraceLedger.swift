@@ -9,9 +9,9 @@ struct TraceLedger: AsyncParsableCommand {
         abstract: "Kafka OpenTelemetry spans → an exact cost ledger in PostgreSQL.",
         subcommands: [PricingCommand.self, MigrateCommand.self, PartitionsCommand.self, MockKafkaCommand.self, RunCommand.self, LoadgenCommand.self, VerifyCommand.self, DevCommand.self, BenchConsumeCommand.self, BudgetCommand.self, BenchAPICommand.self])
 
-    /// Limits malloc arenas (``MallocArenaLimit``) before any other thread starts, then runs the command.
+    /// Tunes glibc malloc (``MallocTuning``: one arena, fixed mmap threshold) before any other thread starts, then runs the command.
     static func main() async {
-        MallocArenaLimit.apply(environment: ProcessInfo.processInfo.environment)
+        MallocTuning.apply(environment: ProcessInfo.processInfo.environment)
         await main(nil)
     }
 }
