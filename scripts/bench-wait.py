@@ -5,8 +5,12 @@ box, inside the worker's measured window; the Python peer is measured without su
 
   bench-wait.py --dsn DSN --schema S --group G --records N --port P --pid PID
 
-Polls /metrics every 20 ms until `traceledger_assigned_partitions` > 0, records that moment (ns), the
-machine's /proc/stat busy/total jiffies and the worker's utime+stime ticks; then polls
+Polls /metrics every 20 ms until `traceledger_assigned_partitions` > 0. The window starts when the LAST
+request answered 0 was SENT (its ns, the machine's /proc/stat busy/total jiffies and the worker's
+utime+stime ticks, taken just before sending): the assignment came after that request was answered, so
+the window holds all of the work even when an answer is late (session 15: with the shards holding both
+cooperative threads, /metrics answered only near the end of a run, and the window missed most of it);
+then polls
 Σ ingest_offsets.next_offset of the group every 10 ms until it reaches N. Prints one line:
 `assigned_ns cpu_busy cpu_total worker_ticks end_ns cpu_busy cpu_total worker_ticks` (the last
 three at the end). Exits 1 if the worker dies, 2 after 600 s."""
@@ -54,22 +58,24 @@ def check():
 
 
 conn = None
+# The snapshot taken before the last request answered 0 (before the first request until one is).
+snapshot = (time.time_ns(), *cpu_now(), ticks(a.pid))
 while True:
     check()
+    sent = (time.time_ns(), *cpu_now(), ticks(a.pid))
     try:
         if conn is None:
-            conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=5)
+            conn = http.client.HTTPConnection("127.0.0.1", a.port, timeout=30)
         conn.request("GET", "/metrics")
         body = conn.getresponse().read().decode()
         n = next((float(l.split()[1]) for l in body.splitlines() if l.startswith("traceledger_assigned_partitions ")), 0)
         if n > 0:
             break
+        snapshot = sent
     except (OSError, http.client.HTTPException):
         conn = None
     time.sleep(0.02)
-assigned_ns = time.time_ns()
-busy, total = cpu_now()
-t0 = ticks(a.pid)
+assigned_ns, busy, total, t0 = snapshot
 
 query = f'SELECT coalesce(sum(next_offset), 0) FROM "{a.schema}".ingest_offsets WHERE consumer_group = %s'
 db = psycopg.connect(a.dsn, autocommit=True)

@@ -8,7 +8,8 @@ import Synchronization
 
 /// One shard: decodes, prices and folds the records routed to it, and hands its delta over at each
 /// seal. Its state lives in one task (`run`), touched by nothing else; it reads its messages from one
-/// FIFO stream. It never blocks: a dead-letter produce only enqueues (librdkafka copies).
+/// FIFO stream. It never blocks: a dead-letter produce only enqueues (librdkafka copies). It yields its
+/// cooperative thread after each batch, so other tasks (HTTP handlers, timers) run under full load.
 struct Shard: Sendable {
     let index: Int
     let messages: AsyncStream<ShardMessage>
@@ -58,6 +59,10 @@ struct Shard: Sendable {
                 env.gauges.queuedRecords.subtract(indices.count, ordering: .relaxed)
                 // The batch's bytes leave the budget when the last shard holding it is done.
                 withExtendedLifetime(held) {}
+                // Let other tasks have this thread between batches: `for await` does not suspend while
+                // the stream holds messages, so under load the shards held every cooperative thread and
+                // HTTP handlers (/healthz, /metrics) waited for seconds (session 15).
+                await Task.yield()
             case .seal(let epochID, let generation):
                 let next = EpochDelta(sizedLike: delta, maxRowsPerMap: env.maxSpansPerEpoch)
                 env.assembler.shardDelivered(
