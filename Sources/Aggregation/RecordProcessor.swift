@@ -96,6 +96,9 @@ public struct RecordProcessor {
     /// Resources decoded from recent records (protobuf only): a record repeating one is not decoded
     /// again. The spans in `scratch` may point into it until the next record.
     private let resources = ResourceCache()
+    /// Where OTLP/JSON strings with escapes are unescaped (JSON only): the spans in `scratch` may point
+    /// into it until the next record.
+    private let jsonScratch = JSONScratch()
     /// Key strings of recent spans (session ids, names): a repeated one is not allocated again.
     private let keys = KeyInterner()
     public var pricer: SpanPricer
@@ -141,7 +144,7 @@ public struct RecordProcessor {
         defer { scratch.removeAll(keepingCapacity: true) }
         do throws(SpanDecodingError) {
             if record.isJSON {
-                try OTLPJSONReader.forEachSpan(in: record.value) { span in scratch.append(copy span) }
+                try OTLPJSONReader.appendSpans(in: record.value, scratch: jsonScratch, to: &scratch)
             } else {
                 try OTLPProtobufReader.forEachSpan(in: record.value, cache: resources) { span in scratch.append(copy span) }
             }

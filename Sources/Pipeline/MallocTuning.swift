@@ -21,10 +21,10 @@ import CMalloc
 /// freed (up to 32 MiB), so after the first epoch its maps, batches and COPY buffers come from the heap,
 /// where a block freed below a live one stays resident; over a long run the heap's high-water mark
 /// creeps up. With the threshold fixed, every block of 1 MiB or more is its own mapping, returned to the
-/// system when freed. Measured the same way (README, session 15): Collector shape with two shards
-/// 109 / 161 → 86 / 83 MiB; one span a trace, 100 ms batches, 229 / 244 → 225 / 225 MiB; 10M-span
-/// backlog 170 → 155 MiB; spans/s the same with the order of the runs alternated; ~2× the minor page
-/// faults (~1 % of the worker's CPU).
+/// system when freed. Measured on the same records, old then new in each round (README, session 15):
+/// Collector shape with two shards 109 / 161 → 86 / 83 MiB; one span a trace, 100 ms batches,
+/// 229 / 244 → 225 / 225 MiB; 10M-span backlog 170 → 155 MiB; spans/s the same once the order of the
+/// runs was alternated; ~2× the minor page faults (~1 % of the worker's CPU).
 ///
 /// Call ``apply(environment:)`` first thing in `main`, before any other thread exists: arenas made
 /// before it stay.

@@ -7,28 +7,62 @@ import TraceContext
 /// enums as integers (or their proto names, e.g. `"SPAN_KIND_SERVER"`); int64/fixed64/fixed32 as
 /// decimal strings or JSON numbers; `doubleValue` as a number or `"NaN"`, `"Infinity"`, `"-Infinity"`;
 /// `null` as "absent". Unknown keys are skipped (with their values, any depth up to `depthMax`).
-/// For a key repeated in one object the last wins. Id rules and `.badIDs` are as in
-/// `OTLPProtobufReader`.
+/// For a key repeated in one object the last wins (a `resource` after a `scopeSpans` applies to
+/// those spans too). Id rules and `.badIDs` are as in `OTLPProtobufReader`.
 ///
-/// Memory: one scratch buffer of `bytes.count` bytes is allocated per call for unescaped strings;
-/// `ByteView`s point into `bytes` (strings without escapes) or into that buffer, and are valid only
-/// inside `body`. Unescaping never grows a string, so the buffer never overflows.
+/// Memory: strings with escapes are unescaped into the caller's ``JSONScratch``; `ByteView`s point
+/// into `bytes` (strings without escapes) or into that scratch, so the spans are valid while both are
+/// unchanged: until the scratch decodes the next record. Unescaping never grows a string, so a
+/// scratch of the record's size never overflows.
 public enum OTLPJSONReader {
     /// Maximum nesting of arrays/objects.
     public static let depthMax = 100
 
-    public static func forEachSpan(
-        in bytes: UnsafeRawBufferPointer, _ body: (borrowing DecodedSpan) -> Void
+    /// Decodes one record and appends its spans to `spans`, in the record's order. On error `spans`
+    /// may hold some of the record's spans after its old ones: the caller drops them.
+    public static func appendSpans(
+        in bytes: UnsafeRawBufferPointer, scratch: JSONScratch, to spans: inout [DecodedSpan]
     ) throws(SpanDecodingError) {
         guard let base = bytes.baseAddress else { throw SpanDecodingError(.badJSON, at: 0) }
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count + 64, alignment: 8)
-        defer { scratch.deallocate() }
-        var p = JSONParser(base: base, end: bytes.count, scratch: scratch)
+        var p = JSONParser(base: base, end: bytes.count, scratch: scratch.prepare(recordBytes: bytes.count))
+        swap(&p.spans, &spans)
+        defer { swap(&p.spans, &spans) }
         p.skipWS()
-        try p.request(body)
+        try p.request()
         p.skipWS()
         guard p.pos == p.end else { throw SpanDecodingError(.badJSON, at: p.pos) }
     }
+}
+
+/// The buffer an OTLP/JSON record's escaped strings are unescaped into, owned by the caller so that the
+/// decoded spans, which may point into it, stay valid after the decode: until the next record is
+/// decoded with the same scratch.
+///
+/// Guarantees: it holds at least the record's size + 64 bytes while a record is decoded, and at most
+/// max(1 MiB, 4 × the last record's size) between records (a buffer left large by one big record is
+/// given back at the next smaller one). One owner: not thread-safe, not `Sendable` (one per shard's
+/// `RecordProcessor`).
+public final class JSONScratch {
+    private var storage: UnsafeMutableRawBufferPointer
+
+    public init() { storage = .allocate(byteCount: 0, alignment: 8) }
+
+    deinit { storage.deallocate() }
+
+    /// The buffer for a record of `recordBytes`; what it held before is no longer in use.
+    func prepare(recordBytes: Int) -> UnsafeMutableRawBufferPointer {
+        // Safe: a record's size is that of a buffer in memory.
+        let needed = recordBytes + 64
+        if storage.count < needed || storage.count > max(1 << 20, 4 * needed) {
+            storage.deallocate()
+            // Rounded up to 16 KiB, so that records of slowly growing sizes do not reallocate each time.
+            storage = .allocate(byteCount: (needed + 16_383) & ~16_383, alignment: 8)
+        }
+        return storage
+    }
+
+    /// Bytes held now (for tests).
+    public var capacity: Int { storage.count }
 }
 
 struct JSONParser {
@@ -38,6 +72,8 @@ struct JSONParser {
     /// [0, 64): the key buffer (reused per key); [64, ...): unescaped string values.
     let scratch: UnsafeMutableRawBufferPointer
     var scratchUsed = 64
+    /// The caller's span array while the record is decoded (``OTLPJSONReader/appendSpans(in:scratch:to:)``).
+    var spans: [DecodedSpan] = []
 
     init(base: UnsafeRawPointer, end: Int, scratch: UnsafeMutableRawBufferPointer) {
         self.base = base
@@ -490,47 +526,58 @@ struct JSONParser {
 
     // MARK: OTLP messages
 
-    mutating func request(_ body: (borrowing DecodedSpan) -> Void) throws(SpanDecodingError) {
+    mutating func request() throws(SpanDecodingError) {
         try beginObject()
         var first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "resourceSpans"), !takeNull() {
+            if takeNull() { continue }
+            if Self.eq(k, "resourceSpans") {
                 try beginArray()
                 var f2 = true
-                while try nextElement(&f2) { try resourceSpans(body) }
+                while try nextElement(&f2) { try resourceSpans() }
             } else {
                 try skipValue()
             }
         }
     }
 
-    mutating func resourceSpans(_ body: (borrowing DecodedSpan) -> Void) throws(SpanDecodingError) {
+    /// One `ResourceSpans`, in one pass when its `resource` comes before its `scopeSpans` (as every
+    /// exporter writes it). A `resource` member after spans were read (the JSON order is free, and
+    /// the last of repeated keys wins) makes the spans of this object be read again with it.
+    mutating func resourceSpans() throws(SpanDecodingError) {
         if takeNull() { return }
         try beginObject()
         let membersStart = pos
-        // Pass 1: the resource (it may follow "scopeSpans").
+        let spansBefore = spans.count
         var resource = KnownAttributes()
+        var spansRead = false
+        var resourceAfterSpans = false
         var first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "resource"), !takeNull() {
+            if takeNull() { continue }
+            if Self.eq(k, "resource") {
                 resource = KnownAttributes()  // a repeated JSON key: the last wins
                 try self.resource(&resource)
+                resourceAfterSpans = resourceAfterSpans || spansRead
+            } else if Self.eq(k, "scopeSpans") {
+                spansRead = true
+                try scopeSpansList(resource)
             } else {
                 try skipValue()
             }
         }
+        guard resourceAfterSpans else { return }
         let objectEnd = pos
-        // Pass 2: the spans.
+        spans.removeSubrange(spansBefore...)
         pos = membersStart
         first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "scopeSpans"), !takeNull() {
-                try beginArray()
-                var f2 = true
-                while try nextElement(&f2) { try scopeSpans(resource, body) }
+            if takeNull() { continue }
+            if Self.eq(k, "scopeSpans") {
+                try scopeSpansList(resource)
             } else {
                 try skipValue()
             }
@@ -538,12 +585,19 @@ struct JSONParser {
         assert(pos == objectEnd)
     }
 
+    mutating func scopeSpansList(_ resource: borrowing KnownAttributes) throws(SpanDecodingError) {
+        try beginArray()
+        var first = true
+        while try nextElement(&first) { try scopeSpans(resource) }
+    }
+
     mutating func resource(_ attrs: inout KnownAttributes) throws(SpanDecodingError) {
         try beginObject()
         var first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "attributes"), !takeNull() {
+            if takeNull() { continue }
+            if Self.eq(k, "attributes") {
                 try attributes(&attrs)
             } else {
                 try skipValue()
@@ -557,18 +611,17 @@ struct JSONParser {
         while try nextElement(&first) { try keyValue(&attrs) }
     }
 
-    mutating func scopeSpans(_ resource: borrowing KnownAttributes, _ body: (borrowing DecodedSpan) -> Void)
-        throws(SpanDecodingError)
-    {
+    mutating func scopeSpans(_ resource: borrowing KnownAttributes) throws(SpanDecodingError) {
         if takeNull() { return }
         try beginObject()
         var first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "spans"), !takeNull() {
+            if takeNull() { continue }
+            if Self.eq(k, "spans") {
                 try beginArray()
                 var f2 = true
-                while try nextElement(&f2) { try span(resource, body) }
+                while try nextElement(&f2) { try span(resource) }
             } else {
                 try skipValue()
             }
@@ -581,9 +634,7 @@ struct JSONParser {
     ]
     static let statusNames: [StaticString] = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
 
-    mutating func span(_ resource: borrowing KnownAttributes, _ body: (borrowing DecodedSpan) -> Void)
-        throws(SpanDecodingError)
-    {
+    mutating func span(_ resource: borrowing KnownAttributes) throws(SpanDecodingError) {
         let spanStart = pos
         try beginObject()
         var trace: (UInt64, UInt64, Int, Int) = (0, 0, 0, spanStart)
@@ -625,12 +676,12 @@ struct JSONParser {
         guard trace.2 == 16, trace.0 != 0 || trace.1 != 0 else { throw SpanDecodingError(.badIDs, at: trace.3) }
         guard spanID.2 == 8, spanID.0 != 0 else { throw SpanDecodingError(.badIDs, at: spanID.3) }
         guard parent.2 == 0 || parent.2 == 8 else { throw SpanDecodingError(.badIDs, at: parent.3) }
-        let span = DecodedSpan(
-            traceID: TraceID(high: trace.0, low: trace.1), spanID: SpanID(spanID.0),
-            parentSpanID: SpanID(parent.2 == 8 ? parent.0 : 0), name: name, kind: kind,
-            startTimeUnixNano: startTime, endTimeUnixNano: endTime, statusCode: status,
-            traceState: traceState, attributes: attrs.overlaid(on: resource), flags: flags)
-        body(span)
+        spans.append(
+            DecodedSpan(
+                traceID: TraceID(high: trace.0, low: trace.1), spanID: SpanID(spanID.0),
+                parentSpanID: SpanID(parent.2 == 8 ? parent.0 : 0), name: name, kind: kind,
+                startTimeUnixNano: startTime, endTimeUnixNano: endTime, statusCode: status,
+                traceState: traceState, attributes: attrs.overlaid(on: resource), flags: flags))
     }
 
     mutating func status(_ code: inout StatusCode) throws(SpanDecodingError) {
@@ -638,7 +689,8 @@ struct JSONParser {
         var first = true
         while try nextMember(&first) {
             let k = try key()
-            if Self.eq(k, "code"), !takeNull() {
+            if takeNull() { continue }
+            if Self.eq(k, "code") {
                 let v = try enumValue(names: Self.statusNames)
                 code = (v >= 0 && v <= 2) ? StatusCode(rawValue: UInt8(v)) ?? .unset : .unset
             } else {

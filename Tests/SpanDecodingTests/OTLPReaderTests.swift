@@ -248,6 +248,59 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         #expect(checked == 325 * 16 * 8 * 2)
     }
 
+    /// `null` is "absent" for every member, including the containers the reader descends into (before
+    /// session 16 a `null` there made the record undecodable).
+    @Test func jsonNullMembersAreAbsent() throws {
+        let span = #"{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"n","status":{"code":null},"attributes":null}"#
+        let doc = #"{"resourceSpans":[null,{"resource":{"attributes":null},"scopeSpans":null},{"resource":null,"scopeSpans":[null,{"spans":null},{"spans":[\#(span)]}]}]}"#
+        let spans = try decodeJSON(Array(doc.utf8))
+        #expect(spans.count == 1)
+        #expect(spans.first?.attrs.isEmpty == true)
+        #expect(try decodeJSON(Array(#"{"resourceSpans":null}"#.utf8)).isEmpty)
+    }
+
+    /// The resource applies to its spans wherever it stands in the object, and the last of repeated
+    /// `resource` members wins, also when it comes after the spans (read again then).
+    @Test func jsonResourceAfterSpansAndRepeatedResourceLastWins() throws {
+        func resource(_ service: String) -> String {
+            #""resource":{"attributes":[{"key":"service.name","value":{"stringValue":"\#(service)"}}]}"#
+        }
+        let spans = #""scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331"},{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203332"}]}]"#
+        let other = #"{\#(resource("other")),\#(spans)}"#
+        for (members, service) in [
+            ("\(resource("a")),\(spans)", "a"), ("\(spans),\(resource("a"))", "a"),
+            ("\(resource("a")),\(spans),\(resource("b"))", "b"), ("\(resource("a")),\(resource("b")),\(spans)", "b"),
+            ("\(spans),\(resource("a")),\(spans)", "a"),
+        ] {
+            let doc = #"{"resourceSpans":[\#(other),{\#(members)},\#(other)]}"#
+            let got = try decodeJSON(Array(doc.utf8))
+            let services = got.map { $0.attrs["service.name"] }
+            let want = members.components(separatedBy: "scopeSpans").count - 1
+            let a = OwnedValue.string(Array("other".utf8)), b = OwnedValue.string(Array(service.utf8))
+            #expect(services == [a, a] + Array(repeating: b, count: 2 * want) + [a, a], "\(members)")
+        }
+    }
+
+    /// The scratch a record's escapes are unescaped into is reused, and gives back what one large
+    /// record made it hold at the next smaller one.
+    @Test func jsonScratchIsReusedAndShrinksAfterALargeRecord() throws {
+        let scratch = JSONScratch()
+        var spans: [DecodedSpan] = []
+        func decode(padding: Int) throws {
+            let doc = Array(#"{"resourceSpans":[],"x":"\#(String(repeating: "a", count: padding))"}"#.utf8)
+            try doc.withUnsafeBytes { try OTLPJSONReader.appendSpans(in: $0, scratch: scratch, to: &spans) }
+        }
+        try decode(padding: 1000)
+        let small = scratch.capacity
+        #expect(small >= 1064 && small <= 1 << 20)
+        try decode(padding: 900)
+        #expect(scratch.capacity == small)
+        try decode(padding: 3 << 20)
+        #expect(scratch.capacity >= 3 << 20)
+        try decode(padding: 1000)
+        #expect(scratch.capacity <= 1 << 20)
+    }
+
     @Test func jsonMalformedThrows() {
         for bad in ["", "{", "[]", "{\"resourceSpans\":[{]}", "{\"resourceSpans\":1}", "{\"a\":tru}", "{\"a\":\"\\x\"}",
                     "{\"resourceSpans\":[]} x", String(repeating: "[", count: 500)] {

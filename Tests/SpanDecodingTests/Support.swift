@@ -99,11 +99,12 @@ func decodeProto(_ bytes: [UInt8]) throws -> [OwnedSpan] {
 }
 
 func decodeJSON(_ bytes: [UInt8]) throws -> [OwnedSpan] {
-    var out: [OwnedSpan] = []
-    try bytes.withUnsafeBytes { raw in
-        try OTLPJSONReader.forEachSpan(in: raw) { out.append(OwnedSpan($0)) }
+    let scratch = JSONScratch()
+    var spans: [DecodedSpan] = []
+    return try bytes.withUnsafeBytes { raw in
+        try OTLPJSONReader.appendSpans(in: raw, scratch: scratch, to: &spans)
+        return spans.map { OwnedSpan($0) }
     }
-    return out
 }
 
 // MARK: - The oracle: expected spans computed from swift-protobuf's generated types
