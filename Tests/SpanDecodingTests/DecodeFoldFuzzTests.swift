@@ -23,8 +23,16 @@ import TestSupport
             .randomElement(using: &rng)!
     }
 
-    /// A request whose pricing-relevant attributes are extreme, then (half the time) mutated bytes.
-    static func hostileRecord<R: RandomNumberGenerator>(_ rng: inout R, now: UInt64) -> [UInt8] {
+    /// A request whose pricing-relevant attributes are extreme, as protobuf or (with `json`) as
+    /// OTLP/JSON with random key order and escapes, then (half the time) mutated bytes.
+    static func hostileRecord<R: RandomNumberGenerator>(_ rng: inout R, now: UInt64, json: Bool = false) -> [UInt8] {
+        let req = hostileRequest(&rng, now: now)
+        let bytes = json ? OTLPJSONEmitter.emit(req, rng: SplitMix64(seed: rng.next())) : serialize(req)
+        return rng.chance(0.5) ? FuzzTests.mutate(bytes, &rng) : bytes
+    }
+
+    /// A request whose pricing-relevant attributes are extreme.
+    static func hostileRequest<R: RandomNumberGenerator>(_ rng: inout R, now: UInt64) -> OTLPExportTraceServiceRequest {
         var req = RequestGen.request(&rng, resources: 1...2, spans: 1...6, attributes: 0...6)
         let models = ["gpt-4o-mini", "claude-3-5-sonnet-20241022", "gpt-4o", "no-such-model"]
         for r in req.resourceSpans.indices {
@@ -59,8 +67,7 @@ import TestSupport
                 }
             }
         }
-        let bytes = serialize(req)
-        return rng.chance(0.5) ? FuzzTests.mutate(bytes, &rng) : bytes
+        return req
     }
 
     @Test("decode + price + fold never trap on mutated records with extreme values; every record is counted or rejected whole")
@@ -73,12 +80,13 @@ import TestSupport
         var counted = 0
         var rejected = 0
         for n in 0..<FuzzTests.iterations {
-            let value = Self.hostileRecord(&rng, now: UInt64(nowMillis) * 1_000_000)
+            let json = n % 40 == 39  // one in 40 as OTLP/JSON (its writer is slow in debug builds)
+            let value = Self.hostileRecord(&rng, now: UInt64(nowMillis) * 1_000_000, json: json)
             let stamp = rng.chance(0.9) ? nowMillis : Self.extremeInt(&rng)
             let before = delta.counters
             let outcome = value.withUnsafeBytes { bytes in
                 processor.process(
-                    RecordView(topic: "t", partition: 0, offset: Int64(n), timestampUnixMillis: stamp, value: bytes, isJSON: false),
+                    RecordView(topic: "t", partition: 0, offset: Int64(n), timestampUnixMillis: stamp, value: bytes, isJSON: json),
                     into: &delta)
             }
             switch outcome {
@@ -98,6 +106,45 @@ import TestSupport
         }
         #expect(delta.invariantViolations().isEmpty)
         #expect(counted > 0 && rejected > 0, "the corpus exercises both outcomes (\(counted) counted, \(rejected) rejected)")
+    }
+
+    /// The two readers are independent implementations of one format each; on the same requests (extreme
+    /// values, strings with NUL and non-ASCII bytes, JSON with random key order and escapes) they must
+    /// fold to the same rows. The rows hold strings read after the decode, so this also checks that
+    /// what the spans point at outlives the decode.
+    @Test("the same hostile requests as protobuf and as OTLP/JSON fold to the same rows")
+    func protobufAndJSONFoldAlike() throws {
+        let catalog = try #require(Self.catalog)
+        var rng = SplitMix64(seed: FuzzTests.seed ^ 0x150A)
+        var viaProto = RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: RecordLimits())
+        var viaJSON = RecordProcessor(pricer: SpanPricer(catalog: catalog), limits: RecordLimits())
+        let nowMillis: Int64 = 1_795_000_000_000
+        var proto = EpochDelta(), json = EpochDelta()
+        var counted = 0
+        func process(_ p: inout RecordProcessor, _ value: [UInt8], isJSON: Bool, _ n: Int, _ d: inout EpochDelta) -> RecordOutcome {
+            value.withUnsafeBytes { bytes in
+                p.process(
+                    RecordView(topic: "t", partition: 0, offset: Int64(n), timestampUnixMillis: nowMillis, value: bytes, isJSON: isJSON),
+                    into: &d)
+            }
+        }
+        for n in 0..<max(200, FuzzTests.iterations / 40) {
+            let req = Self.hostileRequest(&rng, now: UInt64(nowMillis) * 1_000_000)
+            let a = process(&viaProto, serialize(req), isJSON: false, n, &proto)
+            let b = process(&viaJSON, OTLPJSONEmitter.emit(req, rng: SplitMix64(seed: rng.next())), isJSON: true, n, &json)
+            #expect(a == b, "iteration \(n)")
+            if case .counted = a { counted += 1 }
+            if n % 100 == 99 {
+                #expect(proto.transactions == json.transactions, "iteration \(n)")
+                #expect(proto.traceHours == json.traceHours, "iteration \(n)")
+                #expect(proto.sessions == json.sessions, "iteration \(n)")
+                #expect(proto.models == json.models, "iteration \(n)")
+                #expect(proto.counters == json.counters, "iteration \(n)")
+                proto = EpochDelta()
+                json = EpochDelta()
+            }
+        }
+        #expect(counted > 0)
     }
 }
 
