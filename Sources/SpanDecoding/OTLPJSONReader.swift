@@ -12,8 +12,9 @@ import TraceContext
 ///
 /// Memory: strings with escapes are unescaped into the caller's ``JSONScratch``; `ByteView`s point
 /// into `bytes` (strings without escapes) or into that scratch, so the spans are valid while both are
-/// unchanged: until the scratch decodes the next record. Unescaping never grows a string, so a
-/// scratch of the record's size never overflows.
+/// unchanged: until the scratch decodes the next record. Unescaping never grows a string, and a
+/// string is unescaped at most twice (spans read again when their resource follows them), so a
+/// scratch of twice the record's size never overflows.
 public enum OTLPJSONReader {
     /// Maximum nesting of arrays/objects.
     public static let depthMax = 100
@@ -38,10 +39,10 @@ public enum OTLPJSONReader {
 /// decoded spans, which may point into it, stay valid after the decode: until the next record is
 /// decoded with the same scratch.
 ///
-/// Guarantees: it holds at least the record's size + 64 bytes while a record is decoded, and at most
-/// max(1 MiB, 4 × the last record's size) between records (a buffer left large by one big record is
-/// given back at the next smaller one). One owner: not thread-safe, not `Sendable` (one per shard's
-/// `RecordProcessor`).
+/// Guarantees: it holds at least twice the record's size + 64 bytes while a record is decoded (pages
+/// of the second half are touched only when spans are read twice), and at most max(1 MiB, 4 × that)
+/// between records (a buffer left large by one big record is given back at the next smaller one). One
+/// owner: not thread-safe, not `Sendable` (one per shard's `RecordProcessor`).
 public final class JSONScratch {
     private var storage: UnsafeMutableRawBufferPointer
 
@@ -51,8 +52,8 @@ public final class JSONScratch {
 
     /// The buffer for a record of `recordBytes`; what it held before is no longer in use.
     func prepare(recordBytes: Int) -> UnsafeMutableRawBufferPointer {
-        // Safe: a record's size is that of a buffer in memory.
-        let needed = recordBytes + 64
+        // Safe: a record's size is that of a buffer in memory (< Int.max / 4 on a 64-bit machine).
+        let needed = 2 * recordBytes + 64
         if storage.count < needed || storage.count > max(1 << 20, 4 * needed) {
             storage.deallocate()
             // Rounded up to 16 KiB, so that records of slowly growing sizes do not reallocate each time.

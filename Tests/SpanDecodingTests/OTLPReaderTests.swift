@@ -281,6 +281,18 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         }
     }
 
+    /// Spans read again because their resource follows them unescape their strings a second time; the
+    /// scratch must hold both readings (it once held one: the second was cut short, silently).
+    @Test func jsonSpansReadTwiceKeepEveryUnescapedByte() throws {
+        let name = String(repeating: "a", count: 5000) + #"\/"#
+        let spans = (1...3).map { i in
+            #"{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b716920333\#(i)","name":"\#(name)"}"#
+        }
+        let doc = #"{"resourceSpans":[{"scopeSpans":[{"spans":[\#(spans.joined(separator: ","))]}],"resource":{}}]}"#
+        let got = try decodeJSON(Array(doc.utf8))
+        #expect(got.map(\.name) == Array(repeating: Array((String(repeating: "a", count: 5000) + "/").utf8), count: 3))
+    }
+
     /// The scratch a record's escapes are unescaped into is reused, and gives back what one large
     /// record made it hold at the next smaller one.
     @Test func jsonScratchIsReusedAndShrinksAfterALargeRecord() throws {
