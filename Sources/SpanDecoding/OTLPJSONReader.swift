@@ -552,7 +552,6 @@ struct JSONParser {
         let membersStart = pos
         let spansBefore = spans.count
         var resource = KnownAttributes()
-        var spansRead = false
         var resourceAfterSpans = false
         var first = true
         while try nextMember(&first) {
@@ -561,9 +560,9 @@ struct JSONParser {
             if Self.eq(k, "resource") {
                 resource = KnownAttributes()  // a repeated JSON key: the last wins
                 try self.resource(&resource)
-                resourceAfterSpans = resourceAfterSpans || spansRead
+                // Spans of this object already read took an earlier resource.
+                resourceAfterSpans = resourceAfterSpans || spans.count > spansBefore
             } else if Self.eq(k, "scopeSpans") {
-                spansRead = true
                 try scopeSpansList(resource)
             } else {
                 try skipValue()

@@ -25,7 +25,7 @@ import TestSupport
 
     /// A request whose pricing-relevant attributes are extreme, as protobuf or (with `json`) as
     /// OTLP/JSON with random key order and escapes, then (half the time) mutated bytes.
-    static func hostileRecord<R: RandomNumberGenerator>(_ rng: inout R, now: UInt64, json: Bool = false) -> [UInt8] {
+    static func hostileRecord<R: RandomNumberGenerator>(_ rng: inout R, now: UInt64, json: Bool) -> [UInt8] {
         let req = hostileRequest(&rng, now: now)
         let bytes = json ? OTLPJSONEmitter.emit(req, rng: SplitMix64(seed: rng.next())) : serialize(req)
         return rng.chance(0.5) ? FuzzTests.mutate(bytes, &rng) : bytes
