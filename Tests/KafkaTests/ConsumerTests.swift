@@ -95,11 +95,19 @@ struct ConsumerTests {
                 logger: testLogger("consumer"))
             var out: [(topic: String, value: String, batch: Int)] = []
             var polls = 0
+            var waitedForPrefetch = false
             let deadline = ContinuousClock.now.advanced(by: .seconds(30))
             while out.count < 60 && ContinuousClock.now < deadline {
                 let r = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
                 polls += 1
                 for m in r.records { out.append((m.topic, m.withValue { String(decoding: $0, as: UTF8.self) }, polls)) }
+                if !r.records.isEmpty && !waitedForPrefetch {
+                    // The first records can come from one partition's fetch alone. Let librdkafka prefetch
+                    // the other five partitions, so the next poll holds runs of every topic not seen yet
+                    // (at least two topics, whatever the first poll held).
+                    waitedForPrefetch = true
+                    Thread.sleep(forTimeInterval: 2)
+                }
             }
             try consumer.close()
             return out
