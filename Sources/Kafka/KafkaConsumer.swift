@@ -235,7 +235,13 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         var kept = 0
         // The offset after the last record returned, per partition (by topic handle: no String per record).
+        // Records come in runs of one partition: a run is kept aside and entered into the map when it ends,
+        // so the map is hashed once a run, not twice a record.
         var delivered: [DeliveredKey: Int64] = [:]
+        var run: (key: DeliveredKey, next: Int64)?
+        func endRun() {
+            if let r = run { delivered[r.key] = max(delivered[r.key] ?? -1, r.next) }
+        }
         for i in 0..<n {
             guard let m = buffer[i] else { continue }
             let err = m.pointee.err
@@ -259,9 +265,15 @@ public final class KafkaConsumer: @unchecked Sendable {
             if let rkt = m.pointee.rkt {
                 // Safe: a delivered record's offset is ≥ 0, far below Int64.max.
                 let key = DeliveredKey(rkt: UInt(bitPattern: rkt), partition: m.pointee.partition)
-                delivered[key] = max(delivered[key] ?? -1, m.pointee.offset + 1)
+                if let r = run, r.key == key {
+                    run = (key, max(r.next, m.pointee.offset + 1))
+                } else {
+                    endRun()
+                    run = (key, m.pointee.offset + 1)
+                }
             }
         }
+        endRun()
         for (key, next) in delivered {
             // Safe: the handle belongs to a record we still hold (buffer), so it is alive.
             let rkt = OpaquePointer(bitPattern: key.rkt)!

@@ -65,6 +65,12 @@ public struct EpochTracker: Sendable {
     public let maxInflightEpochs: Int
     public let gapPolicy: Configuration.GapPolicy
     private var progress: [PartitionKey: Progress] = [:]
+    /// The partition of the previous delivered record and its place in `progress`: records come in runs
+    /// of one partition, so most records find their partition without hashing its key. An insert or a
+    /// removal may move every entry: every write to `progress` other than `recordDelivered`'s
+    /// `progress.values[index] = …` (which keeps every index) goes through ``setProgress(_:_:)`` or
+    /// clears this. (Not a `willSet` on `progress`: an observed property is copied on each in-place write.)
+    private var lastDelivered: (key: PartitionKey, index: Dictionary<PartitionKey, Progress>.Index)?
     public private(set) var generation: UInt64 = 1
     public private(set) var inflight: Int = 0
     private var nextEpochID: UInt64 = 1
@@ -116,7 +122,7 @@ public struct EpochTracker: Sendable {
         } else {
             p = Progress(openFrom: nil, next: logStart)
         }
-        progress[key] = p
+        setProgress(key, p)
         return p.next
     }
 
@@ -127,12 +133,12 @@ public struct EpochTracker: Sendable {
         guard var p = progress[key], p.openFrom == nil else { return }
         p.awaitingFirst = true
         p.skippedBeforeFirstFrom = skippedFrom
-        progress[key] = p
+        setProgress(key, p)
     }
 
     /// Partitions were revoked (after the open epoch was sealed and written) or lost.
     public mutating func partitionsRemoved(_ keys: [PartitionKey]) {
-        for k in keys { progress[k] = nil }
+        for k in keys { setProgress(k, nil) }
     }
 
     /// Whether the partition takes no more records (stopped at a gap, or its stored offset is past the
@@ -165,13 +171,20 @@ public struct EpochTracker: Sendable {
     public mutating func repositioned(_ key: PartitionKey) {
         guard var p = progress[key], p.jumpCheck == .seekPending else { return }
         p.jumpCheck = .sought
-        progress[key] = p
+        setProgress(key, p)
     }
 
     /// A record at `offset` was delivered.
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
         // One hash lookup a record: the position is read and written back without hashing again.
-        guard let index = progress.index(forKey: key) else { return .notAssigned }
+        let index: Dictionary<PartitionKey, Progress>.Index
+        if let last = lastDelivered, last.key == key {
+            index = last.index
+        } else {
+            guard let found = progress.index(forKey: key) else { return .notAssigned }
+            index = found
+        }
+        defer { lastDelivered = (key, index) }
         var p = progress.values[index]
         if p.stopped { return .stopAtGap }
         if p.awaitingFirst {
@@ -213,6 +226,12 @@ public struct EpochTracker: Sendable {
         return .take
     }
 
+    /// Writes (or removes, with nil) a partition's progress; forgets the cached place of the last one.
+    private mutating func setProgress(_ key: PartitionKey, _ p: Progress?) {
+        lastDelivered = nil
+        progress[key] = p
+    }
+
     /// Notes when the open epoch got its first record (for `flush.interval`).
     public mutating func noteOpen(at now: ContinuousClock.Instant) {
         if openSince == nil, openRecords > 0 || hasPendingAdvance { openSince = now }
@@ -251,7 +270,7 @@ public struct EpochTracker: Sendable {
             advances.append(PartitionAdvance(partition: key, from: p.openFrom, to: p.next, gaps: p.gaps))
             p.openFrom = p.next
             p.gaps = []
-            progress[key] = p
+            setProgress(key, p)
         }
         defer {
             openRecords = 0
@@ -289,6 +308,7 @@ public struct EpochTracker: Sendable {
     public mutating func resync() {
         generation += 1
         progress = [:]
+        lastDelivered = nil
         detectedGaps = []
         openRecords = 0
         openMaxRecordTime = 0

@@ -65,11 +65,15 @@ struct Quarantine: Sendable {
     }
 
     /// The reason to reject the record at `offset` instead of folding it, if it is poisoned.
-    func poison(_ key: PartitionKey, offset: Int64) -> Poison? { poisoned[key]?[offset] }
+    func poison(_ key: PartitionKey, offset: Int64) -> Poison? {
+        // Called for every record: no hashing of the key while nothing is poisoned (nearly always).
+        guard !poisoned.isEmpty else { return nil }
+        return poisoned[key]?[offset]
+    }
 
     /// A record was taken: a range the ingest has read past is closed; with none left, the quarantine ends.
     mutating func recordTaken(_ key: PartitionKey, offset: Int64) {
-        guard let r = ranges[key], offset >= r.to else { return }
+        guard !ranges.isEmpty, let r = ranges[key], offset >= r.to else { return }
         ranges[key] = nil
         if ranges.isEmpty { epochRecordLimit = nil }
     }

@@ -26,6 +26,37 @@ struct EpochTrackerTests {
         #expect(t.seal()?.advances == [PartitionAdvance(partition: p0, from: 15, to: 16, gaps: [])])
     }
 
+    @Test("the partition of the previous record is found again after other partitions come and go (its place moves)")
+    func lastPartitionFoundAfterAssignmentsMoveIt() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 100, start: .earliest)
+        for o in 0..<3 { #expect(t.recordDelivered(p0, offset: Int64(o), timestampUnixMillis: 0) == .take) }
+        // Enough new partitions to grow the table several times: p0's entry moves.
+        let others = (1...200).map { PartitionKey(topic: "other", partition: Int32($0)) }
+        for k in others { _ = t.partitionAssigned(k, stored: 7, logStart: 0, logEnd: 100, start: .earliest) }
+        #expect(t.recordDelivered(p0, offset: 3, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(others[41], offset: 7, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 4, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(p0, offset: 4, timestampUnixMillis: 0) == .duplicate)
+        let plan = t.seal()
+        #expect(plan?.advances == [
+            PartitionAdvance(partition: others[41], from: 7, to: 8, gaps: []),
+            PartitionAdvance(partition: p0, from: 0, to: 5, gaps: []),
+        ])
+        // Removed right after it delivered: its next record is not taken; assigned again, it starts over.
+        #expect(t.recordDelivered(p0, offset: 5, timestampUnixMillis: 0) == .take)
+        t.partitionsRemoved([p0] + others.prefix(150))
+        #expect(t.recordDelivered(p0, offset: 6, timestampUnixMillis: 0) == .notAssigned)
+        #expect(t.recordDelivered(others[0], offset: 7, timestampUnixMillis: 0) == .notAssigned)
+        _ = t.partitionAssigned(p0, stored: 20, logStart: 0, logEnd: 100, start: .earliest)
+        #expect(t.recordDelivered(p0, offset: 20, timestampUnixMillis: 0) == .take)
+        #expect(t.recordDelivered(others[199], offset: 7, timestampUnixMillis: 0) == .take)
+        #expect(t.seal()?.advances == [
+            PartitionAdvance(partition: others[199], from: 7, to: 8, gaps: []),
+            PartitionAdvance(partition: p0, from: 20, to: 21, gaps: []),
+        ])
+    }
+
     @Test("re-delivered offsets are skipped and revoked partitions' records are not taken")
     func duplicatesAndStrays() {
         var t = EpochTracker(maxInflightEpochs: 2)
