@@ -176,7 +176,8 @@ public struct EpochTracker: Sendable {
 
     /// A record at `offset` was delivered.
     public mutating func recordDelivered(_ key: PartitionKey, offset: Int64, timestampUnixMillis: Int64) -> Disposition {
-        // One hash lookup a record: the position is read and written back without hashing again.
+        // At most one hash lookup a record (none in a run of one partition): the position is read and
+        // written back without hashing again.
         let index: Dictionary<PartitionKey, Progress>.Index
         if let last = lastDelivered, last.key == key {
             index = last.index
