@@ -54,6 +54,8 @@ let package = Package(
 
         // No I/O: parsing, decoding, pricing.
         .target(name: "DurationUnits", swiftSettings: strict),
+        // Named dedicated threads (the OS name too).
+        .target(name: "DedicatedThread", swiftSettings: strict),
         .target(name: "TraceContext", swiftSettings: strict),
         .target(name: "SpanDecoding", dependencies: ["TraceContext"], swiftSettings: strict),
         // swift-protobuf generated OTLP types (generated once, committed): the decoder's oracle and the
@@ -75,11 +77,11 @@ let package = Package(
         // I/O wrappers.
         .target(
             name: "Kafka",
-            dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CRdKafka", "DedicatedThread", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "Ledger",
-            dependencies: ["CLibPQ", "Aggregation", "DurationUnits", "TraceContext", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CLibPQ", "Aggregation", "DedicatedThread", "DurationUnits", "TraceContext", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
 
         // The process's metrics registry and its exposition (Prometheus text / OpenMetrics).
@@ -95,7 +97,7 @@ let package = Package(
         .target(
             name: "Pipeline",
             dependencies: [
-                "Aggregation", "DurationUnits", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
+                "Aggregation", "DedicatedThread", "DurationUnits", "Kafka", "Ledger", "Pricing", "SpanDecoding", "TraceContext", "Telemetry",
                 .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -93,7 +93,7 @@ public final class BudgetMonitor: Service, Sendable {
     public func run() async throws {
         let conninfo = conninfo
         let session = session
-        let worker = LedgerWorkerThread(name: "traceledger.budgets", queueCapacity: 2) {
+        let worker = LedgerWorkerThread(name: "tl.budgets", queueCapacity: 2) {
             try PGConnection.connect(conninfo: conninfo, session: session)
         }
         defer { worker.shutdown() }

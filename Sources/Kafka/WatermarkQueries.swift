@@ -1,4 +1,5 @@
 internal import CRdKafka
+import DedicatedThread
 import Foundation
 import Synchronization
 
@@ -41,12 +42,10 @@ enum WatermarkQueries {
         let width = min(unique.count, threadsMax)
         let finished = DispatchSemaphore(value: 0)
         for _ in 0..<width {
-            let thread = Thread {
+            DedicatedThread.start(name: "tl.watermarks") {
                 while let tp = shared.next() { shared.store(tp, query(tp)) }
                 finished.signal()
             }
-            thread.name = "traceledger-watermarks"
-            thread.start()
         }
         for _ in 0..<width { finished.wait() }
         return shared.take()

@@ -35,7 +35,7 @@ public final class LedgerReadPool: Sendable {
         let timeoutMs = PGSessionSettings.milliseconds(statementTimeout)
         let count = max(1, connections)
         workers = (0..<count).map { i in
-            LedgerWorkerThread(name: "traceledger.api-read.\(i)", queueCapacity: max(1, queueCapacityPerConnection)) {
+            LedgerWorkerThread(name: "tl.api-read.\(i)", queueCapacity: max(1, queueCapacityPerConnection)) {
                 let applied = try PGConnection.conninfo(conninfo, applying: settings)
                 let c = try PGConnection.connect(conninfo: applied)
                 // Also as SET: a conninfo whose own options already named statement_timeout keeps its value

@@ -1,3 +1,4 @@
+import DedicatedThread
 import Foundation
 import Synchronization
 
@@ -24,21 +25,19 @@ public final class LedgerWorkerThread: Sendable {
     ///   - queueCapacity: jobs waiting at most (≥ 1).
     ///   - connect: opens the connection; runs on the worker thread.
     public init(
-        name: String = "traceledger.ledger", queueCapacity: Int = 16,
+        name: String = "tl.ledger", queueCapacity: Int = 16,
         connect: @escaping @Sendable () throws -> PGConnection
     ) {
         let queue = JobQueue(capacity: max(1, queueCapacity))
         self.queue = queue
-        let thread = Thread {
+        DedicatedThread.start(name: name) {
             Thread.current.threadDictionary[Self.threadKey] = name
             Self.loop(queue: queue, connect: connect)
         }
-        thread.name = name
-        thread.start()
     }
 
     /// A worker whose connection comes from `DATABASE_URL` / `PG*` (see `PGConnection.conninfo`).
-    public convenience init(name: String = "traceledger.ledger", queueCapacity: Int = 16, conninfo: String) {
+    public convenience init(name: String = "tl.ledger", queueCapacity: Int = 16, conninfo: String) {
         self.init(name: name, queueCapacity: queueCapacity) { try PGConnection.connect(conninfo: conninfo) }
     }
 

@@ -1,10 +1,8 @@
 import DurationUnits
 import Aggregation
 public import CoreMetrics
+import DedicatedThread
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Kafka
 public import Logging
 import Pricing
@@ -194,32 +192,14 @@ public final class PipelineService: Service, Sendable {
         logger.notice("worker stopped", metadata: summary)
     }
 
-    /// Runs `body` on a new dedicated thread named `name` (also the OS thread name that `top -H`, `ps -L`
-    /// and perf show: at most 15 bytes there); the completion finishes when the thread ends.
+    /// Runs `body` on a new dedicated thread named `name`; the completion finishes when the thread ends.
     static func startThread(name: String, _ body: @escaping @Sendable () -> Void) -> ThreadCompletion {
         let done = ThreadCompletion()
-        let thread = Thread {
-            // Foundation's `Thread.name` does not reach the OS on Linux: the threads showed as their
-            // creator's name ("…root.default-qos"), like the cooperative pool's.
-            nameThisOSThread(name)
+        DedicatedThread.start(name: name) {
             body()
             done.finish()
         }
-        thread.name = name
-        thread.start()
         return done
-    }
-
-    /// Sets the calling thread's OS name (Linux: `/proc/thread-self/comm`, at most 15 bytes; glibc's
-    /// `pthread_setname_np` is not visible to Swift). Best effort: a failure leaves the inherited name.
-    static func nameThisOSThread(_ name: String) {
-        #if os(Linux)
-        let fd = open("/proc/thread-self/comm", O_WRONLY)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        let bytes = Array(name.utf8.prefix(15))
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        #endif
     }
 
     /// What of `shutdown.timeout` is kept after the threads' deadline for the dead-letter flush and the

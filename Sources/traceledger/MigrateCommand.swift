@@ -22,7 +22,7 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens a worker thread with a connection from `DATABASE_URL` / `PG*`, failing with one actionable line.
     func connectWorker() async throws -> LedgerWorkerThread {
-        let worker = LedgerWorkerThread(name: "traceledger.cli", conninfo: PGConnection.conninfo())
+        let worker = LedgerWorkerThread(name: "tl.cli", conninfo: PGConnection.conninfo())
         do {
             _ = try await worker.run { connection in connection.serverVersion }
         } catch let error as LedgerError where error.code == .connectionFailed {

@@ -129,6 +129,9 @@ struct ConnectionTests {
         let onWorker = try await worker.run { _ in LedgerWorkerThread.currentWorkerName }
         #expect(onWorker == "test.worker")
         #expect(LedgerWorkerThread.currentWorkerName == nil)
+        // The OS sees the name too (top -H, ps -L, perf): Foundation's Thread.name alone does not set it on Linux.
+        let osName = try await worker.run { _ in (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "" }
+        #expect(osName.trimmingCharacters(in: .newlines) == "test.worker")
         // A job that leaves a transaction open is rolled back after it.
         try await worker.run { try $0.execute("BEGIN") }
         #expect(try await worker.run { $0.isInTransaction } == false)
