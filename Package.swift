@@ -138,7 +138,7 @@ let package = Package(
         .target(
             name: "DevHarness",
             dependencies: [
-                "DurationUnits", "LoadGen", "Kafka", "Ledger", "Pipeline", "Telemetry",
+                "DedicatedThread", "DurationUnits", "LoadGen", "Kafka", "Ledger", "Pipeline", "Telemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -146,7 +146,7 @@ let package = Package(
         .executableTarget(
             name: "traceledger",
             dependencies: [
-                "Aggregation", "DurationUnits", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
+                "Aggregation", "DedicatedThread", "DurationUnits", "Kafka", "Ledger", "Pricing", "Pipeline", "LoadGen", "DevHarness", "Budgets", "HTTPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 "Telemetry",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import DedicatedThread
 import DurationUnits
 public import Foundation
 #if canImport(FoundationNetworking)
@@ -290,10 +291,9 @@ public struct APIBench: Sendable {
     /// Runs blocking work on a new thread (librdkafka and libpq block; the cooperative pool must not).
     static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let thread = Thread {
+            DedicatedThread.start(name: "tl.api-bench") {
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
             }
-            thread.start()
         }
     }
 }

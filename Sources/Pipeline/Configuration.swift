@@ -90,6 +90,48 @@ public struct Configuration: Sendable, Equatable {
         "http.host", "http.read_connections", "http.statement_timeout", "http.ready_max_pause",
     ]
 
+    /// A map in its environment form: `name=value,name=value`. librdkafka list values hold commas
+    /// (`debug=cgrp,topic,fetch`), so a part without `=` continues the previous value, and `\,` is a comma
+    /// inside a value (`sasl.oauthbearer.config=scope=a\,b`). Whitespace around names is dropped.
+    /// - Throws: the text of the error when a part before any `=` has no name, or a name is empty.
+    static func propertyList(_ text: String) throws(PropertyListError) -> [String: String] {
+        var parts: [String] = [""]
+        var escaped = false
+        for c in text {
+            if escaped {
+                parts[parts.count - 1].append(c == "," ? "," : "\\\(c)")
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "," {
+                parts.append("")
+            } else {
+                parts[parts.count - 1].append(c)
+            }
+        }
+        if escaped { parts[parts.count - 1].append("\\") }
+        var out: [String: String] = [:]
+        var last: String?
+        for part in parts where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+            if let eq = part.firstIndex(of: "=") {
+                let name = part[..<eq].trimmingCharacters(in: .whitespaces)
+                guard !name.isEmpty else { throw PropertyListError(message: "expected name=value, got '\(part)'") }
+                out[name] = String(part[part.index(after: eq)...])
+                last = name
+            } else if let name = last, let value = out[name] {
+                out[name] = value + "," + part
+            } else {
+                throw PropertyListError(message: "expected name=value, got '\(part)'")
+            }
+        }
+        return out
+    }
+
+    /// Why an environment-form map did not parse.
+    struct PropertyListError: Error {
+        let message: String
+    }
+
     /// The environment variable for a key: `kafka.brokers` → `TRACELEDGER_KAFKA_BROKERS`.
     public static func environmentName(of key: String) -> String {
         "TRACELEDGER_" + key.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -208,13 +250,7 @@ public struct Configuration: Sendable, Equatable {
             switch raw {
             case .map(let m): return m
             case .scalar(let s):
-                // `name=value,name=value` (env form).
-                var out: [String: String] = [:]
-                for part in s.split(separator: ",") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
-                    guard let eq = part.firstIndex(of: "=") else { throw fail("expected name=value, got '\(part)'") }
-                    out[part[..<eq].trimmingCharacters(in: .whitespaces)] = String(part[part.index(after: eq)...])
-                }
-                return out
+                do { return try Self.propertyList(s) } catch { throw fail(error.message) }
             case .list: throw fail("expected a map")
             }
         }

@@ -1,5 +1,6 @@
-import DurationUnits
 import ArgumentParser
+import DedicatedThread
+import DurationUnits
 import Foundation
 import Kafka
 
@@ -30,7 +31,7 @@ struct BenchConsumeCommand: AsyncParsableCommand {
         }
         let (records, timeout, spans) = (self.records, self.timeout, self.spans)
         let result = await withCheckedContinuation { (done: CheckedContinuation<(Int, Int, Duration?), Never>) in
-            let thread = Thread {
+            DedicatedThread.start(name: "tl.bench-consume") {
                 var count = 0
                 var checksum = 0
                 var first: ContinuousClock.Instant?
@@ -50,7 +51,6 @@ struct BenchConsumeCommand: AsyncParsableCommand {
                 _ = try? consumer.close()
                 done.resume(returning: (count, checksum, first.map { last - $0 }))
             }
-            thread.start()
         }
         let (count, _, elapsed) = result
         guard let elapsed, count >= records else {

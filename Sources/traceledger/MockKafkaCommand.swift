@@ -1,4 +1,5 @@
 import ArgumentParser
+import DedicatedThread
 import Dispatch
 import Foundation
 import Kafka
@@ -73,9 +74,7 @@ struct MockKafkaCommand: AsyncParsableCommand {
         }
         print(cluster.bootstrapServers)
         fflush(nil)  // All output streams: the reader waits for this line.
-        let control = Thread { Self.serveControl(cluster) }
-        control.name = "traceledger.mock-kafka.control"
-        control.start()
+        DedicatedThread.start(name: "tl.mock-control") { Self.serveControl(cluster) }
         let signo = await Self.waitForTermination()
         logger.info("mock-kafka stopping", metadata: ["signal": "\(signo)"])
         withExtendedLifetime(cluster) {}

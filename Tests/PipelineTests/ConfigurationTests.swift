@@ -40,6 +40,25 @@ struct ConfigurationTests {
         #expect(Configuration.environmentName(of: "flush.max_inflight_epochs") == "TRACELEDGER_FLUSH_MAX_INFLIGHT_EPOCHS")
     }
 
+    @Test("TRACELEDGER_KAFKA_PROPERTIES: a part without '=' continues the previous value (librdkafka lists), and \\, is a comma in a value")
+    func propertyListsKeepCommaValues() throws {
+        let c = try Configuration.load(file: nil, environment: [
+            "TRACELEDGER_KAFKA_PROPERTIES": "debug=cgrp,topic,fetch, session.timeout.ms=6000,sasl.oauthbearer.config=scope=a\\,b=c"
+        ])
+        #expect(c.kafkaProperties == [
+            "debug": "cgrp,topic,fetch", "session.timeout.ms": "6000", "sasl.oauthbearer.config": "scope=a,b=c",
+        ])
+        for bad in ["cgrp,debug=topic", "=5", "a=1,=2"] {
+            do {
+                _ = try Configuration.load(file: nil, environment: ["TRACELEDGER_KAFKA_PROPERTIES": bad])
+                Issue.record("accepted TRACELEDGER_KAFKA_PROPERTIES=\(bad)")
+            } catch {
+                #expect(error.description.contains("TRACELEDGER_KAFKA_PROPERTIES"), "\(error)")
+                #expect(error.description.contains("expected name=value"), "\(error)")
+            }
+        }
+    }
+
     @Test("database timeouts: defaults, env overrides, and the Ledger session settings they become")
     func databaseTimeouts() throws {
         let defaults = Configuration()
