@@ -257,6 +257,17 @@ public struct EpochTracker: Sendable {
         return inflight == 0 && now - since >= idleWriterAfter
     }
 
+    /// How long after `now` ``shouldSeal(now:interval:openSpans:maxSpans:idleWriterAfter:)`` turns true by
+    /// time alone (zero when it already would), or nil when no time can make it: nothing is open, or the
+    /// writer has no room (its answer changes that, not the clock). The ingest thread waits in its poll
+    /// no longer than this, so an epoch goes to an idle writer when due, not at the next poll timeout.
+    public func sealDue(after now: ContinuousClock.Instant, interval: Duration, idleWriterAfter: Duration? = nil) -> Duration? {
+        guard let since = openSince, inflight < maxInflightEpochs else { return nil }
+        var wait = interval
+        if inflight == 0, let idle = idleWriterAfter { wait = min(wait, idle) }
+        return max(.zero, since + wait - now)
+    }
+
     /// Seals the open epoch: returns its plan (nil when nothing moved) and starts a new one.
     ///
     /// Every partition advances over exactly the records it took (and the gaps it recorded) in the open

@@ -64,7 +64,7 @@ final class IngestLoop: @unchecked Sendable {
             syncUnsyncedPartitions()
             let result: KafkaPollResult
             do {
-                result = try consumer.poll(maxMessages: min(pollLimit(), machine.pollRecordLimit), timeout: .milliseconds(100))
+                result = try consumer.poll(maxMessages: min(pollLimit(), machine.pollRecordLimit), timeout: pollTimeout())
             } catch {
                 logger.critical("consumer failed", metadata: ["error": "\(error)"])
                 status.setStopReason("consumer failed: \(error)")
@@ -78,6 +78,7 @@ final class IngestLoop: @unchecked Sendable {
             }
             for event in result.events { handle(event) }
             if let batch = result.messages { dispatch(batch) }
+            handle(notices.drain())  // An answer that came during the poll (it woke the poll) counts now.
             let now = ContinuousClock.now
             sealIfDue(now: now)
             applyBackpressure()
@@ -89,6 +90,14 @@ final class IngestLoop: @unchecked Sendable {
             }
         }
         return shutdown()
+    }
+
+    /// The longest a poll waits: 100 ms, or less when the open epoch falls due by time sooner (writer
+    /// answers and records wake the poll themselves).
+    private func pollTimeout() -> Duration {
+        let most = Duration.milliseconds(100)
+        guard let due = machine.sealDue(after: .now) else { return most }
+        return min(most, max(.milliseconds(1), due))
     }
 
     // MARK: records

@@ -114,6 +114,12 @@ struct IngestStateMachine: Sendable {
         return sealNow()
     }
 
+    /// How long after `now` the open epoch falls due by time (see ``EpochTracker/sealDue(after:interval:idleWriterAfter:)``);
+    /// nil when only a record or a writer answer can change that.
+    func sealDue(after now: ContinuousClock.Instant) -> Duration? {
+        tracker.sealDue(after: now, interval: policy.interval, idleWriterAfter: policy.idleWriterAfter)
+    }
+
     /// Seals the open epoch whatever the writer holds (a revoke, a shutdown, the quarantine's limit).
     /// Nil when nothing moved.
     mutating func sealNow() -> Action? {

@@ -87,12 +87,6 @@ public final class PipelineService: Service, Sendable {
             logger: logger)
         let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger, gauges: gauges)
 
-        let queue = WriterQueue()
-        let notices = NoticeBox()
-        let assembler = EpochAssembler(shardCount: shardCount, output: queue)
-        let writer = EpochWriterLoop(
-            store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
-            writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
         let consumerProps = WorkerKafkaDefaults.consumer(c.kafkaProperties)
         let consumer = try KafkaConsumer(
@@ -100,6 +94,14 @@ public final class PipelineService: Service, Sendable {
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
                 properties: consumerProps),
             logger: logger, startOffsets: { startOffsets.provide($0) })
+        let queue = WriterQueue()
+        // A writer answer wakes the ingest thread's poll: the next epoch is sealed as soon as it is due
+        // (an idle writer), not when the poll's 100 ms timeout runs out.
+        let notices = NoticeBox(wake: { consumer.wakeUp() })
+        let assembler = EpochAssembler(shardCount: shardCount, output: queue)
+        let writer = EpochWriterLoop(
+            store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
+            writerID: writerID, logger: logger, status: status)
 
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
         var shards: [Shard] = []

@@ -75,6 +75,41 @@ struct ConsumerTests {
         #expect(outcome.afterResume == Array(5..<20))
     }
 
+    @Test("wakeUp from another thread ends a waiting poll long before its timeout, and a wake while no poll waits ends the next poll at once")
+    func wakeUpEndsAWaitingPoll() async throws {
+        let cluster = try MockKafkaCluster.withTopic("quiet", partitions: 1, logger: testLogger("mock"))
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                bootstrapServers: cluster.bootstrapServers, groupID: "quiet", topics: ["quiet"], properties: fastGroupProperties),
+            logger: testLogger("consumer"))
+        let polling = Atomic<Bool>(false)
+        async let waited = onThread(named: "wake-consumer") { () throws -> (Duration, Int, Duration, Bool) in
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while consumer.assignment.isEmpty, ContinuousClock.now < deadline {
+                _ = try consumer.poll(maxMessages: 10, timeout: .milliseconds(100))
+            }
+            let assigned = !consumer.assignment.isEmpty
+            polling.store(true, ordering: .releasing)
+            let start = ContinuousClock.now
+            let r = try consumer.poll(maxMessages: 10, timeout: .seconds(20))  // Empty topic: only a wake ends it early.
+            let first = ContinuousClock.now - start
+            consumer.wakeUp()  // No poll waits now: the next one must not wait.
+            let start2 = ContinuousClock.now
+            _ = try consumer.poll(maxMessages: 10, timeout: .seconds(20))
+            let second = ContinuousClock.now - start2
+            try consumer.close()  // On the thread that polls it.
+            return (first, r.records.count, second, assigned)
+        }
+        while !polling.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(300))
+        consumer.wakeUp()
+        let (first, records, second, assigned) = try await waited
+        #expect(assigned)
+        #expect(records == 0)
+        #expect(first < .seconds(10), "the woken poll waited \(first)")
+        #expect(second < .seconds(10), "the poll after a wake waited \(second)")
+    }
+
     @Test("every record of a batch names its own topic, for short and long (heap) topic names mixed in one poll")
     func batchTopicNamesBelongToEachRecord() async throws {
         let topics = ["spans", "otel-spans-production-eu-west-1", "otel-spans-production-us-east-2"]

@@ -143,6 +143,34 @@ struct EpochTrackerTests {
         #expect(t.shouldSeal(now: t0 + .seconds(1), interval: .seconds(1), openSpans: 3, maxSpans: 10, idleWriterAfter: idle))
     }
 
+    @Test("sealDue: the wait until time alone seals (idle writer: idleWriterAfter; busy: the interval), nil with nothing open or the writer full, and shouldSeal agrees at that instant")
+    func sealDueMatchesShouldSeal() {
+        var t = EpochTracker(maxInflightEpochs: 2)
+        let t0 = ContinuousClock.Instant.now
+        let (interval, idle) = (Duration.seconds(1), Duration.milliseconds(50))
+        _ = t.partitionAssigned(p0, stored: 0, logStart: 0, logEnd: 10, start: .earliest)
+        #expect(t.sealDue(after: t0, interval: interval, idleWriterAfter: idle) == nil)  // Nothing open.
+        _ = t.recordDelivered(p0, offset: 0, timestampUnixMillis: 0)
+        t.noteOpen(at: t0)
+        #expect(t.sealDue(after: t0 + .milliseconds(10), interval: interval, idleWriterAfter: idle) == .milliseconds(40))
+        #expect(t.sealDue(after: t0 + .milliseconds(10), interval: interval) == .milliseconds(990))
+        #expect(t.sealDue(after: t0 + .milliseconds(70), interval: interval, idleWriterAfter: idle) == .zero)
+        #expect(!t.shouldSeal(now: t0 + .milliseconds(49), interval: interval, openSpans: 1, maxSpans: 10, idleWriterAfter: idle))
+        #expect(t.shouldSeal(now: t0 + .milliseconds(50), interval: interval, openSpans: 1, maxSpans: 10, idleWriterAfter: idle))
+        #expect(t.seal() != nil)
+        _ = t.recordDelivered(p0, offset: 1, timestampUnixMillis: 0)
+        t.noteOpen(at: t0)
+        // One epoch in flight: only the interval.
+        #expect(t.sealDue(after: t0 + .milliseconds(10), interval: interval, idleWriterAfter: idle) == .milliseconds(990))
+        #expect(t.seal() != nil)
+        _ = t.recordDelivered(p0, offset: 2, timestampUnixMillis: 0)
+        t.noteOpen(at: t0)
+        // Writer full: no time seals; its answer must come first.
+        #expect(t.sealDue(after: t0 + .seconds(5), interval: interval, idleWriterAfter: idle) == nil)
+        t.epochFinished()
+        #expect(t.sealDue(after: t0 + .seconds(5), interval: interval, idleWriterAfter: idle) == .zero)
+    }
+
     @Test("resync voids the open epoch and starts a new generation")
     func resyncStartsGeneration() {
         var t = EpochTracker(maxInflightEpochs: 2)
