@@ -126,7 +126,8 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   (see `poll`), since librdkafka's own thread restarts fetches too. Use a dedicated thread, never the cooperative pool: poll
 ///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
-///   leaving the group if `close()` was not called).
+///   leaving the group if `close()` was not called), unless the group never gave it an assignment:
+///   then it is left alive, closed (librdkafka 2.0.2 would abort the process; see `deinit`).
 /// - Offsets: with the default configuration nothing is committed or stored automatically; `commit` only
 ///   reports progress (lag). Where to start is decided by the ``StartOffsetProvider``.
 /// - Logs: librdkafka log lines go to the `Logger` given at init (from librdkafka's threads); nothing is
@@ -202,7 +203,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
         rd_kafka_queue_destroy(queue)
         for t in topicHandles { rd_kafka_topic_destroy(t) }
-        rd_kafka_destroy(rk)
+        if state.hadAssignment {
+            rd_kafka_destroy(rk)
+        } else {
+            // librdkafka 2.0.2 (#4312, fixed in 2.3.0): destroying a cooperative-sticky member that got
+            // its JoinGroup answer but not yet its first assignment asserts (assignor state NULL) and
+            // aborts the process; seen in a test's short-lived reader, and a worker stopped during its
+            // first join would exit so. Such a handle is left alive instead (closed: it is out of the
+            // group), with the state its callbacks reach: at most one per consumer closed that early.
+            _ = Unmanaged.passRetained(state)
+        }
     }
 
     private func checkOwnerThread(_ function: StaticString = #function) {
@@ -368,6 +378,26 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let e = seeks.firstError(context: "seek at resume", ignoring: .inProgress) { throw e }
     }
 
+    /// Wakes librdkafka's fetcher for `partitions` without touching their fetch state. librdkafka 2.0.2
+    /// stops fetching while its queue holds `queued.min.messages` records or
+    /// `queued.max.messages.kbytes`, and decides again only when the leader's broker thread next wakes:
+    /// a fetch response, a request to send, or its 1 s timeout; the application draining the queue does
+    /// not wake it (2.2 added `fetch.queue.backoff.ms`). Seen: runs stalled 0.2–0.9 s with records left
+    /// and the queue empty. A watermark query is a request for the leaders' broker threads: they wake,
+    /// and decide again for every partition they lead. (A resume of an unpaused partition also reaches
+    /// them, but restarts its fetch from librdkafka's application offset, which this wrapper does not
+    /// keep: the records came again from offset 0.) Blocks about one round trip (at most `timeout`);
+    /// returns the high watermarks it learned.
+    @discardableResult
+    public func nudgeFetcher(_ partitions: [TopicPartition], timeout: Duration = .seconds(1)) -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        var highs: [TopicPartition: Int64] = [:]
+        for (tp, result) in queryWatermarks(partitions, timeout: timeout) {
+            if case .success(let w) = result { highs[tp] = w.high }
+        }
+        return highs
+    }
+
     /// Moves the fetch position of assigned partitions. Asynchronous (timeout 0: librdkafka 2.0.2's seek
     /// timeout is 1000× too short); records fetched before the seek are discarded by librdkafka.
     public func seek(_ offsets: [PartitionOffset]) throws(KafkaError) {
@@ -512,6 +542,8 @@ final class ConsumerState: RDKafkaLogSink {
     /// or the last seek put it (``KafkaConsumer/resume(_:)`` resumes there).
     var position: [TopicPartition: Int64] = [:]
     var revokedDuringPoll = false
+    /// A rebalance callback ran: the group gave this member an assignment (perhaps empty) at least once.
+    var hadAssignment = false
     let failedCommits = Atomic<Int>(0)
 
     init(logger: Logger, startOffsets: @escaping StartOffsetProvider) {
@@ -555,6 +587,7 @@ final class ConsumerState: RDKafkaLogSink {
     ) {
         let cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0
         let tps = PartitionList.topicPartitions(partitions)
+        hadAssignment = true
         switch err {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             let chosen = tps.isEmpty ? [:] : startOffsets(tps)

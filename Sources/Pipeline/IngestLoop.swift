@@ -33,6 +33,8 @@ final class IngestLoop: @unchecked Sendable {
     private var recordBytesEstimate = 1 << 20
     /// When the consumer-lag gauges were last set (from librdkafka's cached watermarks).
     private var lagUpdatedAt = ContinuousClock.now
+    private var lastNudge = ContinuousClock.now
+    private var lastRecordsAt = ContinuousClock.now
     static let lagUpdateInterval = Duration.seconds(2)
 
     init(
@@ -77,7 +79,12 @@ final class IngestLoop: @unchecked Sendable {
                 reachability.reachable(status: status, logger: logger)
             }
             for event in result.events { handle(event) }
-            if let batch = result.messages { dispatch(batch) }
+            if let batch = result.messages {
+                lastRecordsAt = .now
+                dispatch(batch)
+            } else {
+                nudgeFetcherIfStalled()
+            }
             handle(notices.drain())  // An answer that came during the poll (it woke the poll) counts now.
             let now = ContinuousClock.now
             sealIfDue(now: now)
@@ -90,6 +97,21 @@ final class IngestLoop: @unchecked Sendable {
             }
         }
         return shutdown()
+    }
+
+    /// After an empty poll: when no record came for 200 ms while partitions have records left to fetch,
+    /// their fetcher is woken (see ``KafkaConsumer/nudgeFetcher(_:timeout:)``), at most once a second (a
+    /// fetch slower than that is left alone).
+    private func nudgeFetcherIfStalled() {
+        let now = ContinuousClock.now
+        guard now - lastRecordsAt >= .milliseconds(200), now - lastNudge >= .seconds(1) else { return }
+        lastNudge = now
+        let lagging = consumer.cachedLag(consumer.assignment).compactMap { tp, lag in
+            lag > 0 ? PartitionKey(topic: tp.topic, partition: tp.partition) : nil
+        }
+        guard !lagging.isEmpty else { return }
+        gauges.metrics.fetcherNudges.increment()
+        perform(machine.pollEmptyWithLag(lagging))
     }
 
     /// The longest a poll waits: 100 ms, or less when the open epoch falls due by time sooner (writer
@@ -258,6 +280,8 @@ final class IngestLoop: @unchecked Sendable {
             syncUnsyncedPartitions()
         case .commitToKafka(let epochID, let advances):
             commitToKafka(advances, epochID: epochID)
+        case .nudgeFetcher(let keys):
+            consumer.nudgeFetcher(keys.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
         }
     }
 

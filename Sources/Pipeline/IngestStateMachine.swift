@@ -26,6 +26,8 @@ struct IngestStateMachine: Sendable {
         case resync(voidBelow: UInt64)
         /// Report the offsets of a committed epoch to Kafka (lag only: Postgres holds the truth).
         case commitToKafka(epochID: UInt64, advances: [PartitionAdvance])
+        /// Wake librdkafka's fetcher for these partitions (`KafkaConsumer.nudgeFetcher`).
+        case nudgeFetcher([PartitionKey])
     }
 
     /// What to do with one delivered record.
@@ -118,6 +120,15 @@ struct IngestStateMachine: Sendable {
     /// nil when only a record or a writer answer can change that.
     func sealDue(after now: ContinuousClock.Instant) -> Duration? {
         tracker.sealDue(after: now, interval: policy.interval, idleWriterAfter: policy.idleWriterAfter)
+    }
+
+    /// A poll came back empty while `lagging` partitions still had records to fetch (librdkafka's cached
+    /// high watermark is past the position): wake the fetcher for those it should be fetching (not
+    /// paused for backpressure, unsynced or stopped). Nil when none is.
+    func pollEmptyWithLag(_ lagging: [PartitionKey]) -> Action? {
+        guard !paused else { return nil }
+        let keys = lagging.filter { !unsynced.contains($0) && !tracker.isStopped($0) }
+        return keys.isEmpty ? nil : .nudgeFetcher(keys.sorted())
     }
 
     /// Seals the open epoch whatever the writer holds (a revoke, a shutdown, the quarantine's limit).

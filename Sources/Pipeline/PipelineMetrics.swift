@@ -50,6 +50,8 @@ final class PipelineMetrics: Sendable {
     let retentionGapRecords: Counter
     let catalogVersion: Gauge
     let catalogReloadFailures: Counter
+    /// Empty polls after which librdkafka's fetcher was woken for partitions with records left.
+    let fetcherNudges: Counter
     /// Excluded spans by environment (CONTRACTS §2 rule 3), under a label budget.
     private let excludedByEnvironment = Mutex<LabelledCounters>(LabelledCounters(budget: 20))
     private let lag = Mutex<[TopicPartition: Gauge]>([:])
@@ -102,6 +104,7 @@ final class PipelineMetrics: Sendable {
         retentionGapRecords = counter("traceledger_retention_gap_records_total")
         catalogVersion = gauge("traceledger_catalog_version")
         catalogReloadFailures = counter("traceledger_catalog_reload_failures_total")
+        fetcherNudges = counter("traceledger_fetcher_nudges_total")
         // Gauges start at a value so that every series is exposed from the start.
         for g in [inflightEpochs, paused, ready, bufferedBytes, assignedPartitions, catalogVersion] { g.record(0) }
     }

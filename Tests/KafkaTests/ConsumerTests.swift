@@ -110,6 +110,64 @@ struct ConsumerTests {
         #expect(second < .seconds(10), "the poll after a wake waited \(second)")
     }
 
+    @Test("nudgeFetcher after an empty poll restarts fetching that librdkafka 2.0.2 stopped at queued.min.messages (otherwise up to 1 s a message set), and nothing comes twice")
+    func nudgeResumesAStoppedFetcher() async throws {
+        let cluster = try MockKafkaCluster.withTopic("nudged", partitions: 1, logger: testLogger("mock"))
+        let producer = try cluster.producer(logger: testLogger("producer"))
+        for round in 0..<20 {  // 20 message sets of 10 records: one fetch takes one of them.
+            try produceRecords(producer, topic: "nudged", partition: 0, tag: "r\(round)", range: (round * 10)..<(round * 10 + 10))
+        }
+        let bootstrap = cluster.bootstrapServers
+        let nudge = ProcessInfo.processInfo.environment["TRACELEDGER_TEST_NO_NUDGE"] == nil
+        let (offsets, elapsed, nudges) = try await onThread(named: "nudge-consumer") { () throws -> ([Int64], Duration, Int) in
+            var properties = fastGroupProperties
+            properties["queued.min.messages"] = "10"  // Each fetched message set fills the queue.
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "nudged", topics: ["nudged"], properties: properties),
+                logger: testLogger("consumer"))
+            var offsets: [Int64] = []
+            var nudges = 0
+            var start: ContinuousClock.Instant?
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
+            while offsets.count < 200, ContinuousClock.now < deadline {
+                let r = try consumer.poll(maxMessages: 1000, timeout: .milliseconds(100))
+                if !r.records.isEmpty, start == nil { start = ContinuousClock.now }
+                offsets += r.records.map(\.offset)
+                if r.records.isEmpty, start != nil, nudge {
+                    consumer.nudgeFetcher(Array(consumer.assignment))
+                    nudges += 1
+                }
+            }
+            try consumer.close()
+            return (offsets, start.map { ContinuousClock.now - $0 } ?? .zero, nudges)
+        }
+        #expect(offsets == (0..<200).map(Int64.init))
+        // Without nudges (TRACELEDGER_TEST_NO_NUDGE=1) this took 17 s: the fetcher slept 1 s a message set.
+        #expect(elapsed < .seconds(8), "200 records took \(elapsed) with \(nudges) nudges")
+    }
+
+    @Test("a consumer closed and released after its JoinGroup but before any assignment does not abort the process (librdkafka 2.0.2 #4312)")
+    func releaseBeforeFirstAssignmentDoesNotAbort() async throws {
+        let cluster = try MockKafkaCluster.withTopic("unsynced", partitions: 2, logger: testLogger("mock"))
+        // Every SyncGroup fails: the member keeps joining (the assignor is chosen) and never gets an assignment.
+        cluster.pushRequestErrors(.syncGroup, [KafkaError.Code](repeating: .rebalanceInProgress, count: 200))
+        let bootstrap = cluster.bootstrapServers
+        let assignedAny = try await onThread(named: "unsynced-consumer") { () throws -> Bool in
+            let consumer = try KafkaConsumer(
+                configuration: KafkaConsumerConfiguration(
+                    bootstrapServers: bootstrap, groupID: "unsynced", topics: ["unsynced"], properties: fastGroupProperties),
+                logger: testLogger("consumer"))
+            let until = ContinuousClock.now.advanced(by: .seconds(6))  // Past the mock's ~3 s join delay.
+            while ContinuousClock.now < until { _ = try consumer.poll(maxMessages: 10, timeout: .milliseconds(100)) }
+            let assigned = !consumer.assignment.isEmpty
+            try consumer.close()
+            return assigned  // The consumer is released here, on this thread.
+        }
+        #expect(!assignedAny)
+        cluster.clearRequestErrors(.syncGroup)
+    }
+
     @Test("every record of a batch names its own topic, for short and long (heap) topic names mixed in one poll")
     func batchTopicNamesBelongToEachRecord() async throws {
         let topics = ["spans", "otel-spans-production-eu-west-1", "otel-spans-production-us-east-2"]

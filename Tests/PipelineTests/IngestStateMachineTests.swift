@@ -65,6 +65,20 @@ struct IngestStateMachineTests {
         #expect(m.backpressureChecked(blocked: false, assigned: [p0, p1]) == .resume([p0]))
     }
 
+    @Test("an empty poll with records left wakes the fetcher only for partitions it should fetch: none while paused for backpressure, never an unsynced one")
+    func nudgeOnlyFetchingPartitions() {
+        var m = machine()
+        #expect(m.pollEmptyWithLag([p1, p0]) == .nudgeFetcher([p0, p1]))
+        #expect(m.pollEmptyWithLag([]) == nil)
+        _ = m.partitionUnsynced(p1)
+        #expect(m.pollEmptyWithLag([p0, p1]) == .nudgeFetcher([p0]))
+        #expect(m.pollEmptyWithLag([p1]) == nil)
+        #expect(m.backpressureChecked(blocked: true, assigned: [p0, p1]) == .pause([p0, p1]))
+        #expect(m.pollEmptyWithLag([p0]) == nil)
+        #expect(m.backpressureChecked(blocked: false, assigned: [p0, p1]) == .resume([p0]))
+        #expect(m.pollEmptyWithLag([p0, p1]) == .nudgeFetcher([p0]))
+    }
+
     @Test("with the writer full nothing seals; the open epoch takes records until full, then ingest must wait")
     func writerFull() {
         var m = machine(maxInflight: 1, maxSpans: 10)
