@@ -28,6 +28,7 @@ public enum MetricHelp {
         "traceledger_retention_gap_records_total": "Records Kafka deleted before they were read.",
         "traceledger_catalog_version": "Version of the price catalog in force.",
         "traceledger_catalog_reload_failures_total": "Price catalog reloads refused (the last good catalog stays).",
+        "traceledger_fetcher_nudges_total": "Times the ingest thread woke librdkafka's fetcher for partitions with records left after 200 ms without records.",
     ]
 
     /// `text` with a `# HELP` line before each `# TYPE` line whose family has a text in `help` and no
