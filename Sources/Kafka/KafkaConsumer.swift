@@ -124,7 +124,8 @@ public typealias StartOffsetProvider = @Sendable ([TopicPartition]) -> [TopicPar
 ///   that same thread, so consumption never races our own pause/resume/seek/rebalance calls (the
 ///   librdkafka 2.0.x loss/duplication bug, librdkafka v2.0.0 CHANGELOG); records are taken one at a time
 ///   (see `poll`), since librdkafka's own thread restarts fetches too. Use a dedicated thread, never the cooperative pool: poll
-///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)`` may be called from any thread.
+///   blocks for up to its timeout. Only ``queryWatermarks(_:timeout:)``, ``nudgeFetcher(_:timeout:)``
+///   and ``wakeUp()`` may be called from any thread.
 /// - Ownership: the librdkafka handle is private to this object and destroyed in `deinit` (after
 ///   leaving the group if `close()` was not called), unless the group never gave it an assignment:
 ///   then it is left alive, closed (librdkafka 2.0.2 would abort the process; see `deinit`).

@@ -110,7 +110,6 @@ final class IngestLoop: @unchecked Sendable {
             lag > 0 ? PartitionKey(topic: tp.topic, partition: tp.partition) : nil
         }
         guard !lagging.isEmpty else { return }
-        gauges.metrics.fetcherNudges.increment()
         perform(machine.pollEmptyWithLag(lagging))
     }
 
@@ -281,7 +280,10 @@ final class IngestLoop: @unchecked Sendable {
         case .commitToKafka(let epochID, let advances):
             commitToKafka(advances, epochID: epochID)
         case .nudgeFetcher(let keys):
-            consumer.nudgeFetcher(keys.map { TopicPartition(topic: $0.topic, partition: $0.partition) })
+            // One request wakes a leader's broker thread for all it leads: 16 partitions reach up to 16
+            // leaders (leaders are spread over consecutive partitions), one round trip, side by side.
+            gauges.metrics.fetcherNudges.increment()
+            consumer.nudgeFetcher(keys.prefix(16).map { TopicPartition(topic: $0.topic, partition: $0.partition) }, timeout: .milliseconds(250))
         }
     }
 
