@@ -12,6 +12,8 @@
 #     must equal the manifest's (OTLP/JSON rows: the peer parses JSON per the content-type header).
 #   scripts/bench-matrix.sh [--spans N] [--only ROWS]    (default 300000 spans a shape; --repeat share 0.3 on shape b)
 #   BENCH_KAFKA_PROPERTIES=name=value,… adds librdkafka properties to the worker (A/B of consumer settings)
+#   BENCH_TRACE_DIR=DIR writes each row's commit curve (committed records and worker CPU ticks every 10 ms
+#     from the assignment; scripts/bench-wait.py --trace) to DIR/curve-ROW.txt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS=300000
@@ -117,7 +119,7 @@ for entry in "${MATRIX[@]}"; do
   # then Σ committed offsets every 10 ms. (A psql and a curl process per poll took ~40 % of a core inside
   # the measured window.)
   if ! waited=$(python3 scripts/bench-wait.py --dsn "$DATABASE_URL" --schema "$schema" --group "matrix-$row" \
-      --records "$RECORDS" --port "$port" --pid "$WORKER"); then
+      --records "$RECORDS" --port "$port" --pid "$WORKER" ${BENCH_TRACE_DIR:+--trace "$BENCH_TRACE_DIR/curve-$row.txt"}); then
     tail -20 "$work/worker-$row.log" >&2; exit 1
   fi
   read -r assigned_ns cpu0_busy cpu0_total ticks0 end_ns cpu1_busy cpu1_total ticks1 <<<"$waited"

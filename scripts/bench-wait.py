@@ -13,7 +13,11 @@ cooperative threads, /metrics answered only near the end of a run, and the windo
 then polls
 Σ ingest_offsets.next_offset of the group every 10 ms until it reaches N. Prints one line:
 `assigned_ns cpu_busy cpu_total worker_ticks end_ns cpu_busy cpu_total worker_ticks` (the last
-three at the end). Exits 1 if the worker dies, 2 after 600 s."""
+three at the end). Exits 1 if the worker dies, 2 after 600 s.
+
+  --trace FILE   also writes the commit curve: one line a poll, `seconds_since_window_start
+                 committed_records worker_cpu_ticks`. Flat ticks while records are left = the worker
+                 waits (how session 18 found its idle at the start, at the end and mid-run)."""
 import argparse, http.client, os, sys, time
 import psycopg
 
@@ -23,6 +27,7 @@ for k in ("--dsn", "--schema", "--group"):
 ap.add_argument("--records", type=int, required=True)
 ap.add_argument("--port", type=int, required=True)
 ap.add_argument("--pid", type=int, required=True)
+ap.add_argument("--trace", help="write the commit curve to this file")
 a = ap.parse_args()
 
 
@@ -79,12 +84,15 @@ assigned_ns, busy, total, t0 = snapshot
 
 query = f'SELECT coalesce(sum(next_offset), 0) FROM "{a.schema}".ingest_offsets WHERE consumer_group = %s'
 db = psycopg.connect(a.dsn, autocommit=True)
+trace = open(a.trace, "w") if a.trace else None
 while True:
     check()
     try:
         done = db.execute(query, (a.group,)).fetchone()[0]
     except psycopg.errors.UndefinedTable:
         done = 0
+    if trace:
+        trace.write(f"{(time.time_ns() - assigned_ns) / 1e9:.3f} {done} {ticks(a.pid)}\n")
     if done >= a.records:
         break
     time.sleep(0.01)

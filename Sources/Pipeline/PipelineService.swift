@@ -95,9 +95,10 @@ public final class PipelineService: Service, Sendable {
                 properties: consumerProps),
             logger: logger, startOffsets: { startOffsets.provide($0) })
         let queue = WriterQueue()
-        // A writer answer wakes the ingest thread's poll: the next epoch is sealed as soon as it is due
-        // (an idle writer), not when the poll's 100 ms timeout runs out.
-        let notices = NoticeBox(wake: { consumer.wakeUp() })
+        // Not wired to `consumer.wakeUp()` (rd_kafka_queue_yield from the writer thread): with it, a
+        // clean-clone CI run hung once in rd_kafka_destroy of a stopped worker's consumer (session 18;
+        // cause not found). The ingest thread takes answers after each poll instead (≤ 100 ms).
+        let notices = NoticeBox()
         let assembler = EpochAssembler(shardCount: shardCount, output: queue)
         let writer = EpochWriterLoop(
             store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
