@@ -6,23 +6,16 @@ import Synchronization
 
 /// A mailbox from the writer thread to the ingest thread, with a blocking wait for the ingest thread's
 /// drain phases (revocation, resync, shutdown).
-/// Each post also calls `wake` (the ingest thread's poll returns at once to act on it).
 final class NoticeBox: @unchecked Sendable {
-    // Safe: `notices` only touched with `condition` locked; `wake` is immutable and Sendable.
+    // Safe: `notices` only touched with `condition` locked.
     private let condition = NSCondition()
     private var notices: [WriterNotice] = []
-    private let wake: @Sendable () -> Void
-
-    init(wake: @escaping @Sendable () -> Void = {}) {
-        self.wake = wake
-    }
 
     func post(_ n: WriterNotice) {
         condition.lock()
         notices.append(n)
         condition.broadcast()
         condition.unlock()
-        wake()
     }
 
     func drain() -> [WriterNotice] {

@@ -87,6 +87,12 @@ public final class PipelineService: Service, Sendable {
             logger: logger)
         let deadLetters = DeadLetterSink(producer: producer, suffix: c.kafkaDLQSuffix, logger: logger, gauges: gauges)
 
+        let queue = WriterQueue()
+        let notices = NoticeBox()
+        let assembler = EpochAssembler(shardCount: shardCount, output: queue)
+        let writer = EpochWriterLoop(
+            store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
+            writerID: writerID, logger: logger, status: status)
         let startOffsets = StartOffsets(store: try makeStore(), group: c.kafkaGroup, start: c.kafkaStart, logger: logger)
         let consumerProps = WorkerKafkaDefaults.consumer(c.kafkaProperties)
         let consumer = try KafkaConsumer(
@@ -94,15 +100,6 @@ public final class PipelineService: Service, Sendable {
                 bootstrapServers: c.kafkaBrokers, groupID: c.kafkaGroup, topics: c.kafkaTopics,
                 properties: consumerProps),
             logger: logger, startOffsets: { startOffsets.provide($0) })
-        let queue = WriterQueue()
-        // Not wired to `consumer.wakeUp()` (rd_kafka_queue_yield from the writer thread): with it, a
-        // clean-clone CI run hung once in rd_kafka_destroy of a stopped worker's consumer (session 18;
-        // cause not found). The ingest thread takes answers after each poll instead (≤ 100 ms).
-        let notices = NoticeBox()
-        let assembler = EpochAssembler(shardCount: shardCount, output: queue)
-        let writer = EpochWriterLoop(
-            store: try makeStore(), queue: queue, notices: notices, deadLetters: deadLetters, group: c.kafkaGroup,
-            writerID: writerID, logger: logger, status: status)
 
         var continuations: [AsyncStream<ShardMessage>.Continuation] = []
         var shards: [Shard] = []
