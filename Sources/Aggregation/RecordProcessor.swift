@@ -168,12 +168,13 @@ public struct RecordProcessor {
             let high = recordNanos.partialValue.addingReportingOverflow(limits.maxFutureSkewNanos)
             let lowBound = low.overflow ? Int64.min : low.partialValue
             let highBound = high.overflow ? Int64.max : high.partialValue
-            for span in scratch {
-                let start = span.startTimeUnixNano
+            // By index: a `for span in` loop copies each ~0.5 KiB span out of the array.
+            for i in scratch.indices {
+                let start = scratch[i].startTimeUnixNano
                 if start > UInt64(Int64.max) || Int64(start) < lowBound || Int64(start) > highBound {
                     return reject(
                         .timestampOutOfRange,
-                        "span \(span.spanID) starts at \(start) ns, outside [\(lowBound), \(highBound)] around record time \(record.timestampUnixMillis) ms")
+                        "span \(scratch[i].spanID) starts at \(start) ns, outside [\(lowBound), \(highBound)] around record time \(record.timestampUnixMillis) ms")
                 }
             }
         }
@@ -196,10 +197,10 @@ public struct RecordProcessor {
 
         // One run for the record: its consecutive spans of one trace and hour add up outside the maps.
         var run = TraceRun()
-        for span in scratch {
-            if let h = headerTraceID, h != span.traceID { delta.counters.spansTraceMismatch += 1 }
-            let cost = pricer.price(span)
-            delta.fold(span, cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold, keys: keys, run: &run)
+        for i in scratch.indices {
+            if let h = headerTraceID, h != scratch[i].traceID { delta.counters.spansTraceMismatch += 1 }
+            let cost = pricer.price(scratch[i])
+            delta.fold(scratch[i], cost: cost, baggageSessionID: baggageSession, recordThreshold: recordThreshold, keys: keys, run: &run)
         }
         delta.flush(&run)
         delta.counters.recordsCounted += 1

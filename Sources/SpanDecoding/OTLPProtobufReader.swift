@@ -420,6 +420,35 @@ struct ProtoReader {
     /// One `KeyValue`: recognizes the key by bytes, reads the value only for a known key.
     @inline(__always)
     func keyValue(_ start: Int, _ end: Int, _ attrs: inout KnownAttributes) throws(SpanDecodingError) {
+        // The usual layout, checked without throwing: a key (field 1) of < 128 bytes, then one value
+        // (field 2) of < 16 KiB that ends the message. Anything else, malformed input included, takes
+        // the general loop below, which reads the same bytes the same way and reports errors.
+        if end - start >= 4, byte(start) == 0x0A, byte(start + 1) < 0x80 {
+            let keyLen = Int(byte(start + 1))
+            let valueTag = start + 2 + keyLen
+            if valueTag + 2 <= end, byte(valueTag) == 0x12 {
+                var valuePos = valueTag + 2
+                var valueLen = Int(byte(valueTag + 1))
+                var plain = true
+                if valueLen >= 0x80 {
+                    if valuePos < end, byte(valuePos) < 0x80 {
+                        valueLen = (valueLen & 0x7F) | Int(byte(valuePos)) << 7
+                        valuePos += 1
+                    } else {
+                        plain = false
+                    }
+                }
+                if plain, end - valuePos == valueLen {
+                    guard let key = KnownKey.classify(base + start + 2, keyLen) else { return }
+                    guard key.needsValue else {
+                        attrs.apply(key, nil)
+                        return
+                    }
+                    attrs.apply(key, try anyValue(valuePos, end))
+                    return
+                }
+            }
+        }
         var keyPos = start, keyLen = 0
         var valuePos = start, valueLen = 0
         var valueCount = 0

@@ -177,7 +177,25 @@ enum RequestGen {
     static let keys: [String] = Oracle.knownKeys.map(\.0) + [
         "faas.name", "faas.trigger", "faas.", "cost.usdx", "host.typ", "http.method", "db.system", "service.namespace",
         "gen_ai.usage.input_token", "deployment.environment.nam", "x", "", "agent.depth.max", "cloud.regio",
-    ]
+    ] + nearMisses
+
+    /// Every known key with one byte changed at its first, a middle and its last position: the key
+    /// recognizer compares 8-byte words (the last one overlapping), so a difference anywhere must tell.
+    static let nearMisses: [String] = Oracle.knownKeys.map(\.0).flatMap { key -> [String] in
+        let bytes = Array(key.utf8)
+        return [0, bytes.count / 2, bytes.count - 1, max(0, bytes.count - 9)].map { i in
+            var b = bytes
+            b[i] = b[i] == UInt8(ascii: "q") ? UInt8(ascii: "z") : UInt8(ascii: "q")
+            return String(decoding: b, as: UTF8.self)
+        }
+    }
+
+    /// A string value: mostly short, sometimes 100–20,000 bytes (length prefixes of one, two and three
+    /// bytes: the reader's usual-layout path takes the first two only).
+    static func value<R: RandomNumberGenerator>(_ rng: inout R) -> String {
+        guard rng.chance(0.1) else { return string(&rng) }
+        return String(repeating: "v", count: rng.chance(0.8) ? rng.int(100...300) : rng.int(16_000...20_000))
+    }
 
     static func string<R: RandomNumberGenerator>(_ rng: inout R, max: Int = 24) -> String {
         let pool: [Character] = Array("abcdefghijklmnopqrstuvwxyz0123456789-_./ \"\\é中😀\t\n")
@@ -187,7 +205,7 @@ enum RequestGen {
     static func anyValue<R: RandomNumberGenerator>(_ rng: inout R, depth: Int = 0) -> OTLPAnyValue {
         var v = OTLPAnyValue()
         switch rng.int(0...(depth < 3 ? 7 : 4)) {
-        case 0: v.stringValue = string(&rng)
+        case 0: v.stringValue = value(&rng)
         case 1: v.boolValue = rng.chance(0.5)
         case 2: v.intValue = rng.chance(0.5) ? Int64(rng.int(0...100_000)) : Int64.random(in: .min ... .max, using: &rng)
         case 3:
@@ -216,7 +234,7 @@ enum RequestGen {
             var v = anyValue(&rng, depth: depth)
             if rng.chance(0.5), let t = Oracle.knownKeys.first(where: { $0.0 == kv.key })?.1 {
                 switch t {
-                case "s": v.stringValue = string(&rng)
+                case "s": v.stringValue = value(&rng)
                 case "i": v.intValue = Int64(rng.int(0...1_000_000))
                 case "b": v.boolValue = rng.chance(0.5)
                 default: v.doubleValue = Double.random(in: 0...10, using: &rng)
