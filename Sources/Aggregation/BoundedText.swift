@@ -16,8 +16,9 @@ public enum BoundedText {
     public static func key(_ bytes: UnsafeRawBufferPointer, limit: Int = keyLimit) -> String {
         if bytes.count <= limit, !containsNUL(bytes) {
             let s = String(decoding: bytes, as: UTF8.self)
-            // Repairing invalid UTF-8 can grow the string (1 byte → 3 for U+FFFD).
-            if s.utf8.count <= limit, !s.utf8.contains(0) { return s }
+            // Repairing invalid UTF-8 can grow the string (1 byte → 3 for U+FFFD), never add a NUL
+            // (U+FFFD is EF BF BD): the bytes had none, so neither has `s`.
+            if s.utf8.count <= limit { return s }
         }
         return bounded(bytes, limit: limit)
     }

@@ -676,12 +676,13 @@ struct JSONParser {
         guard trace.2 == 16, trace.0 != 0 || trace.1 != 0 else { throw SpanDecodingError(.badIDs, at: trace.3) }
         guard spanID.2 == 8, spanID.0 != 0 else { throw SpanDecodingError(.badIDs, at: spanID.3) }
         guard parent.2 == 0 || parent.2 == 8 else { throw SpanDecodingError(.badIDs, at: parent.3) }
+        attrs.fillAbsent(from: resource)  // span first, then resource
         spans.append(
             DecodedSpan(
                 traceID: TraceID(high: trace.0, low: trace.1), spanID: SpanID(spanID.0),
                 parentSpanID: SpanID(parent.2 == 8 ? parent.0 : 0), name: name, kind: kind,
                 startTimeUnixNano: startTime, endTimeUnixNano: endTime, statusCode: status,
-                traceState: traceState, attributes: attrs.overlaid(on: resource), flags: flags))
+                traceState: traceState, attributes: attrs, flags: flags))
     }
 
     mutating func status(_ code: inout StatusCode) throws(SpanDecodingError) {

@@ -391,10 +391,11 @@ struct ProtoReader {
         let parent =
             parentLen == 8
             ? SpanID(UInt64(bigEndian: base.loadUnaligned(fromByteOffset: parentPos, as: UInt64.self))) : SpanID(0)
+        attrs.fillAbsent(from: resource)  // span first, then resource
         let span = DecodedSpan(
             traceID: traceID, spanID: spanID, parentSpanID: parent, name: name, kind: kind,
             startTimeUnixNano: startTime, endTimeUnixNano: endTime, statusCode: status,
-            traceState: traceState, attributes: attrs.overlaid(on: resource), flags: flags)
+            traceState: traceState, attributes: attrs, flags: flags)
         body(span)
     }
 
