@@ -68,7 +68,7 @@ public enum AttributeValue {
 /// a resource's attribute list while decoding. Every field is nil when the key is absent; when a key
 /// occurs twice, the last occurrence wins. Unknown keys are skipped without allocating.
 ///
-/// Lookup rule (§2): span first, then resource: `span.overlaid(on: resource)`.
+/// Lookup rule (§2): span first, then resource: `span.fillAbsent(from: resource)`.
 public struct KnownAttributes {
     // Cost model.
     public var costUSD: AttributeValue?                 // cost.usd (double, int or decimal string)
@@ -96,15 +96,8 @@ public struct KnownAttributes {
 
     public init() {}
 
-    /// Self's values where present, else `resource`'s.
-    public func overlaid(on resource: borrowing KnownAttributes) -> KnownAttributes {
-        var m = self
-        m.fillAbsent(from: resource)
-        return m
-    }
-
-    /// ``overlaid(on:)`` in place: each absent value is taken from `resource` (no copy of the whole
-    /// ~0.5 KiB struct, which the decoders did once per span).
+    /// Keeps self's values where present and takes each absent one from `resource`, in place (no copy
+    /// of the whole ~0.5 KiB struct, which the decoders once made per span).
     @inline(__always)
     public mutating func fillAbsent(from resource: borrowing KnownAttributes) {
         if costUSD == nil { costUSD = resource.costUSD }
