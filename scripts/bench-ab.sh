@@ -11,7 +11,7 @@
 # One line a run: spans/s, the window, the worker's CPU (seconds and share of one core), the machine's CPU
 # share, peak RSS, and the CPU seconds PostgreSQL + the mock broker used from the worker's start to its last
 # commit (what the worker's work costs the rest of the box). BENCH_AB_PERF=1 also records `perf record -a`
-# (999 Hz) of each run to $TMPDIR/bench-ab-perf-N.data.
+# (999 Hz) of each run to $TMPDIR/bench-ab-perf-N.data; BENCH_AB_PERF_OPTS adds perf options (e.g. `-g`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS=96
@@ -81,7 +81,8 @@ for round in $(seq 1 "$ROUNDS"); do
     WORKER=$!
     PERF_PID=""
     if [ -n "${BENCH_AB_PERF:-}" ]; then
-      perf record -F 999 -a -o "${TMPDIR:-/tmp}/bench-ab-perf-$n.data" >/dev/null 2>&1 &
+      # shellcheck disable=SC2086
+      perf record -F 999 -a ${BENCH_AB_PERF_OPTS:-} -o "${TMPDIR:-/tmp}/bench-ab-perf-$n.data" >/dev/null 2>&1 &
       PERF_PID=$!
     fi
     if ! waited=$(python3 scripts/bench-wait.py --dsn "$DATABASE_URL" --schema "$schema" --group "ab-$n" \
