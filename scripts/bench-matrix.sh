@@ -44,6 +44,25 @@ results=$work/results.jsonl
 : >"$results"
 LOAD_BEFORE=$(uptime | sed 's/.*load average: //')  # the machine is shared: its load goes next to the numbers
 
+# CPU ticks (utime+stime, children included) of all PostgreSQL processes and of the mock broker: "pg mock".
+pg_mock_ticks() {
+  python3 - "${MOCK:-0}" <<'PY'
+import os, sys
+pg = mock = 0
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        is_pg = open(f"/proc/{p}/comm").read().startswith("postgres")
+        if is_pg or p == sys.argv[1]:
+            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
+            t = sum(int(x) for x in f[11:15])
+            if is_pg: pg += t
+            else: mock += t
+    except OSError:
+        pass
+print(pg, mock)
+PY
+}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # name | partitions | shards (0 = default) | loadgen options. Partitions are sized for the mock's ~5 MiB a
@@ -111,26 +130,30 @@ for entry in "${MATRIX[@]}"; do
   export TRACELEDGER_KAFKA_TOPICS=$TOPIC TRACELEDGER_DATABASE_SCHEMA=$schema TRACELEDGER_HTTP_PORT=$port
   export TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000,heartbeat.interval.ms=500${BENCH_KAFKA_PROPERTIES:+,$BENCH_KAFKA_PROPERTIES}
   export TRACELEDGER_PIPELINE_SHARDS=$shards
+  read -r pg0 mock0 <<<"$(pg_mock_ticks)"
   start_ns=$(date +%s%N)
   "$B" run >"$work/worker-$row.log" 2>&1 &
   WORKER=$!
   pids+=($WORKER)
   # One poller with one database connection and one HTTP keep-alive (scripts/bench-wait.py): assignment,
-  # then Σ committed offsets every 10 ms. (A psql and a curl process per poll took ~40 % of a core inside
+  # then Σ committed offsets (every 40 ms, every 5 ms past 80 %). (A psql and a curl process per poll took ~40 % of a core inside
   # the measured window.)
   if ! waited=$(python3 scripts/bench-wait.py --dsn "$DATABASE_URL" --schema "$schema" --group "matrix-$row" \
       --records "$RECORDS" --port "$port" --pid "$WORKER" ${BENCH_TRACE_DIR:+--trace "$BENCH_TRACE_DIR/curve-$row.txt"}); then
     tail -20 "$work/worker-$row.log" >&2; exit 1
   fi
   read -r assigned_ns cpu0_busy cpu0_total ticks0 end_ns cpu1_busy cpu1_total ticks1 <<<"$waited"
+  read -r pg1 mock1 <<<"$(pg_mock_ticks)"
   cpu0="$cpu0_busy $cpu0_total"; cpu1="$cpu1_busy $cpu1_total"
   hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$WORKER/status")
   kill -TERM "$WORKER"; wait "$WORKER" || true
   verify=$("$B" verify --manifest "$MANIFEST" --schema "$schema" --group "matrix-$row" | tail -n 1 || true)
   python3 - "$name" "$TOTAL_SPANS" "$RAW_SPS" "$start_ns" "$assigned_ns" "$end_ns" "$hwm_kib" "$cpu0" "$cpu1" \
-    "$ticks0" "$ticks1" "$(getconf CLK_TCK)" "$work/worker-$row.log" "$verify" "$PEER" "$MANIFEST" >>"$results" <<'PY'
+    "$ticks0" "$ticks1" "$(getconf CLK_TCK)" "$work/worker-$row.log" "$verify" "$PEER" "$MANIFEST" \
+    "$((pg1 - pg0)) $((mock1 - mock0))" >>"$results" <<'PY'
 import json, re, sys
-(name, spans, raw, start, assigned, end, hwm, cpu0, cpu1, t0, t1, hz, log, verify, peer, manifest) = sys.argv[1:]
+(name, spans, raw, start, assigned, end, hwm, cpu0, cpu1, t0, t1, hz, log, verify, peer, manifest, others) = sys.argv[1:]
+pg_ticks, mock_ticks = map(int, others.split())
 spans, raw = int(spans), float(raw or 0)
 start, assigned, end = int(start), int(assigned), int(end)
 b0, tot0 = map(int, cpu0.split()); b1, tot1 = map(int, cpu1.split())
@@ -147,6 +170,10 @@ print(json.dumps({
     "p50": g("epoch_write_ms_p50"), "p99": g("epoch_write_ms_p99"), "epochs": g("epochs_committed"),
     "worker_cpu": (int(t1) - int(t0)) / int(hz) / wall * 100 if wall > 0 else 0,
     "machine_cpu": (b1 - b0) / (tot1 - tot0) * 100 if tot1 > tot0 else 0,
+    # CPU seconds per 1M spans: the worker over its window; PostgreSQL and the mock broker from the
+    # worker's start to its last commit (their share of the join is small).
+    "cpu_per_m": [(int(t1) - int(t0)) / int(hz) * 1e6 / spans, pg_ticks / int(hz) * 1e6 / spans,
+                  mock_ticks / int(hz) * 1e6 / spans],
     "exact": verify.endswith("exact"),
     "peer_exact": peer.get("spans") == m["spans"] and peer.get("cost_nusd") == m["cost_nusd"],
 }))
@@ -159,15 +186,19 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 print(f"== traceledger matrix (one run, same records per shape; {sys.argv[2]} cores; Postgres + mock Kafka on the same box; "
       f"load average {sys.argv[3]} before, {sys.argv[4]} after) ==")
 h = ("shape", "spans", "worker sp/s", "join s", "peer sp/s", "ratio", "raw sp/s", "RSS MiB", "epoch p50/p99 ms",
-     "worker CPU %", "machine CPU %", "verify", "peer Σ=manifest")
+     "worker CPU %", "machine CPU %", "CPU-s/1M spans: worker · PG · mock", "verify", "peer Σ=manifest")
 print("| " + " | ".join(h) + " |")
 print("|" + "---|" * len(h))
 for r in rows:
     ratio = r["worker_sps"] / r["peer_sps"] if r["peer_sps"] else float("nan")
     print(f"| {r['shape']} | {r['spans']:,} | {r['worker_sps']:,.0f} | {r['join_s']:.1f} | {r['peer_sps']:,.0f} | "
           f"{ratio:.1f}× | {r['raw_sps']:,.0f} | {r['rss_mib']:.0f} | {r['p50']}/{r['p99']} | {r['worker_cpu']:.0f} | "
-          f"{r['machine_cpu']:.0f} | {'exact' if r['exact'] else 'NOT exact'} | {'yes' if r['peer_exact'] else 'NO'} |")
+          f"{r['machine_cpu']:.0f} | {' · '.join(f'{c:.2f}' for c in r['cpu_per_m'])} | "
+          f"{'exact' if r['exact'] else 'NOT exact'} | {'yes' if r['peer_exact'] else 'NO'} |")
 print("worker sp/s: from the partition assignment to the last commit, first epoch included; join = process "
       "start → assignment. peer sp/s: the Python peer, assignment → last commit. CPU: worker utime+stime / wall; "
-      "machine: /proc/stat busy share of all cores over the worker's window (100 % = every core busy).")
+      "machine: /proc/stat busy share of all cores over the worker's window (100 % = every core busy). "
+      "CPU-s/1M spans: what each part spends per million spans (worker: its window; PostgreSQL, all its "
+      "processes, and the mock broker: worker start → last commit); with the machine near 100 %, their sum "
+      "over the cores is the bound on spans/s.")
 PY

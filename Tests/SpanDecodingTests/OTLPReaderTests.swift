@@ -281,6 +281,35 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         }
     }
 
+    /// A `KeyValue` whose key comes first is read in place; one whose value comes first, or whose key is
+    /// replaced by a later duplicate, is read after the object. Either way: the same attributes, and a
+    /// record refused only when the FINAL key needs a value that does not read (a bad value under a key a
+    /// later duplicate replaces by an unknown one is skipped, as if it had been skipped from the start).
+    @Test func jsonKeyValueReadsTheSameInEitherOrderAndOnlyTheFinalKeyDecides() throws {
+        func doc(_ kv: String) -> [UInt8] {
+            let span = #"{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","attributes":[\#(kv)]}"#
+            return Array(#"{"resourceSpans":[{"scopeSpans":[{"spans":[\#(span)]}]}]}"#.utf8)
+        }
+        let model = OwnedValue.string(Array("gpt-4o/é".utf8))
+        for kv in [
+            #"{"key":"gen_ai.request.model","value":{"stringValue":"gpt-4o\/é"}}"#,
+            #"{"value":{"stringValue":"gpt-4o\/é"},"key":"gen_ai.request.model"}"#,
+            #"{"key":"other","value":{"stringValue":"gpt-4o\/é"},"key":"gen_ai.request.model"}"#,
+            #"{"key":"gen_ai.request.model","value":{"intValue":"x"},"value":{"stringValue":"gpt-4o\/é"}}"#,
+        ] {
+            let spans = try decodeJSON(doc(kv))
+            #expect(spans.first?.attrs["gen_ai.request.model"] == model, "\(kv)")
+        }
+        // A bad value: refused under a known key (in place or after), ignored once an unknown key replaces it.
+        let bad = #"{"intValue":"not a number"}"#
+        #expect(throws: SpanDecodingError.self) { try decodeJSON(doc(#"{"key":"gen_ai.usage.input_tokens","value":\#(bad)}"#)) }
+        #expect(throws: SpanDecodingError.self) { try decodeJSON(doc(#"{"value":\#(bad),"key":"gen_ai.usage.input_tokens"}"#)) }
+        let replaced = try decodeJSON(doc(#"{"key":"gen_ai.usage.input_tokens","value":\#(bad),"key":"unknown.key"}"#))
+        #expect(replaced.first?.attrs.isEmpty == true)
+        // Malformed JSON in a value is refused whatever the key.
+        #expect(throws: SpanDecodingError.self) { try decodeJSON(doc(#"{"key":"unknown.key","value":{"stringValue":}}"#)) }
+    }
+
     /// Spans read again because their resource follows them unescape their strings a second time; the
     /// scratch must hold both readings (it once held one: the second was cut short, silently).
     @Test func jsonSpansReadTwiceKeepEveryUnescapedByte() throws {
