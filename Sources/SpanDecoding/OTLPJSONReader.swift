@@ -700,19 +700,11 @@ struct JSONParser {
         }
     }
 
-    /// One `KeyValue`. The last `key` and the last `value` member win, in either order. When the key
-    /// comes first (the usual layout) and needs its value, the value is read once, in place; otherwise it
-    /// is skipped, its position kept, and read after the object if the final key needs it. A value that
-    /// fails to read in place is skipped instead (its unescaped bytes given back to the scratch buffer)
-    /// and read again only if the final key needs it, so a record is accepted or refused exactly as if
-    /// every value were skipped first.
     mutating func keyValue(_ attrs: inout KnownAttributes) throws(SpanDecodingError) {
         if takeNull() { return }
         try beginObject()
         var known: KnownKey?
-        var value: AttributeValue?
-        var valueRead = false  // `value` holds the last value member, read in place
-        var valuePos = -1  // else where the last value member starts (skipped), or -1: none
+        var valuePos = -1
         var first = true
         while try nextMember(&first) {
             let k = try key()
@@ -725,37 +717,22 @@ struct JSONParser {
                 }
             } else if Self.eq(k, "value") {
                 skipWS()
-                let at = pos
-                valueRead = false
-                valuePos = at
-                if known?.needsValue == true {
-                    let scratchBefore = scratchUsed
-                    do {
-                        value = try anyValue()
-                        valueRead = true
-                        valuePos = -1
-                    } catch {
-                        pos = at
-                        scratchUsed = scratchBefore
-                    }
-                }
-                if !valueRead { try skipValue() }
+                valuePos = pos
+                try skipValue()
             } else {
                 try skipValue()
             }
         }
         guard let known else { return }
-        guard known.needsValue, valueRead || valuePos >= 0 else {
+        guard known.needsValue, valuePos >= 0 else {
             attrs.apply(known, nil)
             return
         }
-        if !valueRead {
-            let after = pos
-            pos = valuePos
-            value = try anyValue()
-            pos = after
-        }
-        attrs.apply(known, value)
+        let after = pos
+        pos = valuePos
+        let v = try anyValue()
+        pos = after
+        attrs.apply(known, v)
     }
 
     mutating func anyValue() throws(SpanDecodingError) -> AttributeValue? {
@@ -775,10 +752,10 @@ struct JSONParser {
             } else if Self.eq(k, "doubleValue") {
                 value = .double(try double())
             } else if Self.eq(k, "arrayValue") || Self.eq(k, "kvlistValue") || Self.eq(k, "bytesValue") {
-                try skipValue(depth: 1)  // one level below the value object, as a skip of the whole value counts
+                try skipValue()
                 value = .other
             } else {
-                try skipValue(depth: 1)
+                try skipValue()
             }
         }
         return value

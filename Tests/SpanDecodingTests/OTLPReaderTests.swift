@@ -281,10 +281,10 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
         }
     }
 
-    /// A `KeyValue` whose key comes first is read in place; one whose value comes first, or whose key is
-    /// replaced by a later duplicate, is read after the object. Either way: the same attributes, and a
-    /// record refused only when the FINAL key needs a value that does not read (a bad value under a key a
-    /// later duplicate replaces by an unknown one is skipped, as if it had been skipped from the start).
+    /// A `KeyValue`'s members in either order, and repeated: the last `key` and the last `value` win, the
+    /// same attributes whatever the order, and a record is refused only when the FINAL key needs a value
+    /// that does not read (a bad value under a known key that a later duplicate replaces by an unknown one
+    /// is skipped). Guards any reader that reads a value before it has seen the whole object.
     @Test func jsonKeyValueReadsTheSameInEitherOrderAndOnlyTheFinalKeyDecides() throws {
         func doc(_ kv: String) -> [UInt8] {
             let span = #"{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","attributes":[\#(kv)]}"#
