@@ -106,8 +106,8 @@ while True:
         trace.write(f"{(time.time_ns() - assigned_ns) / 1e9:.3f} {done} {ticks(a.pid)}\n")
     if done >= a.records:
         break
-    # The end must be seen within ~10 ms; the middle need not be (a poll costs the saturated box ~1 ms of
-    # Python). Every 40 ms until 80 % is committed, then every 5 ms (--trace: every 10 ms throughout).
+    # The end must be seen within a few ms; the middle need not be (a poll costs the saturated box ~0.5 ms
+    # of Python). Every 40 ms until 80 % is committed, then every 5 ms (--trace: every 10 ms throughout).
     time.sleep(0.01 if trace else 0.04 if done < 0.8 * a.records else 0.005)
 end_ns = time.time_ns()
 busy1, total1 = cpu_now()
