@@ -50,21 +50,8 @@ RECORDS=$(sed -n 's/^produced \([0-9]*\) records.*/\1/p' "$work/loadgen.out")
 TOTAL=$(sed -n 's/.*records (\([0-9]*\) spans.*/\1/p' "$work/loadgen.out")
 echo "bench-ab: $RECORDS records, $TOTAL spans ($LOAD, $PARTS partitions); builds: ${BUILDS[*]}"
 
-# CPU ticks (utime+stime, children included) of every postgres process and of the mock broker.
-others_ticks() {
-  python3 - "$MOCK" <<'PY'
-import os, sys
-t = 0
-for p in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        if open(f"/proc/{p}/comm").read().startswith("postgres") or p == sys.argv[1]:
-            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-            t += sum(int(x) for x in f[11:15])
-    except OSError:
-        pass
-print(t)
-PY
-}
+# CPU ticks of PostgreSQL + the mock broker (scripts/pg-mock-ticks.py prints them apart).
+others_ticks() { python3 scripts/pg-mock-ticks.py "$MOCK" | awk '{print $1 + $2}'; }
 
 n=0
 for round in $(seq 1 "$ROUNDS"); do

@@ -44,25 +44,6 @@ results=$work/results.jsonl
 : >"$results"
 LOAD_BEFORE=$(uptime | sed 's/.*load average: //')  # the machine is shared: its load goes next to the numbers
 
-# CPU ticks (utime+stime, children included) of all PostgreSQL processes and of the mock broker: "pg mock".
-pg_mock_ticks() {
-  python3 - "${MOCK:-0}" <<'PY'
-import os, sys
-pg = mock = 0
-for p in filter(str.isdigit, os.listdir("/proc")):
-    try:
-        is_pg = open(f"/proc/{p}/comm").read().startswith("postgres")
-        if is_pg or p == sys.argv[1]:
-            f = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-            t = sum(int(x) for x in f[11:15])
-            if is_pg: pg += t
-            else: mock += t
-    except OSError:
-        pass
-print(pg, mock)
-PY
-}
-
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # name | partitions | shards (0 = default) | loadgen options. Partitions are sized for the mock's ~5 MiB a
@@ -130,7 +111,7 @@ for entry in "${MATRIX[@]}"; do
   export TRACELEDGER_KAFKA_TOPICS=$TOPIC TRACELEDGER_DATABASE_SCHEMA=$schema TRACELEDGER_HTTP_PORT=$port
   export TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000,heartbeat.interval.ms=500${BENCH_KAFKA_PROPERTIES:+,$BENCH_KAFKA_PROPERTIES}
   export TRACELEDGER_PIPELINE_SHARDS=$shards
-  read -r pg0 mock0 <<<"$(pg_mock_ticks)"
+  read -r pg0 mock0 <<<"$(python3 scripts/pg-mock-ticks.py "$MOCK")"
   start_ns=$(date +%s%N)
   "$B" run >"$work/worker-$row.log" 2>&1 &
   WORKER=$!
@@ -143,7 +124,7 @@ for entry in "${MATRIX[@]}"; do
     tail -20 "$work/worker-$row.log" >&2; exit 1
   fi
   read -r assigned_ns cpu0_busy cpu0_total ticks0 end_ns cpu1_busy cpu1_total ticks1 <<<"$waited"
-  read -r pg1 mock1 <<<"$(pg_mock_ticks)"
+  read -r pg1 mock1 <<<"$(python3 scripts/pg-mock-ticks.py "$MOCK")"
   cpu0="$cpu0_busy $cpu0_total"; cpu1="$cpu1_busy $cpu1_total"
   hwm_kib=$(awk '/VmHWM/ {print $2}' "/proc/$WORKER/status")
   kill -TERM "$WORKER"; wait "$WORKER" || true

@@ -300,7 +300,7 @@ let requestSeedGen = Gen<UInt64>.value(in: 0...UInt64.max)
             let spans = try decodeJSON(doc(kv))
             #expect(spans.first?.attrs["gen_ai.request.model"] == model, "\(kv)")
         }
-        // A bad value: refused under a known key (in place or after), ignored once an unknown key replaces it.
+        // A bad value: refused under a known key whichever member comes first, ignored once an unknown key replaces it.
         let bad = #"{"intValue":"not a number"}"#
         #expect(throws: SpanDecodingError.self) { try decodeJSON(doc(#"{"key":"gen_ai.usage.input_tokens","value":\#(bad)}"#)) }
         #expect(throws: SpanDecodingError.self) { try decodeJSON(doc(#"{"value":\#(bad),"key":"gen_ai.usage.input_tokens"}"#)) }
