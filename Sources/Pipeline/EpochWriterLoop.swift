@@ -10,8 +10,10 @@ import Synchronization
 /// Guarantees: dead letters are flushed (delivery confirmed) before an epoch's transaction, and a
 /// dead letter whose delivery failed is produced again (and flushed) before any epoch commits; a
 /// transient failure is retried with capped exponential backoff and jitter, forever (nothing is
-/// dropped; ingest pauses meanwhile because the epoch stays in flight); a fencing failure voids this
-/// and every later epoch of the same generation; every epoch taken is answered with exactly one notice.
+/// dropped; ingest pauses meanwhile because the epoch stays in flight, and stops taking records as soon
+/// as the writer has no room, told by one `.failing` notice per retried epoch); a fencing failure voids
+/// this and every later epoch of the same generation; every epoch taken is answered with exactly one
+/// answer notice (``WriterNotice/isAnswer``).
 final class EpochWriterLoop: @unchecked Sendable {
     // Safe: `store` is used only on the writer thread (inside `run`).
     private let store: any EpochStore
@@ -118,6 +120,7 @@ final class EpochWriterLoop: @unchecked Sendable {
                     return
                 case .unavailable, .rejected, .unwritable:
                     status.setDatabaseError(error.detail)
+                    if attempt == 0 { notices.post(.failing(epochID: id)) }
                     let delay = backoff(attempt)
                     logger.error(
                         "epoch write failed; retrying",

@@ -311,6 +311,8 @@ final class IngestLoop: @unchecked Sendable {
             case .fenced(let id, let detail):
                 // Counted by the writer at the moment of the fence (EpochWriterLoop).
                 logger.warning("fenced: re-reading offsets from Postgres", metadata: ["epoch": "\(id)", "detail": "\(detail)"])
+            case .failing:
+                break  // The writer logged the failure; the state machine stops taking records when it has no room.
             }
         }
         perform(machine.writerAnswered(notices))
@@ -499,9 +501,10 @@ final class IngestLoop: @unchecked Sendable {
             maxMessages: settings.pollMaxMessages)
     }
 
-    /// Two bounds, one wait (docs/architecture.md, Backpressure): while the shards hold more than
+    /// Three conditions, one wait (docs/architecture.md, Backpressure): while the shards hold more than
     /// `pipeline.max_buffered_bytes`, or the writer has no room (`flush.max_inflight_epochs` sealed
-    /// epochs unacknowledged) and the open epoch is full (`flush.max_spans`), wait here before the next
+    /// epochs unacknowledged) and the open epoch is full (`flush.max_spans`) or the writer is retrying a
+    /// failed write (``IngestStateMachine/mustWait(openSpans:overBudget:)``), wait here before the next
     /// poll, serving the writer's notices and sealing as soon as the writer has room. No pause while
     /// waiting: a pause purges librdkafka's prefetch, which a resume must fetch again. After
     /// `bufferWaitMax`, pause all assigned partitions as a fallback so that polls keep the group
@@ -514,7 +517,9 @@ final class IngestLoop: @unchecked Sendable {
                 overBudget: !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)))
         }
         var isBlocked = blocked()
-        if isBlocked, !machine.paused {
+        // A failing writer (the database is down) will not make room soon: pause at once, before
+        // librdkafka's prefetch fills up with records that could only wait.
+        if isBlocked, !machine.paused, !machine.writerFailing {
             let began = ContinuousClock.now
             gauges.bufferWaits.add(1, ordering: .relaxed)
             while isBlocked, !stopRequested.load(ordering: .relaxed), ContinuousClock.now - began < settings.bufferWaitMax {
@@ -529,7 +534,7 @@ final class IngestLoop: @unchecked Sendable {
         perform(action)
         status.setPaused(machine.paused)
         logger.debug(
-            machine.paused ? "paused: writer behind or shards over the byte budget" : "resumed",
+            machine.paused ? "paused: writer behind or failing, or shards over the byte budget" : "resumed",
             metadata: ["inflight": "\(machine.tracker.inflight)", "buffered_bytes": "\(gauges.bufferedBytes.load(ordering: .relaxed))"])
     }
 

@@ -56,6 +56,9 @@ struct IngestStateMachine: Sendable {
     private(set) var paused = false
     /// Assigned partitions whose stored offset could not be read yet (they wait paused).
     private(set) var unsynced: Set<PartitionKey> = []
+    /// The writer is retrying an epoch after a transient failure (a `.failing` notice and no answer
+    /// since): records taken now could only wait in memory.
+    private(set) var writerFailing = false
     let policy: SealPolicy
     /// The last record taken into the open epoch (names the culprit of a one-record epoch).
     private var lastTaken: (key: PartitionKey, offset: Int64)?
@@ -148,7 +151,10 @@ struct IngestStateMachine: Sendable {
         var actions: [Action] = []
         var resyncNeeded = false
         for n in notices {
+            if n.isAnswer { writerFailing = false }  // the writer made progress
             switch n {
+            case .failing:
+                writerFailing = true
             case .committed(let id, let advances, _, _):
                 tracker.epochFinished()
                 singleRecordEpochs[id] = nil
@@ -190,9 +196,12 @@ struct IngestStateMachine: Sendable {
     // MARK: backpressure
 
     /// Whether the ingest thread must wait before its next poll: the writer has no room and the open
-    /// epoch is full, or the shards hold more than the byte budget (`overBudget`).
+    /// epoch is full, or the writer has no room and is retrying a failed write (the database is down:
+    /// an outage holds no more than the epochs in flight and the open epoch as it was), or the shards
+    /// hold more than the byte budget (`overBudget`).
     func mustWait(openSpans: Int, overBudget: Bool) -> Bool {
         overBudget || tracker.mustStopTaking(openSpans: openSpans, maxSpans: policy.maxSpans)
+            || (writerFailing && tracker.writerFull)
     }
 
     /// Backpressure was checked: `blocked` after waiting as long as allowed (see ``mustWait``). Pauses

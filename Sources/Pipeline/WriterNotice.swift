@@ -15,4 +15,14 @@ enum WriterNotice: Sendable {
     /// The database refused the epoch's data (`sqlState` class 22/23/54, or nil for our own validation):
     /// everything in flight is void; the ingest thread isolates the offending record(s).
     case unwritable(epochID: UInt64, records: Int, advances: [PartitionAdvance], sqlState: String?, detail: String)
+    /// Not an answer: the epoch's first write attempt failed for a transient reason (the database is
+    /// unavailable or refused the connection) and the writer retries it. Posted once per epoch; the
+    /// epoch's answer follows. Until then the ingest thread takes no records once the writer has no room.
+    case failing(epochID: UInt64)
+
+    /// Whether this notice answers its epoch (every epoch taken gets exactly one answer).
+    var isAnswer: Bool {
+        if case .failing = self { return false }
+        return true
+    }
 }

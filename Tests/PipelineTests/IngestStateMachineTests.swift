@@ -94,6 +94,37 @@ struct IngestStateMachineTests {
         #expect(plan(m.timePassed(now: t0 + .seconds(5), openSpans: 10))?.advances == [PartitionAdvance(partition: p0, from: 1, to: 2, gaps: [])])
     }
 
+    @Test("a writer retrying a failed write takes no records once it has no room, however empty the open epoch; its next answer lifts that")
+    func failingWriterStopsIntake() {
+        var m = machine(maxInflight: 2, maxSpans: 10)
+        _ = m.recordDelivered(p0, offset: 0, clockMillis: 0)
+        #expect(plan(m.sealNow()) != nil)
+        _ = m.writerAnswered([.failing(epochID: 1)])
+        #expect(m.writerFailing)
+        // The writer still has room for one more epoch: the open epoch fills and seals as usual.
+        #expect(m.mustWait(openSpans: 1, overBudget: false) == false)
+        _ = m.recordDelivered(p0, offset: 1, clockMillis: 0)
+        #expect(plan(m.sealNow()) != nil)
+        // No room and failing: wait (then pause) even with an open epoch far from full.
+        _ = m.recordDelivered(p0, offset: 2, clockMillis: 0)
+        #expect(m.mustWait(openSpans: 1, overBudget: false))
+        #expect(m.mustWait(openSpans: 0, overBudget: false))
+        #expect(m.backpressureChecked(blocked: true, assigned: [p0]) == .pause([p0]))
+        // A non-answer notice changes nothing; the retried epoch's commit resumes intake.
+        _ = m.writerAnswered([.failing(epochID: 2)])
+        #expect(m.mustWait(openSpans: 1, overBudget: false))
+        let actions = m.writerAnswered([.committed(epochID: 1, advances: [], spans: 1, writeDuration: .zero)])
+        #expect(actions == [.commitToKafka(epochID: 1, advances: [])])
+        #expect(!m.writerFailing)
+        #expect(m.mustWait(openSpans: 1, overBudget: false) == false)
+        #expect(m.backpressureChecked(blocked: false, assigned: [p0]) == .resume([p0]))
+        // An answer then a failure in the same batch: the last notice decides.
+        #expect(plan(m.sealNow()) != nil)
+        _ = m.writerAnswered([.committed(epochID: 2, advances: [], spans: 1, writeDuration: .zero), .failing(epochID: 3)])
+        #expect(m.writerFailing)
+        #expect(m.mustWait(openSpans: 0, overBudget: false) == false)  // room for one epoch again
+    }
+
     @Test("a clean revoke seals what was read; a lost assignment drops the partitions and resyncs")
     func revoke() {
         var m = machine()
