@@ -517,9 +517,7 @@ final class IngestLoop: @unchecked Sendable {
                 overBudget: !budget.admitsPoll(bufferedBytes: gauges.bufferedBytes.load(ordering: .relaxed)))
         }
         var isBlocked = blocked()
-        // A failing writer (the database is down) will not make room soon: pause at once, before
-        // librdkafka's prefetch fills up with records that could only wait.
-        if isBlocked, !machine.paused, !machine.writerFailing {
+        if isBlocked, !machine.paused, !machine.writerStalled {  // a stalled writer: pause at once
             let began = ContinuousClock.now
             gauges.bufferWaits.add(1, ordering: .relaxed)
             while isBlocked, !stopRequested.load(ordering: .relaxed), ContinuousClock.now - began < settings.bufferWaitMax {

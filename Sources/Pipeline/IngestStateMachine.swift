@@ -200,9 +200,12 @@ struct IngestStateMachine: Sendable {
     /// an outage holds no more than the epochs in flight and the open epoch as it was), or the shards
     /// hold more than the byte budget (`overBudget`).
     func mustWait(openSpans: Int, overBudget: Bool) -> Bool {
-        overBudget || tracker.mustStopTaking(openSpans: openSpans, maxSpans: policy.maxSpans)
-            || (writerFailing && tracker.writerFull)
+        overBudget || tracker.mustStopTaking(openSpans: openSpans, maxSpans: policy.maxSpans) || writerStalled
     }
+
+    /// The writer is retrying a failed write and has no room: it will not make room soon, so the ingest
+    /// thread pauses at once instead of waiting first (a wait would only let librdkafka's prefetch fill).
+    var writerStalled: Bool { writerFailing && tracker.writerFull }
 
     /// Backpressure was checked: `blocked` after waiting as long as allowed (see ``mustWait``). Pauses
     /// or resumes `assigned` when that changes; a resume leaves unsynced and stopped partitions paused.

@@ -103,12 +103,14 @@ struct IngestStateMachineTests {
         #expect(m.writerFailing)
         // The writer still has room for one more epoch: the open epoch fills and seals as usual.
         #expect(m.mustWait(openSpans: 1, overBudget: false) == false)
+        #expect(!m.writerStalled)  // shards over budget now would wait first, not pause at once
         _ = m.recordDelivered(p0, offset: 1, clockMillis: 0)
         #expect(plan(m.sealNow()) != nil)
         // No room and failing: wait (then pause) even with an open epoch far from full.
         _ = m.recordDelivered(p0, offset: 2, clockMillis: 0)
         #expect(m.mustWait(openSpans: 1, overBudget: false))
         #expect(m.mustWait(openSpans: 0, overBudget: false))
+        #expect(m.writerStalled)
         #expect(m.backpressureChecked(blocked: true, assigned: [p0]) == .pause([p0]))
         // A non-answer notice changes nothing; the retried epoch's commit resumes intake.
         _ = m.writerAnswered([.failing(epochID: 2)])
