@@ -163,6 +163,7 @@ struct LedgerAPI: Sendable {
                             ("cost_usd", Self.usd(d.costNanoUSD)), ("cost_nusd", .integer(d.costNanoUSD)),
                             ("span_count", .integer(d.spanCount)), ("trace_count", .integer(d.traceCount)),
                             ("budget_usd", d.budgetPer24hNanoUSD.map { Self.usd($0) } ?? .null),
+                            ("budget_nusd", d.budgetPer24hNanoUSD.map { .integer($0) } ?? .null),
                             ("utilization", Self.utilization(
                                 costNanoUSD: d.costNanoUSD, budgetPer24hNanoUSD: d.budgetPer24hNanoUSD,
                                 windowMinutes: window.hours * 60)),
@@ -233,7 +234,8 @@ struct LedgerAPI: Sendable {
                     ("spent_usd", Self.usd(spend.spentNanoUSD)), ("spent_nusd", .integer(spend.spentNanoUSD)),
                     ("remaining_usd", Self.usd(ceiling - spend.spentNanoUSD)),
                     ("remaining_nusd", .integer(ceiling - spend.spentNanoUSD)),
-                    ("ceiling_usd", Self.usd(ceiling)), ("estimate_usd", Self.usd(estimate)),
+                    ("ceiling_usd", Self.usd(ceiling)), ("ceiling_nusd", .integer(ceiling)),
+                    ("estimate_usd", Self.usd(estimate)), ("estimate_nusd", .integer(estimate)),
                     ("as_of", .optionalString(spend.asOf)),
                 ]))
         }

@@ -272,7 +272,7 @@ extension LedgerReader {
             let r = try c.execute(
                 """
                 SELECT count(*), sum(cost_nusd), sum(input_tokens), sum(output_tokens), sum(span_count), max(depth_max),
-                       sum(agent_count), sum(ceiling_hits), max(parent_session),
+                       sum(agent_count), sum(ceiling_hits), min(parent_session COLLATE "C"),
                        \(Self.rfc3339("min(first_start)")), \(Self.rfc3339("max(last_end)")), \(Self.rfc3339("max(updated_at)"))
                 FROM \(t("sessions")) WHERE session_id = $1
                 """, [.text(id)])

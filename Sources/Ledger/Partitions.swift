@@ -192,9 +192,11 @@ extension LedgerSchema {
             if !dryRun { _ = try? connection.execute("SELECT pg_advisory_unlock(hashtext($1::text), 0)", lockKey) }
         }
         var result = RetentionResult(cutoff: cutoff, dropped: [], skipped: [])
-        // Bounds rendered in UTC, so the timestamptz bounds read the same whatever the session's time zone.
+        // Bounds rendered in UTC and ISO dates, so they read the same whatever the session's time zone and
+        // DateStyle (PGDATESTYLE, a role's or database's setting would otherwise make every bound differ).
         let partitions = try connection.transaction { connection in
             try connection.execute("SET LOCAL TimeZone = 'UTC'")
+            try connection.execute("SET LOCAL DateStyle = 'ISO, YMD'")
             return try listPartitions(on: connection)
         }
         for info in partitions {

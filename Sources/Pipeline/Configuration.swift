@@ -194,10 +194,31 @@ public struct Configuration: Sendable, Equatable {
                 let raw: RawValue
                 switch iv {
                 case .scalar(let s): raw = .scalar(s.string)
-                case .sequence(let seq): raw = .list(seq.compactMap { $0.string })
+                case .sequence(let seq):
+                    // Every element must be a scalar: a nested list or map is refused, never dropped.
+                    var out: [String] = []
+                    for element in seq {
+                        guard let e = element.string else {
+                            throw ConfigurationError(key: key, source: where_, reason: "list elements must be plain values")
+                        }
+                        out.append(e)
+                    }
+                    raw = .list(out)
                 case .mapping(let m):
+                    // Names and values must be scalars (librdkafka properties are strings: write a list
+                    // as "a,b"); anything else is refused with its name, never dropped silently.
                     var out: [String: String] = [:]
-                    for (mk, mv) in m { if let a = mk.string, let b = mv.string { out[a] = b } }
+                    for (mk, mv) in m {
+                        guard let a = mk.string else {
+                            throw ConfigurationError(key: key, source: where_, reason: "names must be plain values")
+                        }
+                        guard let b = mv.string else {
+                            throw ConfigurationError(
+                                key: "\(key).\(a)", source: where_,
+                                reason: "must be a plain value (write a list as \"a,b\")")
+                        }
+                        out[a] = b
+                    }
                     raw = .map(out)
                 default: throw ConfigurationError(key: key, source: where_, reason: "unsupported value")
                 }

@@ -208,6 +208,7 @@ struct HTTPAPITests {
                 guard let name = row["transaction"] as? String else { continue }
                 got[name] = (HTTPReply.int(row["cost_nusd"]), HTTPReply.int(row["span_count"]), HTTPReply.int(row["trace_count"]))
                 #expect(row["budget_usd"] is NSNull)
+                #expect(row["budget_nusd"] is NSNull)
                 #expect(row["utilization"] is NSNull)
             }
             // Named domains exactly; `(unattributed)` + pending = the manifest's `(unattributed)`.
@@ -327,6 +328,10 @@ struct HTTPAPITests {
         #expect(r.string("spent_usd") == "0.006000000")
         #expect(r.int("spent_nusd") == 6_000_000)
         #expect(r.string("remaining_usd") == "0.004000000")
+        #expect(r.int("remaining_nusd") == 4_000_000)
+        // Every money field also as integer nano-USD (CONTRACTS §5).
+        #expect(r.string("ceiling_usd") == "0.010000000" && r.int("ceiling_nusd") == 10_000_000)
+        #expect(r.string("estimate_usd") == "0.003000000" && r.int("estimate_nusd") == 3_000_000)
         // Exactly at the ceiling is allowed; one nano-dollar over is not.
         #expect(try await ask("0.010", "0.004").json["allowed"] as? Bool == true)
         #expect(try await ask("0.010", "0.004000001").json["allowed"] as? Bool == false)

@@ -186,6 +186,29 @@ struct EpochWriterTests {
         try await expectInvariant(scratch)
     }
 
+    @Test("a session over two months with different parents: the API's detail names the same parent as session_costs (least in byte order)")
+    func sessionParentAgreesWithView() async throws {
+        let scratch = try await ScratchSchema.migrated()
+        defer { Task { await scratch.drop() } }
+        var epoch = EpochFixture.epoch(offsets: [EpochFixture.advance(0, from: nil, to: 2)])
+        let (current, lower) = EpochFixture.session("s1", cost: 5, spans: 1, parentSession: "zeta", lastEndOffset: 1)
+        var upper = lower
+        upper.parentSession = "Zeta"  // 'Z' 0x5A < 'z' 0x7A
+        let previous = SessionKey(month: try EpochFixture.month.adding(months: -1), sessionID: "s1")
+        epoch.firstDelta.sessions = [current: lower, previous: upper]
+        let written = epoch
+        let (detail, viewParent) = try await onThread { () -> (LedgerReader.SessionDetail?, String?) in
+            let connection = try connect()
+            _ = try LedgerEpochWriter(schema: scratch.ledger).write(written, on: connection)
+            let detail = try LedgerReader(schema: scratch.ledger.schema).sessionDetail(id: "s1", on: connection)
+            let view = try connection.execute("SELECT parent_session FROM \(scratch.table("session_costs")) WHERE session_id = 's1'")
+            return (detail, view.string(0, 0))
+        }
+        #expect(viewParent == "Zeta")
+        #expect(detail?.parentSession == viewParent)
+        #expect(detail?.costNanoUSD == 10)
+    }
+
     @Test("a writer with a stale from_offset is fenced and nothing of its epoch is visible")
     func fencing() async throws {
         let scratch = try await ScratchSchema.migrated()

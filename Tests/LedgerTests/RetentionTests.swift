@@ -61,6 +61,26 @@ struct RetentionTests {
         #expect(hourly == expected)
     }
 
+    @Test("retention drops the same partitions whatever the session's DateStyle and time zone")
+    func retentionIgnoresSessionDateStyle() async throws {
+        let now = Date()
+        let current = try Month(containing: now)
+        let old = try current.adding(months: -20)
+        let scratch = try await ScratchSchema.migrated(extraMonths: [old])
+        defer { Task { await scratch.drop() } }
+        let result = try await onThread {
+            let connection = try connect()
+            // A role's or PGDATESTYLE's setting: bounds would print as e.g. '01-05-2025 00:00:00 EDT'.
+            try connection.execute("SET DateStyle = 'SQL, DMY'")
+            try connection.execute("SET TimeZone = 'America/New_York'")
+            return try scratch.ledger.applyRetention(
+                cutoff: try LedgerSchema.retentionCutoff(dropOlderThanMonths: 13, now: now), now: now, dryRun: false,
+                on: connection)
+        }
+        #expect(result.skipped.isEmpty, "\(result.skipped)")
+        #expect(result.dropped.sorted() == PartitionedTable.allCases.map { $0.partitionName(old) }.sorted())
+    }
+
     @Test("--dry-run lists the same partitions and changes nothing")
     func dryRun() async throws {
         let now = Date()

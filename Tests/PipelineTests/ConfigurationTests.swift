@@ -92,6 +92,29 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("kafka.properties in the file: numbers and booleans pass as strings; a list or map value is refused naming the property, never dropped")
+    func filePropertiesAreScalarsOrRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let good = dir.appendingPathComponent("good.yaml")
+        try "kafka:\n  properties:\n    session.timeout.ms: 6000\n    enable.partition.eof: false\n    debug: \"cgrp,fetch\"\n"
+            .write(to: good, atomically: true, encoding: .utf8)
+        let loaded = try Configuration.load(file: good.path, environment: [:])
+        #expect(loaded.kafkaProperties["session.timeout.ms"] == "6000")
+        #expect(loaded.kafkaProperties["enable.partition.eof"] == "false")
+        #expect(loaded.kafkaProperties["debug"] == "cgrp,fetch")
+        let bad = dir.appendingPathComponent("bad.yaml")
+        try "kafka:\n  properties:\n    debug: [cgrp, fetch]\n".write(to: bad, atomically: true, encoding: .utf8)
+        do {
+            _ = try Configuration.load(file: bad.path, environment: [:])
+            Issue.record("a list value under kafka.properties was accepted")
+        } catch {
+            #expect(error.description.contains("kafka.properties.debug"))
+            #expect(error.description.contains("bad.yaml"))
+        }
+    }
+
     @Test("bad values are refused naming the key and where it came from")
     func refusals() {
         #expect(throws: ConfigurationError.self) {
