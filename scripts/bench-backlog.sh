@@ -15,6 +15,7 @@
 # lead bound meanwhile; then the worker must finish and verify exact.
 #   scripts/bench-backlog.sh [--spans-list "1000000 10000000"] [--outage-spans 2000000] [--outage-seconds 60]
 #                            [--lead RECORDS] [--only backlog|outage]
+#   BENCH_KAFKA_PROPERTIES=name=value,… adds librdkafka properties to the worker (as in scripts/bench-matrix.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SPANS_LIST="1000000 10000000"
@@ -105,7 +106,7 @@ run() {
   echo "bench[$name]: worker + paced load of $spans spans (lead ≤ $LEAD records) …" >&2
   export TRACELEDGER_KAFKA_BROKERS=$brokers TRACELEDGER_KAFKA_GROUP=$group TRACELEDGER_LOG_LEVEL=notice
   export TRACELEDGER_KAFKA_TOPICS=$topic TRACELEDGER_DATABASE_SCHEMA=$schema TRACELEDGER_HTTP_PORT=$port
-  export TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000,heartbeat.interval.ms=500
+  export TRACELEDGER_KAFKA_PROPERTIES=session.timeout.ms=6000,heartbeat.interval.ms=500${BENCH_KAFKA_PROPERTIES:+,$BENCH_KAFKA_PROPERTIES}
   local start_ns
   start_ns=$(date +%s%N)
   "$B" run >"$work/worker-$n.log" 2>&1 &
