@@ -13,22 +13,26 @@ public enum WorkerKafkaDefaults {
     ]
 
     /// The worker's consumer: ``KafkaConsumerConfiguration/defaultProperties`` plus
-    /// - `queued.max.messages.kbytes` 64 MiB (librdkafka's own default), `fetch.max.bytes` 16 MiB (default
-    ///   50 MiB; a record batch larger than that is still fetched whole): the prefetch is bounded by
-    ///   64 MiB plus one fetch response. It must hold about a second of work: librdkafka 2.0.2 stops
-    ///   fetching when the queue crosses its threshold and looks again only when its broker thread next
-    ///   wakes up (up to 1 s later; nothing wakes it when the application drains the queue; 2.1+ has
-    ///   `fetch.queue.backoff.ms` for this). With 16 MiB, the first fetch responses of a backlog filled
-    ///   the queue within 0.2 s and the worker then sat idle for ~0.6-0.8 s (debug=fetch: "not
-    ///   fetchable: queued.max.messages.kbytes exceeded" until the next wake-up), and OTLP/JSON records
-    ///   (~1 KB a span) hit it again and again. `fetch.max.bytes` follows a larger `message.max.bytes`
+    /// - `queued.max.messages.kbytes` 16 MiB (librdkafka's default 64 MiB), `fetch.max.bytes` 16 MiB
+    ///   (default 50 MiB; a record batch larger than that is still fetched whole): the prefetch is bounded
+    ///   by 16 MiB plus one fetch response. librdkafka 2.0.2 stops fetching when the queue crosses its
+    ///   threshold and looks again only when its broker thread next wakes up (up to 1 s later; nothing
+    ///   wakes it when the application drains the queue; 2.1+ has `fetch.queue.backoff.ms` for this).
+    ///   With 16 MiB that once idled the worker ~0.6-0.8 s at a time (session 8: debug=fetch "not
+    ///   fetchable: queued.max.messages.kbytes exceeded"), so the bound was raised to 64 MiB; since
+    ///   session 18 the ingest loop wakes a stalled fetcher itself (`KafkaConsumer.nudgeFetcher`, after
+    ///   200 ms without records). Session 22, on the same records, default 64 vs 16 MiB (3 rounds each):
+    ///   spans/s collector 197k vs 218k, 1 shard 324k vs 318k, OTLP/JSON 141k vs 151k, SDK 143k vs 149k,
+    ///   spans/trace 100 786k vs 801k (no loss); peak RSS of the 10M-span backlog 141 and 146 vs 99 and
+    ///   95 MiB, of the 60 s outage 131 and 133 vs 92 and 109 MiB: the 48 MiB the larger queue may hold
+    ///   was most of the long runs' peak. `fetch.max.bytes` follows a larger `message.max.bytes`
     ///   (librdkafka refuses `fetch.max.bytes` < `message.max.bytes`, which `kafka.properties` may raise
     ///   for the dead-letter producer);
     /// - `queued.min.messages` 20000 (default 100000): the prefetch is also bounded in records. For small
     ///   records the bytes bound is not what holds memory: librdkafka keeps ~1 KiB of its own per
     ///   prefetched record. On one span a record (~400 bytes), 100000 records held ~110 MiB more than
     ///   20000 (peak RSS 299 → 188 MiB on the same records); on the SDK shape (1-3 spans a record,
-    ///   1M spans) 20000 changed neither the rate nor the RSS. On larger records the 64 MiB binds first.
+    ///   1M spans) 20000 changed neither the rate nor the RSS. On larger records the 16 MiB binds first.
     ///   Like the bytes bound, it applies to the consumer's one queue, not per partition (librdkafka's
     ///   check follows the partition queue's forwarding);
     /// - `receive.message.max.bytes` ≥ `fetch.max.bytes` + 512 (librdkafka refuses less);
@@ -43,7 +47,7 @@ public enum WorkerKafkaDefaults {
     public static func consumer(_ properties: [String: String]) -> [String: String] {
         var p = properties
         p["fetch.wait.max.ms"] = p["fetch.wait.max.ms"] ?? "100"
-        p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "65536"
+        p["queued.max.messages.kbytes"] = p["queued.max.messages.kbytes"] ?? "16384"
         p["queued.min.messages"] = p["queued.min.messages"] ?? "20000"
         p["reconnect.backoff.max.ms"] = p["reconnect.backoff.max.ms"] ?? "1000"
         let messageMax = p["message.max.bytes"].flatMap { Int($0) } ?? 1_000_000

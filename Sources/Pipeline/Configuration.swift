@@ -52,10 +52,11 @@ public struct Configuration: Sendable, Equatable {
     public var recordsMaxFutureSkew = Duration.seconds(2 * 3_600)
     /// Shard count; 0 = one per core.
     public var pipelineShards = 0
-    /// Bytes of polled records the shards may hold before the ingest thread waits (48 MiB). With
-    /// librdkafka's 64 MiB prefetch this still holds more than a second of a shard's work (librdkafka
-    /// 2.0.2 refetches up to ~1 s after its queue drains), while one slow shard that fills both stays
-    /// under 256 MiB of RSS (64 MiB: 250–270 MiB with one shard on the Collector shape).
+    /// Bytes of polled records the shards may hold before the ingest thread waits (48 MiB). It holds more
+    /// than a second of a shard's work (librdkafka 2.0.2 refetches up to ~1 s after its queue drains,
+    /// unless the ingest loop's nudge wakes it), while one slow shard that fills it and librdkafka's
+    /// prefetch (16 MiB, ``Kafka/WorkerKafkaDefaults``) stays under 256 MiB of RSS (64 MiB here: 250–270
+    /// MiB with one shard on the Collector shape, measured with a 64 MiB prefetch).
     public var pipelineMaxBufferedBytes = 48 * 1024 * 1024
     public var budgetsFile = "config/budgets.yaml"
     /// How often the budget monitor reads 24-hour spend and checks thresholds.

@@ -18,7 +18,7 @@ public import Telemetry
 /// shutdown (SIGTERM/SIGINT through the `ServiceGroup`): stop fetching, seal, write, commit, leave the
 /// group, return within `shutdown.timeout`. Memory is bounded by `flush.max_inflight_epochs` sealed
 /// epochs, one open epoch (`flush.max_spans`), the bytes dispatched to shards and not yet processed
-/// (`pipeline.max_buffered_bytes`) and librdkafka's prefetch (64 MiB by default, ``WorkerKafkaDefaults``).
+/// (`pipeline.max_buffered_bytes`) and librdkafka's prefetch (16 MiB by default, ``WorkerKafkaDefaults``).
 public final class PipelineService: Service, Sendable {
     public typealias StoreFactory = @Sendable () throws(EpochStoreError) -> any EpochStore & Sendable
 

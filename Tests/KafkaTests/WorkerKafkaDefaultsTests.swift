@@ -3,10 +3,10 @@ import Testing
 
 @Suite("the worker's librdkafka defaults")
 struct WorkerKafkaDefaultsTests {
-    @Test("the consumer's prefetch is bounded to 64 MiB and 20000 records, and a fetch to 16 MiB, unless the operator says otherwise")
+    @Test("the consumer's prefetch is bounded to 16 MiB and 20000 records, and a fetch to 16 MiB, unless the operator says otherwise")
     func consumerBounds() {
         let p = WorkerKafkaDefaults.consumer([:])
-        #expect(p["queued.max.messages.kbytes"] == "65536")
+        #expect(p["queued.max.messages.kbytes"] == "16384")
         #expect(p["queued.min.messages"] == "20000")
         #expect(p["fetch.max.bytes"] == "16777216")
         #expect(p["receive.message.max.bytes"] == "100000000")
